@@ -1,0 +1,154 @@
+//! Bearer token extraction, RFC 6750 §2.1 (Authorization request header field).
+
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+
+/// Why a request's credentials are malformed: answered `400 invalid_request` (RFC 6750 §3.1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BearerError {
+    /// More than one `Authorization` header.
+    #[error("send exactly one Authorization header")]
+    SeveralHeaders,
+    /// `Bearer` with no token after it.
+    #[error("the Bearer scheme needs an access token after it")]
+    EmptyToken,
+    /// The token is not a `b64token` (RFC 6750 §2.1), e.g. holds spaces or commas.
+    #[error("the bearer access token is malformed")]
+    MalformedToken,
+    /// The token was sent in the header and in the query (RFC 6750 §2: one method only).
+    #[error("send the access token in one place only, the Authorization header")]
+    SeveralMethods,
+    /// Only the `access_token` query parameter (RFC 6750 §2.3), which this API does not accept
+    /// because URLs end up in logs.
+    #[error("send the access token in the Authorization header, not in the query string")]
+    QueryParameter,
+}
+
+/// The bearer access token of a request, if any.
+///
+/// `Ok(None)` means no bearer credentials at all, including another scheme such as `Basic`:
+/// answered `401` with a bare challenge, no error code (RFC 6750 §3.1). The scheme is matched
+/// case-insensitively (RFC 9110 §11.1).
+///
+/// # Errors
+/// [`BearerError`] when the credentials are present but malformed.
+pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>, BearerError> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let header = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(value),
+        (Some(_), Some(_)) => return Err(BearerError::SeveralHeaders),
+    };
+    let token = match header {
+        None => None,
+        Some(value) => {
+            let value = value.to_str().map_err(|_| BearerError::MalformedToken)?;
+            parse_credentials(value.trim())?
+        }
+    };
+    match (token, token_in_query) {
+        (Some(_), true) => Err(BearerError::SeveralMethods),
+        (None, true) => Err(BearerError::QueryParameter),
+        (token, false) => Ok(token),
+    }
+}
+
+fn parse_credentials(value: &str) -> Result<Option<&str>, BearerError> {
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.is_empty() {
+        return Err(BearerError::EmptyToken);
+    }
+    if is_b64token(token) {
+        Ok(Some(token))
+    } else {
+        Err(BearerError::MalformedToken)
+    }
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.append(AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn takes_the_token_after_the_scheme_in_any_case() {
+        for value in [
+            "Bearer abc.def.ghi",
+            "bearer abc.def.ghi",
+            "BEARER  abc.def.ghi",
+        ] {
+            let map = headers(&[value]);
+            assert_eq!(extract(&map, false), Ok(Some("abc.def.ghi")), "{value}");
+        }
+    }
+
+    #[test]
+    fn no_header_or_another_scheme_is_no_token() {
+        assert_eq!(extract(&HeaderMap::new(), false), Ok(None));
+        assert_eq!(extract(&headers(&["Basic dXNlcjpwYXNz"]), false), Ok(None));
+    }
+
+    #[test]
+    fn malformed_credentials_are_invalid_requests() {
+        let cases = [
+            (vec!["Bearer"], BearerError::EmptyToken),
+            (vec!["Bearer    "], BearerError::EmptyToken),
+            (vec!["Bearer a b"], BearerError::MalformedToken),
+            (vec!["Bearer a,Bearer b"], BearerError::MalformedToken),
+            (vec!["Bearer ==="], BearerError::MalformedToken),
+            (vec!["Bearer a", "Bearer b"], BearerError::SeveralHeaders),
+        ];
+        for (values, expected) in cases {
+            assert_eq!(
+                extract(&headers(&values), false),
+                Err(expected),
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_tokens_are_refused() {
+        assert_eq!(
+            extract(&headers(&["Bearer abc"]), true),
+            Err(BearerError::SeveralMethods)
+        );
+        assert_eq!(
+            extract(&HeaderMap::new(), true),
+            Err(BearerError::QueryParameter)
+        );
+    }
+
+    #[test]
+    fn padding_is_allowed_at_the_end_only() {
+        assert_eq!(
+            extract(&headers(&["Bearer abc=="]), false),
+            Ok(Some("abc=="))
+        );
+        assert_eq!(
+            extract(&headers(&["Bearer a=bc"]), false),
+            Err(BearerError::MalformedToken)
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Who may call the API: bearer extraction, token verification, the JWKS cache, the scope rule.
+
+pub mod bearer;
+pub mod jwks;
+pub mod scope;
+mod strict_json;
+pub mod verifier;

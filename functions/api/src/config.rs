@@ -1,0 +1,144 @@
+//! The API function's configuration (DESIGN.md, "Configuration").
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use timesheets::config::{self, ConfigError, VarSource};
+use url::Url;
+
+use crate::auth::jwks::JwksPolicy;
+use crate::auth::verifier::VerifierPolicy;
+
+/// Everything the API function reads from its environment.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Token rules: `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_ALGORITHMS`, `AUTH_LEEWAY_SECONDS`.
+    pub verifier: VerifierPolicy,
+    /// `AUTH_JWKS_URI`; unset means discovery, else `{issuer}/.well-known/jwks.json`.
+    pub jwks_uri: Option<Url>,
+    /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap.
+    pub jwks: JwksPolicy,
+    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS fetch.
+    pub jwks_timeout: Duration,
+    /// `TIMESHEETS_TABLE`: the DynamoDB table.
+    pub table: String,
+}
+
+impl ApiConfig {
+    /// Reads the configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first missing or malformed variable.
+    pub fn from_source(source: &impl VarSource) -> Result<Self, ConfigError> {
+        let issuer = config::required(source, "AUTH_ISSUER")?;
+        config::endpoint(source, "AUTH_ISSUER")?;
+        let defaults = JwksPolicy::default();
+        Ok(Self {
+            verifier: VerifierPolicy {
+                issuer,
+                audiences: config::list(source, "AUTH_AUDIENCE")?,
+                algorithms: algorithms(source)?,
+                leeway_seconds: config::parsed_or(source, "AUTH_LEEWAY_SECONDS", 5)?,
+            },
+            jwks_uri: config::optional_endpoint(source, "AUTH_JWKS_URI")?,
+            jwks: JwksPolicy {
+                ttl: seconds(source, "AUTH_JWKS_TTL_SECONDS", defaults.ttl)?,
+                cooldown: seconds(source, "AUTH_JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
+                max_bytes: defaults.max_bytes,
+            },
+            jwks_timeout: seconds(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?,
+            table: config::required(source, "TIMESHEETS_TABLE")?,
+        })
+    }
+}
+
+fn seconds(
+    source: &impl VarSource,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    config::parsed_or(source, name, default.as_secs()).map(Duration::from_secs)
+}
+
+/// `AUTH_ALGORITHMS`: comma-separated, default `RS256`. Symmetric `HS*` is refused: a shared
+/// secret in a public-client world lets anyone holding it mint tokens (RFC 8725 §2.1, §3.1).
+fn algorithms(source: &impl VarSource) -> Result<Vec<Algorithm>, ConfigError> {
+    let Some(text) = config::optional(source, "AUTH_ALGORITHMS") else {
+        return Ok(vec![Algorithm::RS256]);
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| match name.parse::<Algorithm>() {
+            Ok(Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) | Err(_) => {
+                Err(ConfigError::Invalid {
+                    name: "AUTH_ALGORITHMS",
+                    reason: format!("`{name}` is not an accepted asymmetric JWS algorithm"),
+                })
+            }
+            Ok(alg) => Ok(alg),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("AUTH_ISSUER", "https://tenant.auth0.com/"),
+            ("AUTH_AUDIENCE", "https://api.exampleco.com/timesheets"),
+            ("TIMESHEETS_TABLE", "Timesheets"),
+        ])
+    }
+
+    #[test]
+    fn defaults() {
+        let config = ApiConfig::from_source(&base()).unwrap();
+        assert_eq!(config.verifier.issuer, "https://tenant.auth0.com/");
+        assert_eq!(config.verifier.algorithms, [Algorithm::RS256]);
+        assert_eq!(config.verifier.leeway_seconds, 5);
+        assert_eq!(config.jwks.ttl, Duration::from_secs(600));
+        assert_eq!(config.jwks.cooldown, Duration::from_secs(30));
+        assert_eq!(config.jwks_timeout, Duration::from_secs(3));
+        assert_eq!(config.jwks_uri, None);
+    }
+
+    #[test]
+    fn each_required_variable_is_named_when_missing() {
+        for name in ["AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE"] {
+            let mut source = base();
+            source.remove(name);
+            let error = ApiConfig::from_source(&source).unwrap_err();
+            assert_eq!(error, ConfigError::Missing { name });
+        }
+    }
+
+    #[test]
+    fn symmetric_algorithms_are_refused() {
+        let mut source = base();
+        source.insert("AUTH_ALGORITHMS", "RS256,HS256");
+        let error = ApiConfig::from_source(&source).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "configuration: AUTH_ALGORITHMS is invalid: `HS256` is not an accepted asymmetric JWS algorithm"
+        );
+        source.insert("AUTH_ALGORITHMS", "RS256, PS256");
+        let config = ApiConfig::from_source(&source).unwrap();
+        assert_eq!(
+            config.verifier.algorithms,
+            [Algorithm::RS256, Algorithm::PS256]
+        );
+    }
+
+    #[test]
+    fn plain_http_issuer_only_on_loopback() {
+        let mut source = base();
+        source.insert("AUTH_ISSUER", "http://issuer.example/");
+        assert!(ApiConfig::from_source(&source).is_err());
+        source.insert("AUTH_ISSUER", "http://127.0.0.1:4000/");
+        assert!(ApiConfig::from_source(&source).is_ok());
+    }
+}

@@ -1,0 +1,104 @@
+//! The scheduled function's configuration (DESIGN.md, "Configuration").
+
+use std::time::Duration;
+
+use timesheets::config::{self, ConfigError, VarSource};
+use url::Url;
+
+/// Everything the job reads from its environment.
+#[derive(Debug, Clone)]
+pub struct JobConfig {
+    /// `AUTH_ISSUER`, exactly as in `iss` (Auth0: `https://{domain}/`).
+    pub issuer: String,
+    /// The first entry of `AUTH_AUDIENCE`: the API identifier the token is requested for.
+    pub audience: String,
+    /// `AUTH_TOKEN_URL`; unset means discovery, else `{issuer}/oauth/token`.
+    pub token_url: Option<Url>,
+    /// `CREDENTIALS_SECRET_ID`: id or ARN of the secret `{"client_id", "client_secret"}`.
+    pub secret_id: String,
+    /// `CREDENTIALS_CACHE_TTL_SECONDS` (300): how long the secret is kept in memory.
+    pub secret_ttl: Duration,
+    /// `API_URL`: base URL of the API; uploads go to `{API_URL}/timesheets/upload`.
+    pub api_url: Url,
+    /// `HTTP_TIMEOUT_SECONDS` (10): bound on one call to the token endpoint or the API.
+    pub http_timeout: Duration,
+}
+
+impl JobConfig {
+    /// Reads the configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first missing or malformed variable.
+    pub fn from_source(source: &impl VarSource) -> Result<Self, ConfigError> {
+        let issuer = config::required(source, "AUTH_ISSUER")?;
+        config::endpoint(source, "AUTH_ISSUER")?;
+        let audience = config::list(source, "AUTH_AUDIENCE")?.remove(0);
+        Ok(Self {
+            issuer,
+            audience,
+            token_url: config::optional_endpoint(source, "AUTH_TOKEN_URL")?,
+            secret_id: config::required(source, "CREDENTIALS_SECRET_ID")?,
+            secret_ttl: Duration::from_secs(config::parsed_or(
+                source,
+                "CREDENTIALS_CACHE_TTL_SECONDS",
+                300,
+            )?),
+            api_url: config::endpoint(source, "API_URL")?,
+            http_timeout: Duration::from_secs(config::parsed_or(
+                source,
+                "HTTP_TIMEOUT_SECONDS",
+                10,
+            )?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("AUTH_ISSUER", "https://tenant.auth0.com/"),
+            (
+                "AUTH_AUDIENCE",
+                "https://api.exampleco.com/timesheets, https://other",
+            ),
+            ("CREDENTIALS_SECRET_ID", "timesheets/job-credentials"),
+            ("API_URL", "https://abc.execute-api.eu-west-1.amazonaws.com"),
+        ])
+    }
+
+    #[test]
+    fn requests_the_first_audience() {
+        let config = JobConfig::from_source(&base()).unwrap();
+        assert_eq!(config.audience, "https://api.exampleco.com/timesheets");
+        assert_eq!(config.secret_ttl, Duration::from_secs(300));
+        assert_eq!(config.token_url, None);
+    }
+
+    #[test]
+    fn each_required_variable_is_named_when_missing() {
+        for name in [
+            "AUTH_ISSUER",
+            "AUTH_AUDIENCE",
+            "CREDENTIALS_SECRET_ID",
+            "API_URL",
+        ] {
+            let mut source = base();
+            source.remove(name);
+            assert_eq!(
+                JobConfig::from_source(&source).unwrap_err(),
+                ConfigError::Missing { name }
+            );
+        }
+    }
+
+    #[test]
+    fn api_url_must_be_https_off_loopback() {
+        let mut source = base();
+        source.insert("API_URL", "http://api.example.com");
+        assert!(JobConfig::from_source(&source).is_err());
+    }
+}

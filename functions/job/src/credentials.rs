@@ -1,0 +1,161 @@
+//! The job's client credentials, read from AWS Secrets Manager and kept in memory with a TTL
+//! by the official caching client (`aws_secretsmanager_caching`).
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use aws_secretsmanager_caching::SecretsManagerCachingClient;
+use serde::Deserialize;
+
+/// OAuth 2.0 client credentials (RFC 6749 §2.3.1). `Debug` never shows the secret.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+pub struct ClientCredentials {
+    /// The application's client id.
+    pub client_id: String,
+    /// The application's client secret.
+    pub client_secret: String,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The secret could not be had or is not `{"client_id": "...", "client_secret": "..."}`.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// Secrets Manager failed (permissions, missing secret, throttling, network).
+    #[error("reading secret {secret_id} from Secrets Manager failed: {reason}")]
+    Read {
+        /// The secret's id or ARN.
+        secret_id: String,
+        /// The SDK's message (never contains the value).
+        reason: String,
+    },
+    /// The value is not the expected JSON; the value itself is never shown.
+    #[error(
+        "secret {secret_id} is not a JSON object with string fields client_id and client_secret"
+    )]
+    Shape {
+        /// The secret's id or ARN.
+        secret_id: String,
+    },
+}
+
+/// Client credentials from one Secrets Manager secret.
+#[derive(Debug)]
+pub struct SecretsManagerCredentials {
+    cache: SecretsManagerCachingClient,
+    secret_id: String,
+}
+
+impl SecretsManagerCredentials {
+    /// Reads `secret_id` through `sdk_config`, keeping the value for `ttl`.
+    ///
+    /// # Errors
+    /// When the caching client cannot be built.
+    pub async fn new(
+        sdk_config: &aws_config::SdkConfig,
+        secret_id: &str,
+        ttl: Duration,
+    ) -> Result<Self, CredentialsError> {
+        let builder = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
+        let cache = SecretsManagerCachingClient::from_builder(
+            builder,
+            NonZeroUsize::MIN,
+            ttl,
+            // Serve the cached secret when a refresh fails transiently: a Secrets Manager
+            // blip must not stop a job whose credentials are still good.
+            true,
+        )
+        .await
+        .map_err(|error| CredentialsError::Read {
+            secret_id: secret_id.to_owned(),
+            reason: error.to_string(),
+        })?;
+        Ok(Self {
+            cache,
+            secret_id: secret_id.to_owned(),
+        })
+    }
+
+    /// The credentials; `refresh` bypasses the cache (after `invalid_client`, e.g. a rotation).
+    ///
+    /// # Errors
+    /// [`CredentialsError`] when the secret cannot be read or has the wrong shape.
+    pub async fn get(&self, refresh: bool) -> Result<ClientCredentials, CredentialsError> {
+        let secret_string = self
+            .cache
+            .get_secret_value(&self.secret_id, None, None, refresh)
+            .await
+            .map(|output| output.secret_string)
+            .map_err(|error| error.to_string());
+        let secret_string = secret_string.map_err(|reason| CredentialsError::Read {
+            secret_id: self.secret_id.clone(),
+            reason,
+        })?;
+        parse(&self.secret_id, secret_string.as_deref())
+    }
+}
+
+/// Parses the secret's JSON value.
+///
+/// # Errors
+/// [`CredentialsError::Shape`] when absent, not JSON, or lacking a non-empty field.
+pub fn parse(secret_id: &str, value: Option<&str>) -> Result<ClientCredentials, CredentialsError> {
+    let shape = || CredentialsError::Shape {
+        secret_id: secret_id.to_owned(),
+    };
+    let credentials: ClientCredentials =
+        serde_json::from_str(value.ok_or_else(shape)?).map_err(|_| shape())?;
+    if credentials.client_id.is_empty() || credentials.client_secret.is_empty() {
+        return Err(shape());
+    }
+    Ok(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let credentials =
+            parse("s", Some(r#"{"client_id": "abc", "client_secret": "xyz"}"#)).unwrap();
+        assert_eq!(credentials.client_id, "abc");
+        assert_eq!(credentials.client_secret, "xyz");
+    }
+
+    #[test]
+    fn wrong_shapes_never_echo_the_value() {
+        for value in [
+            None,
+            Some("not json sekrit"),
+            Some(r#"{"client_id": "abc"}"#),
+            Some(r#"{"client_id": "", "client_secret": "sekrit"}"#),
+        ] {
+            let message = parse("timesheets/job", value).unwrap_err().to_string();
+            assert_eq!(
+                message,
+                "secret timesheets/job is not a JSON object with string fields client_id and client_secret"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let credentials = parse(
+            "s",
+            Some(r#"{"client_id": "abc", "client_secret": "sekrit"}"#),
+        )
+        .unwrap();
+        let shown = format!("{credentials:?}");
+        assert!(shown.contains("abc"));
+        assert!(!shown.contains("sekrit"));
+    }
+}

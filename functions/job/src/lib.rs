@@ -1,0 +1,13 @@
+//! The scheduled function of ExampleCo Timesheets: a machine-to-machine client that reads its
+//! client credentials from AWS Secrets Manager, gets an access token with the OAuth 2.0
+//! client-credentials grant and uploads timesheets to the API.
+
+pub mod api_client;
+pub mod config;
+pub mod credentials;
+pub mod input;
+pub mod job;
+pub mod token_client;
+
+pub use config::JobConfig;
+pub use job::{JobError, JobReport, TimesheetsJob};

@@ -1,0 +1,184 @@
+//! Access tokens by the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with Auth0's
+//! `audience` parameter, kept until shortly before they expire so warm runs reuse them.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use timesheets::discovery::IssuerEndpoint;
+use timesheets::http_client::{self, FetchError};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::credentials::ClientCredentials;
+
+/// Largest token response read, in bytes.
+const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+/// A token is renewed this long before it expires, so it cannot lapse in flight.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
+/// Lifetime assumed when the issuer omits `expires_in` (RFC 6749 §5.1 makes it optional).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A bearer access token. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    /// The token text, for the `Authorization` header only.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// Why no access token was obtained.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRequestError {
+    /// The token endpoint could not be reached or its answer not read.
+    #[error("token endpoint unreachable: {0}")]
+    Transport(#[from] FetchError),
+    /// The issuer refused (RFC 6749 §5.2), e.g. `invalid_client` for a wrong secret.
+    #[error("token endpoint answered HTTP {status} {error}{}", description.as_deref().map(|text| format!(": {text}")).unwrap_or_default())]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The `error` code, or `unknown_error` when the body had none.
+        error: String,
+        /// The issuer's `error_description`, if any.
+        description: Option<String>,
+    },
+    /// A 2xx answer that is not a bearer token response (RFC 6749 §5.1).
+    #[error("token endpoint answer is not a bearer token response")]
+    BadResponse,
+}
+
+impl TokenRequestError {
+    /// The RFC 6749 §5.2 error code, if the issuer gave one.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: String,
+    expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct OAuthErrorResponse {
+    error: String,
+    error_description: Option<String>,
+}
+
+#[derive(Debug)]
+struct CachedToken {
+    token: AccessToken,
+    client_id: String,
+    renew_at: Instant,
+}
+
+/// Gets and keeps access tokens for one audience.
+#[derive(Debug)]
+pub struct TokenClient {
+    http: reqwest::Client,
+    endpoint: IssuerEndpoint,
+    audience: String,
+    cached: Mutex<Option<CachedToken>>,
+}
+
+impl TokenClient {
+    /// A client asking `endpoint` for tokens for `audience`.
+    pub fn new(
+        http: reqwest::Client,
+        endpoint: IssuerEndpoint,
+        audience: impl Into<String>,
+    ) -> Self {
+        Self {
+            http,
+            endpoint,
+            audience: audience.into(),
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A valid access token for `credentials`: the kept one, or a new one.
+    ///
+    /// # Errors
+    /// [`TokenRequestError`] when the issuer cannot be reached or refuses.
+    pub async fn access_token(
+        &self,
+        credentials: &ClientCredentials,
+    ) -> Result<AccessToken, TokenRequestError> {
+        let mut cached = self.cached.lock().await;
+        if let Some(kept) = cached.as_ref().filter(|kept| {
+            kept.client_id == credentials.client_id && Instant::now() < kept.renew_at
+        }) {
+            return Ok(kept.token.clone());
+        }
+        let (token, lifetime) = self.request(credentials).await?;
+        let margin = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
+        *cached = Some(CachedToken {
+            token: token.clone(),
+            client_id: credentials.client_id.clone(),
+            renew_at: Instant::now() + lifetime - margin,
+        });
+        Ok(token)
+    }
+
+    /// Drops the kept token, e.g. after the API refused it.
+    pub async fn forget(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn request(
+        &self,
+        credentials: &ClientCredentials,
+    ) -> Result<(AccessToken, Duration), TokenRequestError> {
+        let url = self.endpoint.url(&self.http).await;
+        // client_secret_post (RFC 6749 §2.3.1): Auth0's default for machine-to-machine apps.
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.as_str()),
+            ("audience", self.audience.as_str()),
+        ];
+        let response = self
+            .http
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(FetchError::from)?;
+        let status = response.status();
+        let body = http_client::read_limited(response, MAX_TOKEN_RESPONSE_BYTES).await?;
+        if !status.is_success() {
+            let refusal = serde_json::from_slice::<OAuthErrorResponse>(&body).ok();
+            return Err(TokenRequestError::Rejected {
+                status: status.as_u16(),
+                error: refusal
+                    .as_ref()
+                    .map_or_else(|| "unknown_error".to_owned(), |r| r.error.clone()),
+                description: refusal.and_then(|r| r.error_description),
+            });
+        }
+        let answer: TokenResponse =
+            serde_json::from_slice(&body).map_err(|_| TokenRequestError::BadResponse)?;
+        if !answer.token_type.eq_ignore_ascii_case("bearer") || answer.access_token.is_empty() {
+            return Err(TokenRequestError::BadResponse);
+        }
+        let lifetime = answer
+            .expires_in
+            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        Ok((AccessToken(answer.access_token), lifetime))
+    }
+}

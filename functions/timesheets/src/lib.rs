@@ -1,0 +1,11 @@
+//! What the API function and the scheduled job share: the timesheet entry and its validation,
+//! the API's answer, configuration from the environment, issuer discovery and the HTTP client.
+
+pub mod config;
+pub mod discovery;
+pub mod entry;
+pub mod http_client;
+pub mod message;
+
+pub use entry::{EntryError, TimesheetEntry};
+pub use message::{CreatedTimesheet, ErrorBody};

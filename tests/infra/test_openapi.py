@@ -1,0 +1,105 @@
+"""The OpenAPI description agrees with the product's contract and the committed events."""
+
+import json
+import re
+from datetime import datetime
+
+import pytest
+from infra_support import INFRA, SAMPLE_ENTRY, load_event, load_yaml
+from jsonschema import Draft202012Validator, FormatChecker
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+SPEC = load_yaml(INFRA / "openapi.yaml")
+OPERATION = SPEC["paths"]["/timesheets/upload"]["post"]
+
+# jsonschema checks date-time only with an optional package; check RFC 3339 here instead.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+FORMATS = FormatChecker([])
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def is_rfc3339(value):
+    if not isinstance(value, str):
+        return True
+    if not RFC3339.fullmatch(value):
+        return False
+    datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    return True
+
+
+def validator(schema_name):
+    registry = Registry().with_resource("urn:openapi", DRAFT202012.create_resource(SPEC))
+    schema = {"$ref": "urn:openapi#/components/schemas/" + schema_name}
+    return Draft202012Validator(schema, registry=registry, format_checker=FORMATS)
+
+
+def test_is_openapi_3_1_with_the_one_operation():
+    assert SPEC["openapi"].startswith("3.1.")
+    assert list(SPEC["paths"]) == ["/timesheets/upload"]
+    assert list(SPEC["paths"]["/timesheets/upload"]) == ["post"]
+
+
+def test_security_is_client_credentials_with_batch_upload():
+    scheme = SPEC["components"]["securitySchemes"]["oauth2"]
+    assert scheme["type"] == "oauth2"
+    flow = scheme["flows"]["clientCredentials"]
+    assert flow["tokenUrl"].startswith("https://")
+    assert list(flow["scopes"]) == ["batch:upload"]
+    assert OPERATION["security"] == [{"oauth2": ["batch:upload"]}]
+
+
+def test_the_committed_upload_body_is_valid():
+    body = json.loads(load_event("upload.json")["body"])
+    validator("TimesheetEntry").validate(body)
+    validator("TimesheetEntry").validate(OPERATION["requestBody"]["content"]["application/json"]["example"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hours": 0},
+        {"hours": -1},
+        {"hours": 24.5},
+        {"hours": "5"},
+        {"user_id": 7},
+        {"date": "10/05/2017"},
+        {"date": "2017-05-10"},
+        {"date": "2017-02-30T10:00:00Z"},
+        {"extra": True},
+    ],
+)
+def test_invalid_bodies_are_rejected(change):
+    assert not validator("TimesheetEntry").is_valid({**SAMPLE_ENTRY, **change})
+
+
+@pytest.mark.parametrize("missing", ["user_id", "date", "project", "hours"])
+def test_every_field_is_required(missing):
+    body = {k: v for k, v in SAMPLE_ENTRY.items() if k != missing}
+    assert not validator("TimesheetEntry").is_valid(body)
+
+
+def test_hours_bounds_are_exclusive_zero_inclusive_24():
+    assert validator("TimesheetEntry").is_valid({**SAMPLE_ENTRY, "hours": 24})
+    assert validator("TimesheetEntry").is_valid({**SAMPLE_ENTRY, "hours": 0.25})
+
+
+def test_created_response_matches_the_product_message():
+    created = {"message": "Created timesheet 1 for employee 007.", "id": 1}
+    validator("Created").validate(created)
+    assert OPERATION["responses"]["201"]["content"]["application/json"]["example"] == created
+    assert not validator("Created").is_valid({"message": "Created timesheet 1 for employee 007."})
+
+
+def test_error_statuses_and_auth_headers():
+    responses = OPERATION["responses"]
+    assert sorted(responses) == ["201", "400", "401", "403", "404", "405", "413", "415", "429", "500", "503"]
+    assert responses["401"]["content"]["application/json"]["example"]["error"] == "invalid_token"
+    assert responses["403"]["content"]["application/json"]["example"]["error"] == "insufficient_scope"
+    for status in ("401", "403"):
+        assert responses[status]["headers"]["WWW-Authenticate"] == {"$ref": "#/components/headers/WWW-Authenticate"}
+    examples = SPEC["components"]["headers"]["WWW-Authenticate"]["examples"]
+    assert examples["noToken"]["value"] == 'Bearer realm="timesheets"'
+    assert 'scope="batch:upload"' in examples["insufficientScope"]["value"]
+    validator("Error").validate({"error": "invalid_token", "error_description": "expired"})
+    assert not validator("Error").is_valid({"error": "invalid_token"})

@@ -1,0 +1,328 @@
+"""What the deployed stack must be, checked on the SAM translator's output (offline)."""
+
+import json
+import re
+
+import pytest
+from infra_support import SAMPLE_ENTRY, load_event
+
+API = "TimesheetsApiFunction"
+JOB = "TimesheetsJobFunction"
+DLQ_ARN = {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]}
+TABLE_ARN = {"Fn::GetAtt": ["TimesheetsTable", "Arn"]}
+SECRET_ARN = {"Ref": "CredentialsSecret"}
+JOB_ARN = {"Fn::GetAtt": [JOB, "Arn"]}
+
+
+def of_type(resources, type_):
+    return {name: r for name, r in resources.items() if r["Type"] == type_}
+
+
+def statements(role):
+    for policy in role["Properties"].get("Policies", []):
+        yield from policy["PolicyDocument"]["Statement"]
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def role_of(resources, function):
+    role_ref = resources[function]["Properties"]["Role"]
+    assert role_ref["Fn::GetAtt"][1] == "Arn"
+    return resources[role_ref["Fn::GetAtt"][0]]
+
+
+# --- API route ---------------------------------------------------------------------------------
+
+
+def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(resources):
+    api = resources["TimesheetsHttpApi"]
+    assert api["Type"] == "AWS::ApiGatewayV2::Api"
+    paths = api["Properties"]["Body"]["paths"]
+    assert list(paths) == ["/timesheets/upload"]
+    assert list(paths["/timesheets/upload"]) == ["post"]
+    integration = paths["/timesheets/upload"]["post"]["x-amazon-apigateway-integration"]
+    assert integration["type"] == "aws_proxy"
+    assert integration["payloadFormatVersion"] == "2.0"
+    assert "${TimesheetsApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+
+
+def test_route_has_no_gateway_authorizer_so_the_function_answers_rfc6750_errors(resources):
+    post = resources["TimesheetsHttpApi"]["Properties"]["Body"]["paths"]["/timesheets/upload"]["post"]
+    assert "security" not in post
+    assert "components" not in resources["TimesheetsHttpApi"]["Properties"]["Body"]
+
+
+def test_api_gateway_may_invoke_the_api_function_on_that_route_only(resources):
+    permissions = of_type(resources, "AWS::Lambda::Permission")
+    assert list(permissions) == ["TimesheetsApiFunctionUploadPermission"]
+    props = permissions["TimesheetsApiFunctionUploadPermission"]["Properties"]
+    assert props["FunctionName"] == {"Ref": API}
+    assert props["Principal"] == "apigateway.amazonaws.com"
+    assert props["SourceArn"]["Fn::Sub"][0].endswith("/${__Stage__}/POST/timesheets/upload")
+
+
+def test_default_stage_throttles(resources):
+    stage = resources["TimesheetsHttpApiApiGatewayDefaultStage"]["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 50, "ThrottlingRateLimit": 20}
+
+
+def test_access_log_is_json_without_headers_or_body(resources):
+    settings = resources["TimesheetsHttpApiApiGatewayDefaultStage"]["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["TimesheetsApiAccessLogGroup", "Arn"]}
+    line = json.loads(settings["Format"])
+    assert line["requestId"] == "$context.requestId"
+    assert line["status"] == "$context.status"
+    assert "$request." not in settings["Format"]
+    log_group = resources["TimesheetsApiAccessLogGroup"]["Properties"]
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# --- Schedule, retries, DLQ ----------------------------------------------------------------------
+
+
+def test_one_scheduler_schedule_invokes_the_job_with_the_sample_input(resources):
+    schedules = of_type(resources, "AWS::Scheduler::Schedule")
+    assert list(schedules) == ["TimesheetsJobFunctionSchedule"]
+    props = schedules["TimesheetsJobFunctionSchedule"]["Properties"]
+    assert props["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = props["Target"]
+    assert target["Arn"] == JOB_ARN
+    assert json.loads(target["Input"]) == {"entries": [SAMPLE_ENTRY]}
+    assert json.loads(target["Input"]) == load_event("schedule.json")
+
+
+def test_schedule_is_scheduler_so_a_per_run_id_can_come_from_context_attributes(resources, cfn):
+    # EventBridge Scheduler substitutes <aws.scheduler.scheduled-time> in a target's Input, the
+    # same value on every retry of one run; a plain rule with a constant Input cannot.
+    assert of_type(resources, "AWS::Events::Rule") == {}
+    props = resources["TimesheetsJobFunctionSchedule"]["Properties"]
+    assert isinstance(props["Target"]["Input"], str)
+    # No fixed Name: two stacks in one account would collide in the default group.
+    assert "Name" not in props
+    assert cfn["Parameters"]["ScheduleExpression"]["Default"] == "rate(1 hour)"
+
+
+def test_scheduler_retries_then_dead_letters_to_the_dlq(resources):
+    target = resources["TimesheetsJobFunctionSchedule"]["Properties"]["Target"]
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
+    assert target["DeadLetterConfig"] == {"Arn": DLQ_ARN}
+    role = resources[target["RoleArn"]["Fn::GetAtt"][0]]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": ["scheduler.amazonaws.com"]
+    }
+    granted = {(s["Action"], json.dumps(s["Resource"], sort_keys=True)) for s in statements(role)}
+    assert granted == {
+        ("lambda:InvokeFunction", json.dumps(JOB_ARN, sort_keys=True)),
+        ("sqs:SendMessage", json.dumps(DLQ_ARN, sort_keys=True)),
+    }
+
+
+def test_async_invoke_retries_twice_then_sends_to_the_dlq(resources):
+    configs = of_type(resources, "AWS::Lambda::EventInvokeConfig")
+    assert list(configs) == ["TimesheetsJobFunctionEventInvokeConfig"]
+    props = configs["TimesheetsJobFunctionEventInvokeConfig"]["Properties"]
+    assert props["FunctionName"] == {"Ref": JOB}
+    assert props["MaximumRetryAttempts"] == 2
+    assert props["MaximumEventAgeInSeconds"] == 3600
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": DLQ_ARN}}
+
+
+def test_dlq_keeps_messages_for_14_days_encrypted(resources):
+    queue = resources["JobDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["MessageRetentionPeriod"] == 1209600
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+
+
+# --- Alarms ------------------------------------------------------------------------------------
+
+
+def test_dlq_depth_alarm(resources):
+    props = resources["JobDeadLetterQueueAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert props["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["JobDeadLetterQueue", "QueueName"]}}]
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize("alarm,function", [("TimesheetsApiErrorsAlarm", API), ("TimesheetsJobErrorsAlarm", JOB)])
+def test_function_errors_alarm(resources, alarm, function):
+    props = resources[alarm]["Properties"]
+    assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+    assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_every_alarm_is_one_of_the_three(resources):
+    assert sorted(of_type(resources, "AWS::CloudWatch::Alarm")) == [
+        "JobDeadLetterQueueAlarm",
+        "TimesheetsApiErrorsAlarm",
+        "TimesheetsJobErrorsAlarm",
+    ]
+
+
+# --- IAM -----------------------------------------------------------------------------------------
+
+
+def test_no_iam_statement_has_a_wildcard_resource_or_action(resources):
+    seen = 0
+    for role in of_type(resources, "AWS::IAM::Role").values():
+        for statement in statements(role):
+            seen += 1
+            assert statement["Effect"] == "Allow"
+            for resource in as_list(statement["Resource"]):
+                assert resource in (TABLE_ARN, SECRET_ARN, DLQ_ARN, JOB_ARN), resource
+                assert "*" not in json.dumps(resource)
+            for action in as_list(statement["Action"]):
+                assert "*" not in action
+    assert seen == 5
+
+
+def test_api_role_may_only_touch_items_of_the_table(resources):
+    role = role_of(resources, API)
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
+    (statement,) = list(statements(role))
+    assert statement["Resource"] == TABLE_ARN
+    assert sorted(statement["Action"]) == [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+    ]
+
+
+def test_job_role_may_only_read_the_secret_and_dead_letter(resources):
+    role = role_of(resources, JOB)
+    assert role["Properties"]["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
+    by_resource = {}
+    for statement in statements(role):
+        by_resource.setdefault(json.dumps(statement["Resource"], sort_keys=True), set()).update(
+            as_list(statement["Action"])
+        )
+    assert by_resource == {
+        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+        json.dumps(DLQ_ARN, sort_keys=True): {"sqs:SendMessage"},
+    }
+
+
+# --- Functions -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function,binary", [(API, "timesheets-api"), (JOB, "timesheets-job")])
+def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, function, binary):
+    props = resources[function]["Properties"]
+    assert props["Runtime"] == "provided.al2023"
+    assert props["Architectures"] == ["arm64"]
+    assert props["Handler"] == "bootstrap"
+    source = sam_template["Resources"][function]
+    assert source["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}}
+    # The Cargo workspace root, relative to infra/.
+    assert source["Properties"]["CodeUri"] == ".."
+
+
+def test_api_function_environment_is_exactly_what_it_reads(resources):
+    assert resources[API]["Properties"]["Environment"]["Variables"] == {
+        "AUTH_ISSUER": {"Ref": "AuthIssuer"},
+        "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
+        "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
+    }
+
+
+def test_job_function_environment_is_exactly_what_it_reads(resources):
+    assert resources[JOB]["Properties"]["Environment"]["Variables"] == {
+        "AUTH_ISSUER": {"Ref": "AuthIssuer"},
+        "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
+        "CREDENTIALS_SECRET_ID": SECRET_ARN,
+        "API_URL": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
+    }
+
+
+def test_api_timeout_fits_the_http_api_integration_timeout(resources, sam_template):
+    integration_ms = sam_template["Resources"][API]["Properties"]["Events"]["Upload"]["Properties"]["TimeoutInMillis"]
+    assert resources[API]["Properties"]["Timeout"] == 10
+    assert resources[API]["Properties"]["Timeout"] * 1000 < integration_ms <= 30000
+    assert resources[JOB]["Properties"]["Timeout"] == 60
+
+
+@pytest.mark.parametrize("function,group,suffix", [(API, "TimesheetsApiLogGroup", "api"), (JOB, "TimesheetsJobLogGroup", "job")])
+def test_function_logs_json_to_its_own_group_with_retention(resources, function, group, suffix):
+    props = resources[function]["Properties"]
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-" + suffix}
+    assert props["LoggingConfig"] == {
+        "LogFormat": "JSON",
+        "ApplicationLogLevel": {"Ref": "LogLevel"},
+        "SystemLogLevel": "INFO",
+        "LogGroup": {"Ref": group},
+    }
+    log_group = resources[group]["Properties"]
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-" + suffix}
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+# --- Data and secret -----------------------------------------------------------------------------
+
+
+def test_table_single_key_on_demand_ttl_pitr_retained(resources):
+    table = resources["TimesheetsTable"]
+    assert (table["DeletionPolicy"], table["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "pk", "AttributeType": "S"}]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert "TableName" not in props
+
+
+def test_secret_is_created_with_placeholders_only(resources):
+    props = resources["CredentialsSecret"]["Properties"]
+    assert json.loads(props["SecretString"]) == {"client_id": "REPLACE_ME", "client_secret": "REPLACE_ME"}
+    assert "GenerateSecretString" not in props
+
+
+# --- Parameters and outputs ----------------------------------------------------------------------
+
+
+def test_parameter_defaults(cfn):
+    params = cfn["Parameters"]
+    assert params["AuthAudience"]["Default"] == "https://api.exampleco.com/timesheets"
+    assert params["LogLevel"]["Default"] == "INFO"
+    assert params["LogRetentionDays"]["Default"] == 30
+    assert "Default" not in params["AuthIssuer"]
+
+
+@pytest.mark.parametrize(
+    "issuer,ok",
+    [
+        ("https://YOUR_DOMAIN.auth0.com/", True),
+        ("https://exampleco.eu.auth0.com/", True),
+        ("https://login.example.com/realms/timesheets/", True),
+        ("https://exampleco.auth0.com", False),
+        ("http://exampleco.auth0.com/", False),
+        ("https:///", False),
+        ("https://exampleco.auth0.com/?x=1/", False),
+    ],
+)
+def test_issuer_pattern_requires_https_and_trailing_slash(cfn, issuer, ok):
+    pattern = cfn["Parameters"]["AuthIssuer"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, issuer) is not None) is ok
+
+
+def test_outputs(cfn):
+    outputs = {name: o["Value"] for name, o in cfn["Outputs"].items()}
+    assert outputs == {
+        "ApiUrl": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
+        "SecretArn": SECRET_ARN,
+        "TableName": {"Ref": "TimesheetsTable"},
+        "DeadLetterQueueUrl": {"Ref": "JobDeadLetterQueue"},
+        "AlarmTopicArn": {"Ref": "AlarmTopic"},
+    }
