@@ -1,0 +1,8 @@
+//! Test-only helpers shared by the unit, integration and end-to-end tests. Keys are generated
+//! when a test runs and never written anywhere.
+
+pub mod jwks_server;
+pub mod keys;
+
+pub use jwks_server::{JwksServer, Reply};
+pub use keys::TestKey;
