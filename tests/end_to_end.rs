@@ -1,1 +1,99 @@
+//! The product's main path on the local stand-ins: the scheduled function reads its client
+//! credentials from Secrets Manager (moto), gets an access token from a real OAuth 2.0 issuer,
+//! and uploads through the API function (cargo lambda) into DynamoDB (moto).
 
+use e2e::*;
+use serde_json::json;
+use timesheets::config::ProcessEnv;
+use timesheets_job::{JobConfig, JobError, TimesheetsJob};
+
+fn entry(project: &str) -> serde_json::Value {
+    json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": project, "hours": 5})
+}
+
+#[tokio::test]
+async fn scheduled_job_uploads_the_sample_entry_into_dynamodb() {
+    let result = invoke_job("schedule.json").expect("the job succeeds");
+    assert_eq!(result["uploaded"], 1, "{result}");
+    let created = &result["timesheets"][0];
+    let id = created["id"].as_u64().expect("an id");
+    assert_eq!(
+        created["message"],
+        format!("Created timesheet {id} for employee 007.")
+    );
+    let row = stored_row(id).await.expect("the row is stored");
+    assert_eq!(row["user_id"], "007");
+    assert_eq!(row["project"], "StoreZero");
+    assert_eq!(row["date"], "2017-05-10T17:40:20.095Z");
+    assert_eq!(row["hours"], "5");
+    assert_eq!(row["client_id"], stack_var("TEST_JOB_CLIENT_ID"));
+}
+
+#[tokio::test]
+async fn upload_with_the_job_clients_token_is_created() {
+    let token = access_token(
+        &stack_var("TEST_JOB_CLIENT_ID"),
+        &stack_var("TEST_JOB_CLIENT_SECRET"),
+    )
+    .await;
+    let project = unique_project("Direct");
+    let answer = upload(Some(&token), &entry(&project)).await;
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let id = answer.body["id"].as_u64().unwrap();
+    assert_eq!(
+        answer.body["message"],
+        format!("Created timesheet {id} for employee 007.")
+    );
+    assert_eq!(rows_with_project(&project).await, 1);
+}
+
+#[tokio::test]
+async fn upload_without_a_token_is_401_and_stores_nothing() {
+    let project = unique_project("NoToken");
+    let answer = upload(None, &entry(&project)).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(r#"Bearer realm="timesheets""#)
+    );
+    assert_eq!(rows_with_project(&project).await, 0);
+}
+
+#[tokio::test]
+async fn token_without_batch_upload_is_403_and_stores_nothing() {
+    let token = access_token(
+        &stack_var("TEST_READER_CLIENT_ID"),
+        &stack_var("TEST_READER_CLIENT_SECRET"),
+    )
+    .await;
+    let project = unique_project("Reader");
+    let answer = upload(Some(&token), &entry(&project)).await;
+    assert_eq!(answer.status, 403, "{:?}", answer.body);
+    assert_eq!(answer.body["error"], "insufficient_scope");
+    assert!(
+        answer
+            .challenge
+            .unwrap()
+            .contains(r#"scope="batch:upload""#)
+    );
+    assert_eq!(rows_with_project(&project).await, 0);
+}
+
+#[tokio::test]
+async fn wrong_client_secret_fails_the_job_with_invalid_client() {
+    // The job as the Lambda runs it, but reading the secret that holds a wrong client_secret.
+    let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    config.secret_id = stack_var("TEST_WRONG_SECRET_ID");
+    let aws = aws_config::load_from_env().await;
+    let job = TimesheetsJob::from_config(&config, &aws).await.unwrap();
+    let project = unique_project("WrongSecret");
+    let error = job
+        .run(&json!({"entries": [entry(&project)]}))
+        .await
+        .expect_err("a wrong secret must fail the run");
+    assert!(matches!(error, JobError::Token(_)), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("HTTP 401 invalid_client"), "{message}");
+    assert!(!message.contains(&stack_var("TEST_JOB_CLIENT_SECRET")));
+    assert_eq!(rows_with_project(&project).await, 0);
+}

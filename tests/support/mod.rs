@@ -1,1 +1,160 @@
+//! Access to the local stack started by `infra/local/stack.sh up` (through `make test`):
+//! its URLs and test clients come from the environment that script writes to `.local/stack.env`.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::Value;
+
+/// A variable of the local stack's environment.
+///
+/// # Panics
+/// When unset: these tests run through `make test`, which starts the stand-ins first.
+pub fn stack_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the end-to-end tests with `make test`, which starts the local stand-ins")
+    })
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// An access token for a registered client from the local issuer (client-credentials grant).
+pub async fn access_token(client_id: &str, client_secret: &str) -> String {
+    let token_url = format!("{}token", stack_var("AUTH_ISSUER"));
+    let response = reqwest::Client::new()
+        .post(token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret),
+            ("audience", &stack_var("AUTH_AUDIENCE")),
+        ])
+        .send()
+        .await
+        .expect("the local issuer answers");
+    assert_eq!(response.status(), 200, "token request for {client_id}");
+    let body: Value = response.json().await.expect("token response JSON");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned()
+}
+
+/// What a client sees of an API answer.
+#[derive(Debug)]
+pub struct ApiAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// The `WWW-Authenticate` header, if any.
+    pub challenge: Option<String>,
+    /// The JSON body.
+    pub body: Value,
+}
+
+/// `POST {API_URL}/timesheets/upload` with `body`, through cargo lambda's function URL emulation.
+pub async fn upload(token: Option<&str>, body: &Value) -> ApiAnswer {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/timesheets/upload", stack_var("API_URL")))
+        .json(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let body = response.json().await.expect("the API answers JSON");
+    ApiAnswer {
+        status,
+        challenge,
+        body,
+    }
+}
+
+/// Invokes the deployed-locally scheduled function with an event file of `events/`, through
+/// `cargo lambda invoke`; returns its JSON result or the error text.
+pub fn invoke_job(event_file: &str) -> Result<Value, String> {
+    let output = Command::new("cargo")
+        .current_dir(repo_root())
+        .args(["lambda", "invoke", "timesheets-job", "--data-file"])
+        .arg(repo_root().join("events").join(event_file))
+        .args([
+            "--invoke-address",
+            "127.0.0.1",
+            "--invoke-port",
+            &stack_var("LAMBDA_PORT"),
+        ])
+        .args(["--output-format", "json"])
+        .output()
+        .expect("cargo lambda runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if output.status.success() {
+        serde_json::from_str(&stdout).map_err(|error| format!("not JSON ({error}): {stdout}"))
+    } else {
+        Err(format!(
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// A DynamoDB client for the local table.
+pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+}
+
+/// The stored timesheet with this id, as attribute name → text.
+pub async fn stored_row(id: u64) -> Option<HashMap<String, String>> {
+    let item = dynamodb()
+        .await
+        .get_item()
+        .table_name(stack_var("TIMESHEETS_TABLE"))
+        .key("pk", AttributeValue::S(format!("TIMESHEET#{id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem on the local table")
+        .item?;
+    Some(
+        item.into_iter()
+            .map(|(name, value)| {
+                let text = match value {
+                    AttributeValue::S(text) | AttributeValue::N(text) => text,
+                    other => format!("{other:?}"),
+                };
+                (name, text)
+            })
+            .collect(),
+    )
+}
+
+/// How many stored timesheets have `project`.
+pub async fn rows_with_project(project: &str) -> usize {
+    let output = dynamodb()
+        .await
+        .scan()
+        .table_name(stack_var("TIMESHEETS_TABLE"))
+        .filter_expression("project = :project")
+        .expression_attribute_values(":project", AttributeValue::S(project.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("Scan on the local table");
+    output.count() as usize
+}
+
+/// A project name no other test uses, so row counts are not disturbed by parallel tests.
+pub fn unique_project(label: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{label}-{nanos}")
+}
