@@ -8,4 +8,7 @@ pub mod http_client;
 pub mod message;
 
 pub use entry::{EntryError, TimesheetEntry};
-pub use message::{CreatedTimesheet, ErrorBody};
+pub use message::{
+    CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER,
+    MAX_BATCH_ENTRIES,
+};
