@@ -1,15 +1,16 @@
 //! The request pipeline of `POST /timesheets/upload`: route → bearer → token → scope → body →
-//! store → `201`. Each step's failure is one [`ApiError`].
+//! idempotency → store → `201`. Each step's failure is one [`ApiError`].
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use timesheets::CreatedTimesheet;
+use time::OffsetDateTime;
 
 use crate::auth::bearer;
 use crate::auth::scope::UPLOAD_SCOPE;
 use crate::auth::verifier::{AccessToken, TokenError, TokenVerifier};
-use crate::body;
+use crate::body::{self, Upload};
+use crate::idempotency::{self, Decision};
 use crate::response::{self, ApiError};
-use crate::store::TimesheetStore;
+use crate::store::{Insert, StoreError, TimesheetStore};
 
 /// The one route of the API.
 pub const UPLOAD_PATH: &str = "/timesheets/upload";
@@ -19,6 +20,12 @@ pub const UPLOAD_PATH: &str = "/timesheets/upload";
 pub struct UploadApi<S> {
     verifier: TokenVerifier,
     store: S,
+}
+
+/// A stored upload: its first id and whether this answer repeats an earlier one.
+struct Stored {
+    first_id: u64,
+    replayed: bool,
 }
 
 impl<S: TimesheetStore> UploadApi<S> {
@@ -34,13 +41,21 @@ impl<S: TimesheetStore> UploadApi<S> {
 
     /// Serves one request; every outcome is a response, and one log line says which.
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let outcome = self.upload(&request).await;
-        match outcome {
-            Ok((created, client)) => {
-                tracing::info!(status = 201, client = %client, timesheet_id = created.id, "timesheet created");
-                response::created(&created)
+        let mut client = None;
+        match self.upload(&request, &mut client).await {
+            Ok((stored, upload)) => {
+                let count = upload.entries.len() as u64;
+                tracing::info!(
+                    status = 201,
+                    client = client.as_deref().unwrap_or("-"),
+                    first_timesheet_id = stored.first_id,
+                    last_timesheet_id = stored.first_id + count - 1,
+                    replayed = stored.replayed,
+                    "timesheets created"
+                );
+                response::created(stored.first_id, &upload, stored.replayed)
             }
-            Err((error, client)) => {
+            Err(error) => {
                 tracing::info!(
                     status = error.status().as_u16(),
                     error = error.code(),
@@ -55,23 +70,82 @@ impl<S: TimesheetStore> UploadApi<S> {
     async fn upload(
         &self,
         request: &Request,
-    ) -> Result<(CreatedTimesheet, String), (ApiError, Option<String>)> {
-        route(request).map_err(|error| (error, None))?;
-        let token = self
-            .authorize(request)
-            .await
-            .map_err(|error| (error, None))?;
-        let client = token.client().to_owned();
-        let fail = |error| (error, Some(client.clone()));
+        client: &mut Option<String>,
+    ) -> Result<(Stored, Upload), ApiError> {
+        route(request)?;
+        let token = self.authorize(request).await?;
+        let client = client.insert(token.client().to_owned());
         if !token.grants(UPLOAD_SCOPE) {
-            return Err(fail(ApiError::InsufficientScope));
+            return Err(ApiError::InsufficientScope);
         }
-        let entry = body::parse_entry(request.headers(), request.body()).map_err(fail)?;
-        let id = self.store.create(&entry, &client).await.map_err(|error| {
-            tracing::error!(%error, "storing the timesheet failed");
-            fail(ApiError::Unavailable("the timesheet store"))
-        })?;
-        Ok((CreatedTimesheet::new(id, &entry.user_id), client))
+        let upload = body::parse_upload(request.headers(), request.body())?;
+        let key = idempotency::key(request.headers())?;
+        let stored = match key {
+            None => self.store_new(&upload, client).await,
+            Some(key) => self.store_once(&upload, client, &key, request.body()).await,
+        }?;
+        Ok((stored, upload))
+    }
+
+    async fn store_new(&self, upload: &Upload, client: &str) -> Result<Stored, ApiError> {
+        let count = upload.entries.len() as u64;
+        let first_id = self.store.reserve_ids(count).await.map_err(unavailable)?;
+        self.store
+            .insert_all(first_id, &upload.entries, client)
+            .await
+            .map_err(unavailable)?;
+        Ok(Stored {
+            first_id,
+            replayed: false,
+        })
+    }
+
+    async fn store_once(
+        &self,
+        upload: &Upload,
+        client: &str,
+        key: &str,
+        body: &Body,
+    ) -> Result<Stored, ApiError> {
+        let scope_key = idempotency::scope_key(client, key);
+        let fingerprint = idempotency::fingerprint(body::bytes(body));
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let count = upload.entries.len() as u64;
+        let decision = idempotency::begin(&self.store, &scope_key, &fingerprint, count, now)
+            .await
+            .map_err(unavailable)?;
+        let first_id = match decision {
+            Decision::Proceed(first_id) => first_id,
+            Decision::Replay(first_id) => {
+                return Ok(Stored {
+                    first_id,
+                    replayed: true,
+                });
+            }
+            Decision::InFlight => return Err(ApiError::IdempotencyKeyInUse),
+            Decision::Reused => return Err(ApiError::IdempotencyKeyReused),
+        };
+        match self
+            .store
+            .insert_all(first_id, &upload.entries, client)
+            .await
+        {
+            Ok(Insert::Stored) => Ok(Stored {
+                first_id,
+                replayed: false,
+            }),
+            // A slower earlier attempt with the same key stored them first.
+            Ok(Insert::AlreadyStored) => Ok(Stored {
+                first_id,
+                replayed: true,
+            }),
+            Err(error) => {
+                if let Err(release) = self.store.release(&scope_key).await {
+                    tracing::warn!(error = %release, "releasing the idempotency key failed");
+                }
+                Err(unavailable(error))
+            }
+        }
     }
 
     async fn authorize(&self, request: &Request) -> Result<AccessToken, ApiError> {
@@ -92,6 +166,11 @@ impl<S: TimesheetStore> UploadApi<S> {
                 TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
             })
     }
+}
+
+fn unavailable(error: StoreError) -> ApiError {
+    tracing::error!(%error, "timesheet store failed");
+    ApiError::Unavailable("the timesheet store")
 }
 
 /// `404` for other paths, `405` for other methods on the upload path. The path is the one

@@ -4,7 +4,7 @@ use http::HeaderMap;
 use http::header::CONTENT_TYPE;
 use lambda_http::Body;
 use serde_json::Value;
-use timesheets::TimesheetEntry;
+use timesheets::{MAX_BATCH_ENTRIES, TimesheetEntry};
 
 use crate::response::ApiError;
 
@@ -30,21 +30,35 @@ fn is_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parses and validates the body of `POST /timesheets/upload` into an entry.
-///
-/// # Errors
-/// `415` when not JSON, `413` when over [`MAX_BODY_BYTES`], `400 invalid_body` naming the
-/// field (or saying the JSON itself is broken).
-pub fn parse_entry(headers: &HeaderMap, body: &Body) -> Result<TimesheetEntry, ApiError> {
-    if !is_json(headers) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    let bytes: &[u8] = match body {
-        Body::Empty => &[],
+/// A validated upload: one entry (a JSON object) or a batch (a JSON array of 1 to
+/// [`MAX_BATCH_ENTRIES`] entries), which is answered in the batch shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    /// The entries, in request order.
+    pub entries: Vec<TimesheetEntry>,
+    /// Whether the body was an array.
+    pub is_batch: bool,
+}
+
+/// The raw bytes of a request body.
+pub fn bytes(body: &Body) -> &[u8] {
+    match body {
         Body::Text(text) => text.as_bytes(),
         Body::Binary(bytes) => bytes,
         _ => &[],
-    };
+    }
+}
+
+/// Parses and validates the body of `POST /timesheets/upload`.
+///
+/// # Errors
+/// `415` when not JSON, `413` when over [`MAX_BODY_BYTES`], `400 invalid_body` naming the
+/// field (and for a batch the entry's index, from 0), or saying the JSON itself is broken.
+pub fn parse_upload(headers: &HeaderMap, body: &Body) -> Result<Upload, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let bytes = bytes(body);
     if bytes.len() > MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
     }
@@ -60,7 +74,32 @@ pub fn parse_entry(headers: &HeaderMap, body: &Body) -> Result<TimesheetEntry, A
             error.column()
         ))
     })?;
-    TimesheetEntry::from_json(&value).map_err(|error| ApiError::InvalidBody(error.to_string()))
+    let Value::Array(items) = value else {
+        let entry = TimesheetEntry::from_json(&value)
+            .map_err(|error| ApiError::InvalidBody(error.to_string()))?;
+        return Ok(Upload {
+            entries: vec![entry],
+            is_batch: false,
+        });
+    };
+    if items.is_empty() || items.len() > MAX_BATCH_ENTRIES {
+        return Err(ApiError::InvalidBody(format!(
+            "a batch holds 1 to {MAX_BATCH_ENTRIES} entries, not {}",
+            items.len()
+        )));
+    }
+    let entries = items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            TimesheetEntry::from_json(item)
+                .map_err(|error| ApiError::InvalidBody(format!("entry [{index}]: {error}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Upload {
+        entries,
+        is_batch: true,
+    })
 }
 
 #[cfg(test)]
@@ -84,8 +123,8 @@ mod tests {
             "Application/JSON",
             "application/vnd.timesheet+json",
         ] {
-            let entry = parse_entry(&json_headers(content_type), &Body::Text(SAMPLE.into()));
-            assert_eq!(entry.unwrap().user_id, "007", "{content_type}");
+            let upload = parse_upload(&json_headers(content_type), &Body::Text(SAMPLE.into()));
+            assert_eq!(upload.unwrap().entries[0].user_id, "007", "{content_type}");
         }
     }
 
@@ -96,7 +135,7 @@ mod tests {
             json_headers("application/x-www-form-urlencoded"),
             HeaderMap::new(),
         ] {
-            let error = parse_entry(&headers, &Body::Text(SAMPLE.into())).unwrap_err();
+            let error = parse_upload(&headers, &Body::Text(SAMPLE.into())).unwrap_err();
             assert_eq!(error, ApiError::UnsupportedMediaType);
         }
     }
@@ -104,27 +143,27 @@ mod tests {
     #[test]
     fn large_bodies_are_413() {
         let big = format!(r#"{{"user_id": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
-        let error = parse_entry(&json_headers("application/json"), &Body::Text(big)).unwrap_err();
+        let error = parse_upload(&json_headers("application/json"), &Body::Text(big)).unwrap_err();
         assert_eq!(error, ApiError::PayloadTooLarge(MAX_BODY_BYTES));
     }
 
     #[test]
     fn broken_json_and_bad_fields_are_400() {
         let headers = json_headers("application/json");
-        let error = parse_entry(&headers, &Body::Text("{\"user_id\": ".into())).unwrap_err();
+        let error = parse_upload(&headers, &Body::Text("{\"user_id\": ".into())).unwrap_err();
         assert_eq!(error.code(), "invalid_body");
         assert!(
             error
                 .description()
                 .starts_with("the body is not valid JSON")
         );
-        let error = parse_entry(&headers, &Body::Empty).unwrap_err();
+        let error = parse_upload(&headers, &Body::Empty).unwrap_err();
         assert_eq!(
             error.description(),
             "the body is empty; send a timesheet entry"
         );
         let body = SAMPLE.replace("5}", "25}");
-        let error = parse_entry(&headers, &Body::Text(body)).unwrap_err();
+        let error = parse_upload(&headers, &Body::Text(body)).unwrap_err();
         assert_eq!(
             error.description(),
             "`hours` must be a number greater than 0 and at most 24"

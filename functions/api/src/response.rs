@@ -3,9 +3,10 @@
 use http::header::{ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
-use timesheets::{CreatedTimesheet, ErrorBody};
+use timesheets::{CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENT_REPLAYED_HEADER};
 
 use crate::auth::scope::UPLOAD_SCOPE;
+use crate::body::Upload;
 
 /// The realm of the `WWW-Authenticate` challenges (RFC 6750 §3).
 pub const REALM: &str = "timesheets";
@@ -34,6 +35,12 @@ pub enum ApiError {
     NotFound,
     /// Known path, other method: `405 method_not_allowed` with `Allow: POST`.
     MethodNotAllowed,
+    /// `Idempotency-Key` repeated, empty, too long or not visible ASCII: `400 invalid_idempotency_key`.
+    InvalidIdempotencyKey,
+    /// The first request with this key is still running: `409 idempotency_key_in_use` with `Retry-After`.
+    IdempotencyKeyInUse,
+    /// The key was used with another body: `422 idempotency_key_reused`.
+    IdempotencyKeyReused,
     /// A dependency (issuer keys, DynamoDB) failed: `503 temporarily_unavailable` with `Retry-After`.
     Unavailable(&'static str),
 }
@@ -43,7 +50,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            Self::InvalidRequest(_) | Self::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidRequest(_) | Self::InvalidBody(_) | Self::InvalidIdempotencyKey => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InsufficientScope => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -65,6 +76,9 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Unavailable(_) => "temporarily_unavailable",
         }
     }
@@ -83,6 +97,16 @@ impl ApiError {
             Self::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
             Self::NotFound => "no such resource; use POST /timesheets/upload".to_owned(),
             Self::MethodNotAllowed => "use POST on /timesheets/upload".to_owned(),
+            Self::InvalidIdempotencyKey => {
+                "send one Idempotency-Key of 1 to 255 visible ASCII characters".to_owned()
+            }
+            Self::IdempotencyKeyInUse => {
+                "a request with this Idempotency-Key is still being processed; retry later"
+                    .to_owned()
+            }
+            Self::IdempotencyKeyReused => {
+                "this Idempotency-Key was used with a different body".to_owned()
+            }
             Self::Unavailable(what) => format!("{what} is unavailable; retry later"),
         }
     }
@@ -126,7 +150,7 @@ impl ApiError {
             Self::MethodNotAllowed => {
                 headers.insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::IdempotencyKeyInUse => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}
@@ -145,9 +169,25 @@ fn quoted_safe(text: &str) -> String {
         .collect()
 }
 
-/// `201 Created` with `{"message": ..., "id": ...}`.
-pub fn created(created: &CreatedTimesheet) -> Response<Body> {
-    json_response(StatusCode::CREATED, created)
+/// `201 Created` for timesheets stored under ids from `first_id`, one per entry of `upload`:
+/// the single-entry shape for an object body, the batch shape for an array. `replayed` marks
+/// an answer repeated for an idempotency key.
+pub fn created(first_id: u64, upload: &Upload, replayed: bool) -> Response<Body> {
+    let mut timesheets: Vec<CreatedTimesheet> = (first_id..)
+        .zip(&upload.entries)
+        .map(|(id, entry)| CreatedTimesheet::new(id, &entry.user_id))
+        .collect();
+    let mut response = if upload.is_batch {
+        json_response(StatusCode::CREATED, &CreatedBatch::new(timesheets))
+    } else {
+        json_response(StatusCode::CREATED, &timesheets.remove(0))
+    };
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    response
 }
 
 fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response<Body> {

@@ -1,23 +1,47 @@
-//! DynamoDB adapter: one table, partition key `pk` (S).
+//! DynamoDB adapter: one table, partition key `pk` (S), TTL attribute `expires_at`.
 //!
-//! Items: `COUNTER#timesheet` holds `last_id`, bumped atomically with `ADD` (never max+1,
-//! so concurrent Lambda instances never share an id); each timesheet is `TIMESHEET#<id>`.
+//! Items: `COUNTER#timesheet` holds `last_id`, bumped atomically with `ADD` (never max+1, so
+//! concurrent Lambda instances never share an id); each timesheet is `TIMESHEET#<id>`; each
+//! idempotency record is `IDEMPOTENCY#<scope key>`. Timesheets are written with
+//! `attribute_not_exists(pk)`, in one transaction per request (all or nothing).
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use timesheets::TimesheetEntry;
 
-use super::{StoreError, TimesheetStore};
+use super::{Claim, IdempotencyRecord, Insert, StoreError, TimesheetStore};
 
 /// Partition key attribute of the table.
 pub const PARTITION_KEY: &str = "pk";
+/// TTL attribute of the table (Unix seconds).
+pub const TTL_ATTRIBUTE: &str = "expires_at";
 const COUNTER_KEY: &str = "COUNTER#timesheet";
+const NEW_ITEM: &str = "attribute_not_exists(pk)";
 
 /// The `pk` of timesheet `id`.
 pub fn timesheet_key(id: u64) -> String {
     format!("TIMESHEET#{id}")
+}
+
+fn record_key(scope_key: &str) -> String {
+    format!("IDEMPOTENCY#{scope_key}")
+}
+
+fn s(text: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn n(number: impl ToString) -> AttributeValue {
+    AttributeValue::N(number.to_string())
+}
+
+fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
+    StoreError(DisplayErrorContext(error).to_string())
 }
 
 /// Stores timesheets in the DynamoDB table `TIMESHEETS_TABLE`.
@@ -36,53 +60,213 @@ impl DynamoDbStore {
         }
     }
 
-    async fn next_id(&self) -> Result<u64, StoreError> {
-        let output = self
+    fn timesheet_item(
+        id: u64,
+        entry: &TimesheetEntry,
+        client_id: &str,
+        created_at: &str,
+    ) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            (PARTITION_KEY.to_owned(), s(timesheet_key(id))),
+            ("id".to_owned(), n(id)),
+            ("user_id".to_owned(), s(&entry.user_id)),
+            ("date".to_owned(), s(&entry.date)),
+            ("project".to_owned(), s(&entry.project)),
+            ("hours".to_owned(), n(entry.hours)),
+            ("client_id".to_owned(), s(client_id)),
+            ("created_at".to_owned(), s(created_at)),
+        ])
+    }
+
+    async fn read_record(&self, scope_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let item = self
             .client
-            .update_item()
+            .get_item()
             .table_name(&self.table)
-            .key(PARTITION_KEY, AttributeValue::S(COUNTER_KEY.to_owned()))
-            .update_expression("ADD last_id :one")
-            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
-            .return_values(ReturnValue::UpdatedNew)
+            .key(PARTITION_KEY, s(record_key(scope_key)))
+            .consistent_read(true)
             .send()
             .await
-            .map_err(|error| {
-                StoreError(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
-            })?;
-        output
-            .attributes()
-            .and_then(|attributes| attributes.get("last_id"))
-            .and_then(|value| value.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| StoreError("the id counter returned no number".to_owned()))
+            .map_err(failed)?
+            .item;
+        Ok(item.map(|item| {
+            let number = |name: &str| {
+                item.get(name)
+                    .and_then(|value| value.as_n().ok())
+                    .and_then(|text| text.parse::<i64>().ok())
+                    .unwrap_or_default()
+            };
+            IdempotencyRecord {
+                scope_key: scope_key.to_owned(),
+                fingerprint: item
+                    .get("fingerprint")
+                    .and_then(|value| value.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
+                first_id: number("first_id") as u64,
+                count: number("count") as u64,
+                claimed_at: number("claimed_at"),
+                expires_at: number(TTL_ATTRIBUTE),
+            }
+        }))
     }
 }
 
 impl TimesheetStore for DynamoDbStore {
-    async fn create(&self, entry: &TimesheetEntry, client_id: &str) -> Result<u64, StoreError> {
-        let id = self.next_id().await?;
+    async fn reserve_ids(&self, count: u64) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(COUNTER_KEY))
+            .update_expression("ADD last_id :count")
+            .expression_attribute_values(":count", n(count))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(failed)?;
+        let last: u64 = output
+            .attributes()
+            .and_then(|attributes| attributes.get("last_id"))
+            .and_then(|value| value.as_n().ok())
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| StoreError("the id counter returned no number".to_owned()))?;
+        Ok(last + 1 - count)
+    }
+
+    async fn insert_all(
+        &self,
+        first_id: u64,
+        entries: &[TimesheetEntry],
+        client_id: &str,
+    ) -> Result<Insert, StoreError> {
         let created_at = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(|error| StoreError(error.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(PARTITION_KEY, AttributeValue::S(timesheet_key(id)))
-            .item("id", AttributeValue::N(id.to_string()))
-            .item("user_id", AttributeValue::S(entry.user_id.clone()))
-            .item("date", AttributeValue::S(entry.date.clone()))
-            .item("project", AttributeValue::S(entry.project.clone()))
-            .item("hours", AttributeValue::N(entry.hours.to_string()))
-            .item("client_id", AttributeValue::S(client_id.to_owned()))
-            .item("created_at", AttributeValue::S(created_at))
-            // The counter guarantees a fresh id; the condition guards against a reset counter.
-            .condition_expression("attribute_not_exists(pk)")
+        let mut items = Vec::with_capacity(entries.len());
+        for (id, entry) in (first_id..).zip(entries) {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(Self::timesheet_item(
+                    id,
+                    entry,
+                    client_id,
+                    &created_at,
+                )))
+                .condition_expression(NEW_ITEM)
+                .build()
+                .map_err(|error| StoreError(error.to_string()))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await
-            .map_err(|error| {
-                StoreError(aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string())
-            })?;
-        Ok(id)
+        {
+            Ok(_) => Ok(Insert::Stored),
+            Err(error)
+                if error.as_service_error().is_some_and(|service| {
+                    service.is_transaction_canceled_exception()
+                        && DisplayErrorContext(&error)
+                            .to_string()
+                            .contains("ConditionalCheckFailed")
+                }) =>
+            {
+                Ok(Insert::AlreadyStored)
+            }
+            Err(error) => Err(failed(error)),
+        }
+    }
+
+    async fn is_stored(&self, id: u64) -> Result<bool, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(timesheet_key(id)))
+            .projection_expression(PARTITION_KEY)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(output.item.is_some())
+    }
+
+    async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PARTITION_KEY, s(record_key(&record.scope_key)))
+            .item("fingerprint", s(&record.fingerprint))
+            .item("first_id", n(record.first_id))
+            .item("count", n(record.count))
+            .item("claimed_at", n(record.claimed_at))
+            .item(TTL_ATTRIBUTE, n(record.expires_at))
+            // TTL deletion lags by up to days: an expired record counts as absent.
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+            {
+                match self.read_record(&record.scope_key).await? {
+                    Some(existing) => Ok(Claim::Exists(existing)),
+                    // Deleted between the two calls (released): let the caller retry later.
+                    None => Err(StoreError(
+                        "idempotency record changed concurrently".to_owned(),
+                    )),
+                }
+            }
+            Err(error) => Err(failed(error)),
+        }
+    }
+
+    async fn take_over(
+        &self,
+        scope_key: &str,
+        previous_claimed_at: i64,
+        claimed_at: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(record_key(scope_key)))
+            .update_expression("SET claimed_at = :new")
+            .condition_expression("claimed_at = :previous")
+            .expression_attribute_values(":new", n(claimed_at))
+            .expression_attribute_values(":previous", n(previous_claimed_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(failed(error)),
+        }
+    }
+
+    async fn release(&self, scope_key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(record_key(scope_key)))
+            .send()
+            .await
+            .map_err(failed)?;
+        Ok(())
     }
 }

@@ -1,5 +1,6 @@
-//! Where timesheets are kept: a port the handler depends on, with a DynamoDB adapter for
-//! Lambda and an in-memory one for unit tests.
+//! Where timesheets and idempotency records are kept: a port the handler depends on, with a
+//! DynamoDB adapter for Lambda and an in-memory one for unit tests. The policy built on these
+//! primitives (what a repeated key means) lives in `crate::idempotency`.
 
 pub mod dynamodb;
 pub mod memory;
@@ -19,21 +20,82 @@ pub struct StoredTimesheet {
     pub client_id: String,
 }
 
+/// The outcome of a request with an idempotency key, kept 24 hours.
+///
+/// The ids are reserved before the record is written, so every attempt for the same key stores
+/// under the same ids and the conditional writes make a second store impossible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// The key, scoped to the client: `<client>` and `<key>` joined unambiguously.
+    pub scope_key: String,
+    /// SHA-256 (hex) of the request body.
+    pub fingerprint: String,
+    /// First of the `count` consecutive ids of this request's timesheets.
+    pub first_id: u64,
+    /// How many timesheets the request stores.
+    pub count: u64,
+    /// When the current attempt started, Unix seconds.
+    pub claimed_at: i64,
+    /// When the record may be forgotten, Unix seconds (the table's TTL attribute `expires_at`).
+    pub expires_at: i64,
+}
+
+/// What [`TimesheetStore::claim`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The record was written: this request owns the key.
+    Claimed,
+    /// A live record for the key already exists.
+    Exists(IdempotencyRecord),
+}
+
+/// What [`TimesheetStore::insert_all`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insert {
+    /// Every timesheet was written.
+    Stored,
+    /// The ids were already taken by an earlier attempt of the same request; nothing written.
+    AlreadyStored,
+}
+
 /// The store failed; the API answers `503` and the caller may retry.
 #[derive(Debug, thiserror::Error)]
 #[error("timesheet store failed: {0}")]
 pub struct StoreError(pub String);
 
-/// Timesheet persistence.
+/// Timesheet and idempotency-record persistence.
 pub trait TimesheetStore: Send + Sync {
-    /// Stores `entry` for `client_id` under a new unique id and returns that id.
-    ///
-    /// # Errors
-    /// [`StoreError`] when the backing store fails; nothing is stored then, though an id may
-    /// have been consumed (ids are unique, not gap-free).
-    fn create(
+    /// Reserves `count` consecutive new ids and returns the first. Atomic across instances;
+    /// an unused reservation leaves a gap (ids are unique, not gap-free).
+    fn reserve_ids(&self, count: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Stores `entries` under ids `first_id..first_id + len`, all or nothing.
+    fn insert_all(
         &self,
-        entry: &TimesheetEntry,
+        first_id: u64,
+        entries: &[TimesheetEntry],
         client_id: &str,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
+
+    /// Whether timesheet `id` is stored (strongly consistent).
+    fn is_stored(&self, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Writes `record` unless a live record (not expired at `now`) has its key.
+    fn claim(
+        &self,
+        record: &IdempotencyRecord,
+        now: i64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Moves a stale claim to `claimed_at`, only if it still has `previous_claimed_at`.
+    /// Returns whether this caller won it.
+    fn take_over(
+        &self,
+        scope_key: &str,
+        previous_claimed_at: i64,
+        claimed_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes the record of a request that failed before storing, so a retry starts afresh.
+    fn release(&self, scope_key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

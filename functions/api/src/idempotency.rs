@@ -1,0 +1,209 @@
+//! What a repeated `Idempotency-Key` means (IETF draft "The Idempotency-Key HTTP Header
+//! Field", draft-ietf-httpapi-idempotency-key-header): same key and body → the first answer
+//! again, nothing stored twice; same key, other body → `422`; first still running → `409`.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use http::HeaderMap;
+use timesheets::IDEMPOTENCY_KEY_HEADER;
+
+use crate::response::ApiError;
+use crate::store::{Claim, IdempotencyRecord, StoreError, TimesheetStore};
+
+/// How long a key is remembered, in seconds (the draft suggests at least 24 h).
+pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
+/// How long a claim counts as in flight, in seconds: past API Gateway's 30 s integration
+/// limit the first attempt is surely gone and a retry may take it over.
+pub const IN_FLIGHT_SECONDS: i64 = 35;
+/// Longest key accepted, in characters.
+pub const MAX_KEY_CHARS: usize = 255;
+
+/// The request's idempotency key, if any: 1 to 255 visible ASCII characters, one header.
+///
+/// # Errors
+/// `400 invalid_idempotency_key` when repeated, empty, too long or not visible ASCII.
+pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return match headers.contains_key(IDEMPOTENCY_KEY_HEADER) {
+            true => Err(ApiError::InvalidIdempotencyKey),
+            false => Ok(None),
+        };
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| ApiError::InvalidIdempotencyKey)?
+        .trim();
+    let key = key
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .unwrap_or(key);
+    if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::InvalidIdempotencyKey);
+    }
+    Ok(Some(key.to_owned()))
+}
+
+/// The key scoped to the client, so one client can never replay another's answers.
+pub fn scope_key(client: &str, key: &str) -> String {
+    format!("{}:{client}:{key}", client.len())
+}
+
+/// SHA-256 of the body bytes, hex: the request fingerprint the draft asks to compare.
+pub fn fingerprint(body: &[u8]) -> String {
+    digest(&SHA256, body)
+        .as_ref()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// What to do with a request that carries an idempotency key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Store the entries under ids starting at this one.
+    Proceed(u64),
+    /// Already stored under ids starting at this one: answer as the first time.
+    Replay(u64),
+    /// The first request with this key is still running: `409`.
+    InFlight,
+    /// The key was used with another body: `422`.
+    Reused,
+}
+
+/// Claims `scope_key` for a request of `count` entries with `fingerprint`, at Unix time `now`.
+///
+/// # Errors
+/// [`StoreError`] when the store fails.
+pub async fn begin<S: TimesheetStore>(
+    store: &S,
+    scope_key: &str,
+    fingerprint: &str,
+    count: u64,
+    now: i64,
+) -> Result<Decision, StoreError> {
+    let first_id = store.reserve_ids(count).await?;
+    let record = IdempotencyRecord {
+        scope_key: scope_key.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+        first_id,
+        count,
+        claimed_at: now,
+        expires_at: now + RETENTION_SECONDS,
+    };
+    let existing = match store.claim(&record, now).await? {
+        Claim::Claimed => return Ok(Decision::Proceed(first_id)),
+        Claim::Exists(existing) => existing,
+    };
+    if existing.fingerprint != fingerprint || existing.count != count {
+        return Ok(Decision::Reused);
+    }
+    // All of a request's timesheets are written in one transaction: the first tells for all.
+    if store.is_stored(existing.first_id).await? {
+        return Ok(Decision::Replay(existing.first_id));
+    }
+    if now - existing.claimed_at < IN_FLIGHT_SECONDS {
+        return Ok(Decision::InFlight);
+    }
+    // The first attempt died before storing; take over with its ids, so if it was merely slow
+    // the conditional writes still let only one of us store.
+    if store.take_over(scope_key, existing.claimed_at, now).await? {
+        Ok(Decision::Proceed(existing.first_id))
+    } else {
+        Ok(Decision::InFlight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+    use crate::store::{Insert, TimesheetStore};
+    use http::HeaderValue;
+    use timesheets::TimesheetEntry;
+
+    fn entry() -> TimesheetEntry {
+        TimesheetEntry {
+            user_id: "007".into(),
+            date: "2017-05-10T17:40:20.095Z".into(),
+            project: "StoreZero".into(),
+            hours: 5.0,
+        }
+    }
+
+    #[test]
+    fn keys_are_validated() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(key(&headers), Ok(None));
+        headers.insert(
+            IDEMPOTENCY_KEY_HEADER,
+            HeaderValue::from_static("\"8e03978e-40d5-43e8\""),
+        );
+        assert_eq!(key(&headers), Ok(Some("8e03978e-40d5-43e8".to_owned())));
+        headers.insert(
+            IDEMPOTENCY_KEY_HEADER,
+            HeaderValue::from_static("has space"),
+        );
+        assert_eq!(key(&headers), Err(ApiError::InvalidIdempotencyKey));
+        headers.insert(
+            IDEMPOTENCY_KEY_HEADER,
+            HeaderValue::from_str(&"k".repeat(256)).unwrap(),
+        );
+        assert_eq!(key(&headers), Err(ApiError::InvalidIdempotencyKey));
+        headers.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("a"));
+        headers.append(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("b"));
+        assert_eq!(key(&headers), Err(ApiError::InvalidIdempotencyKey));
+    }
+
+    #[test]
+    fn scope_keys_cannot_collide_across_clients() {
+        assert_ne!(scope_key("a:b", "c"), scope_key("a", "b:c"));
+        assert_eq!(fingerprint(b"abc").len(), 64);
+        assert_ne!(fingerprint(b"abc"), fingerprint(b"abd"));
+    }
+
+    #[tokio::test]
+    async fn a_dead_first_attempt_is_taken_over_with_its_ids() {
+        let store = MemoryStore::default();
+        let first = begin(&store, "1:c:k", "f", 1, 1_000).await.unwrap();
+        assert_eq!(first, Decision::Proceed(1));
+        // Still within the in-flight window: the retry must wait.
+        assert_eq!(
+            begin(&store, "1:c:k", "f", 1, 1_010).await.unwrap(),
+            Decision::InFlight
+        );
+        // Past it: the retry takes over the same ids.
+        let later = 1_000 + IN_FLIGHT_SECONDS;
+        assert_eq!(
+            begin(&store, "1:c:k", "f", 1, later).await.unwrap(),
+            Decision::Proceed(1)
+        );
+        assert_eq!(
+            store.insert_all(1, &[entry()], "c").await.unwrap(),
+            Insert::Stored
+        );
+        // The slow first attempt finally writes: nothing is stored twice.
+        assert_eq!(
+            store.insert_all(1, &[entry()], "c").await.unwrap(),
+            Insert::AlreadyStored
+        );
+        assert_eq!(store.rows().len(), 1);
+        assert_eq!(
+            begin(&store, "1:c:k", "f", 1, later + 1).await.unwrap(),
+            Decision::Replay(1)
+        );
+        assert_eq!(
+            begin(&store, "1:c:k", "g", 1, later + 1).await.unwrap(),
+            Decision::Reused
+        );
+    }
+
+    #[tokio::test]
+    async fn expired_keys_start_afresh() {
+        let store = MemoryStore::default();
+        begin(&store, "1:c:k", "f", 1, 1_000).await.unwrap();
+        store.insert_all(1, &[entry()], "c").await.unwrap();
+        let after_expiry = 1_000 + RETENTION_SECONDS + 1;
+        let decision = begin(&store, "1:c:k", "f", 1, after_expiry).await.unwrap();
+        assert!(matches!(decision, Decision::Proceed(id) if id > 1));
+    }
+}

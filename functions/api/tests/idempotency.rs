@@ -1,0 +1,158 @@
+//! Batch uploads and Idempotency-Key through the whole handler.
+
+mod common;
+
+use common::*;
+use lambda_http::Request;
+use serde_json::json;
+
+fn with_key(mut request: Request, key: &str) -> Request {
+    request
+        .headers_mut()
+        .insert("idempotency-key", key.parse().unwrap());
+    request
+}
+
+fn batch(count: usize) -> String {
+    format!("[{}]", vec![SAMPLE; count].join(","))
+}
+
+#[tokio::test]
+async fn a_batch_is_stored_whole_with_one_id_per_entry() {
+    let harness = Harness::start().await;
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let answer = harness.call(upload(Some(&authorization), &batch(3))).await;
+    assert_eq!(answer.status, 201);
+    assert_eq!(
+        answer.body,
+        json!({"message": "Created 3 timesheets.", "timesheets": [
+            {"id": 1, "message": "Created timesheet 1 for employee 007."},
+            {"id": 2, "message": "Created timesheet 2 for employee 007."},
+            {"id": 3, "message": "Created timesheet 3 for employee 007."}
+        ]})
+    );
+    assert_eq!(harness.stored(), 3);
+}
+
+#[tokio::test]
+async fn one_bad_entry_rejects_the_whole_batch() {
+    let harness = Harness::start().await;
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let bad = SAMPLE.replace("\"hours\": 5", "\"hours\": 0");
+    let body = format!("[{SAMPLE}, {SAMPLE}, {bad}]");
+    let answer = harness.call(upload(Some(&authorization), &body)).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.body["error_description"],
+        "entry [2]: `hours` must be a number greater than 0 and at most 24"
+    );
+    assert_eq!(harness.stored(), 0);
+}
+
+#[tokio::test]
+async fn the_same_key_and_body_replays_the_first_answer() {
+    let harness = Harness::start().await;
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let first = harness
+        .call(with_key(upload(Some(&authorization), &batch(2)), "run-1/0"))
+        .await;
+    let again = harness
+        .call(with_key(upload(Some(&authorization), &batch(2)), "run-1/0"))
+        .await;
+    assert_eq!(first.status, 201);
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body, first.body);
+    assert_eq!(harness.stored(), 2);
+}
+
+#[tokio::test]
+async fn replays_are_marked() {
+    let harness = Harness::start().await;
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let request = || with_key(upload(Some(&authorization), SAMPLE), "k-1");
+    let first = harness.api.handle(request()).await;
+    assert_eq!(first.headers().get("idempotent-replayed"), None);
+    let again = harness.api.handle(request()).await;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers().get("idempotent-replayed").unwrap(), "true");
+}
+
+#[tokio::test]
+async fn the_same_key_with_another_body_is_422() {
+    let harness = Harness::start().await;
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    harness
+        .call(with_key(upload(Some(&authorization), SAMPLE), "k-2"))
+        .await;
+    let other = SAMPLE.replace("StoreZero", "Sentinel");
+    let answer = harness
+        .call(with_key(upload(Some(&authorization), &other), "k-2"))
+        .await;
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.body["error"], "idempotency_key_reused");
+    assert_eq!(harness.stored(), 1);
+}
+
+#[tokio::test]
+async fn keys_are_scoped_to_the_client() {
+    let harness = Harness::start().await;
+    let first_client = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let other_client = format!(
+        "Bearer {}",
+        harness.key.mint(&claims_with(
+            json!({"azp": "other-client", "sub": "other-client@clients"})
+        ))
+    );
+    let first = harness
+        .call(with_key(upload(Some(&first_client), SAMPLE), "shared-key"))
+        .await;
+    let second = harness
+        .call(with_key(upload(Some(&other_client), SAMPLE), "shared-key"))
+        .await;
+    assert_eq!(first.body["id"], 1);
+    assert_eq!(second.status, 201);
+    assert_ne!(second.body["id"], 1);
+    assert_eq!(harness.stored(), 2);
+}
+
+#[tokio::test]
+async fn a_key_still_in_flight_is_409_with_retry_after() {
+    use timesheets_api::idempotency::{RETENTION_SECONDS, scope_key};
+    use timesheets_api::store::{IdempotencyRecord, TimesheetStore};
+
+    let harness = Harness::start().await;
+    // A first attempt that has claimed the key and not stored yet (e.g. still running).
+    let now = testkit::keys::now();
+    let record = IdempotencyRecord {
+        scope_key: scope_key("job-client", "busy"),
+        fingerprint: timesheets_api::idempotency::fingerprint(SAMPLE.as_bytes()),
+        first_id: 100,
+        count: 1,
+        claimed_at: now,
+        expires_at: now + RETENTION_SECONDS,
+    };
+    harness.api.store().claim(&record, now).await.unwrap();
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let answer = harness
+        .call(with_key(upload(Some(&authorization), SAMPLE), "busy"))
+        .await;
+    assert_eq!(answer.status, 409);
+    assert_eq!(answer.body["error"], "idempotency_key_in_use");
+    assert_eq!(answer.retry_after.as_deref(), Some("5"));
+    assert_eq!(harness.stored(), 0);
+}
+
+#[tokio::test]
+async fn a_malformed_key_is_400() {
+    let harness = Harness::start().await;
+    let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+    let answer = harness
+        .call(with_key(
+            upload(Some(&authorization), SAMPLE),
+            &"x".repeat(300),
+        ))
+        .await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.body["error"], "invalid_idempotency_key");
+    assert_eq!(harness.stored(), 0);
+}
