@@ -3,6 +3,7 @@
 
 use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
+use timesheets::telemetry::metric;
 
 use crate::auth::bearer;
 use crate::auth::scope::UPLOAD_SCOPE;
@@ -53,6 +54,9 @@ impl<S: TimesheetStore> UploadApi<S> {
                     replayed = stored.replayed,
                     "timesheets created"
                 );
+                if !stored.replayed {
+                    metrics::counter!(metric::UPLOADS_CREATED).increment(count);
+                }
                 response::created(stored.first_id, &upload, stored.replayed)
             }
             Err(error) => {
@@ -62,6 +66,10 @@ impl<S: TimesheetStore> UploadApi<S> {
                     client = client.as_deref().unwrap_or("-"),
                     "upload refused"
                 );
+                if !error.is_auth() {
+                    metrics::counter!(metric::UPLOADS_REFUSED, "Error" => error.code())
+                        .increment(1);
+                }
                 error.into_response()
             }
         }
@@ -76,6 +84,7 @@ impl<S: TimesheetStore> UploadApi<S> {
         let token = self.authorize(request).await?;
         let client = client.insert(token.client().to_owned());
         if !token.grants(UPLOAD_SCOPE) {
+            auth_failure("insufficient_scope".to_owned());
             return Err(ApiError::InsufficientScope);
         }
         let upload = body::parse_upload(request.headers(), request.body())?;
@@ -153,19 +162,31 @@ impl<S: TimesheetStore> UploadApi<S> {
             .query_string_parameters_ref()
             .is_some_and(|query| query.first("access_token").is_some());
         let token = bearer::extract(request.headers(), token_in_query)
-            .map_err(|error| ApiError::InvalidRequest(error.to_string()))?
-            .ok_or(ApiError::MissingToken)?;
+            .map_err(|error| {
+                auth_failure("invalid_request".to_owned());
+                ApiError::InvalidRequest(error.to_string())
+            })?
+            .ok_or_else(|| {
+                auth_failure("missing_token".to_owned());
+                ApiError::MissingToken
+            })?;
         self.verifier
             .verify(token)
             .await
             .map_err(|error| match error {
                 TokenError::Invalid { cause, description } => {
                     tracing::info!(cause, "access token refused");
+                    auth_failure(format!("invalid_token:{cause}"));
                     ApiError::InvalidToken(description.to_owned())
                 }
                 TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
             })
     }
+}
+
+/// Counts a refusal by its reason, e.g. `invalid_token:expired`.
+fn auth_failure(reason: String) {
+    metrics::counter!(metric::AUTH_FAILURES, "Reason" => reason).increment(1);
 }
 
 fn unavailable(error: StoreError) -> ApiError {

@@ -64,6 +64,17 @@ impl ApiError {
         }
     }
 
+    /// Whether this is an authentication or authorization refusal (RFC 6750 §3.1 errors).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            Self::MissingToken
+                | Self::InvalidRequest(_)
+                | Self::InvalidToken(_)
+                | Self::InsufficientScope
+        )
+    }
+
     /// The `error` code of the body, e.g. `invalid_token`.
     pub fn code(&self) -> &'static str {
         match self {
