@@ -9,14 +9,23 @@ from infra_support import EVENTS, SAMPLE_ENTRY, load_event
 EVENT_FILES = sorted(p.name for p in EVENTS.glob("*.json"))
 
 
-def test_the_expected_event_files_exist():
-    assert EVENT_FILES == [
+def test_the_events_the_readme_and_makefile_name_exist():
+    expected = {
         "env.json",
         "schedule.json",
         "scheduled-event.json",
+        "scheduled-run.json",
         "upload-no-token.json",
         "upload.json",
-    ]
+    }
+    assert expected <= set(EVENT_FILES)
+
+
+def test_scheduled_run_is_the_schedule_input_with_a_run_id():
+    event = load_event("scheduled-run.json")
+    assert event["entries"] == [SAMPLE_ENTRY]
+    # What Scheduler delivers once it has filled <aws.scheduler.scheduled-time>.
+    assert event["id"] == "2026-11-30T06:00:00Z"
 
 
 @pytest.mark.parametrize("name", EVENT_FILES)

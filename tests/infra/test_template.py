@@ -91,8 +91,9 @@ def test_one_scheduler_schedule_invokes_the_job_with_the_sample_input(resources)
     assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
     target = props["Target"]
     assert target["Arn"] == JOB_ARN
-    assert json.loads(target["Input"]) == {"entries": [SAMPLE_ENTRY]}
-    assert json.loads(target["Input"]) == load_event("schedule.json")
+    schedule_input = json.loads(target["Input"])
+    assert schedule_input == {"id": "<aws.scheduler.scheduled-time>", "entries": [SAMPLE_ENTRY]}
+    assert schedule_input["entries"] == load_event("schedule.json")["entries"]
 
 
 def test_schedule_is_scheduler_so_a_per_run_id_can_come_from_context_attributes(resources, cfn):
