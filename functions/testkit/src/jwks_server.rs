@@ -1,6 +1,9 @@
 //! A scripted HTTP/1.1 server on 127.0.0.1 standing in for an issuer's JWKS and discovery
 //! endpoints; it counts the requests it receives so tests can assert on fetch behaviour.
+//!
+//! Every path gets the default reply unless [`JwksServer::route`] gave it its own.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,7 +30,9 @@ pub enum Reply {
 #[derive(Debug)]
 struct Shared {
     reply: Mutex<Reply>,
+    routes: Mutex<HashMap<String, Reply>>,
     hits: AtomicUsize,
+    hits_by_path: Mutex<HashMap<String, usize>>,
 }
 
 /// The running server; it stops when dropped.
@@ -47,7 +52,9 @@ impl JwksServer {
         let port = listener.local_addr().expect("local addr").port();
         let shared = Arc::new(Shared {
             reply: Mutex::new(reply),
+            routes: Mutex::new(HashMap::new()),
             hits: AtomicUsize::new(0),
+            hits_by_path: Mutex::new(HashMap::new()),
         });
         let serving = shared.clone();
         let task = tokio::spawn(async move {
@@ -58,14 +65,35 @@ impl JwksServer {
         Self { port, shared, task }
     }
 
-    /// Changes what the next requests get.
+    /// Changes what the next requests get (on paths without a [`JwksServer::route`]).
     pub fn set(&self, reply: Reply) {
         *self.shared.reply.lock().expect("reply lock") = reply;
     }
 
-    /// Requests received so far.
+    /// Answers requests for `path` (e.g. `/.well-known/openid-configuration`, query ignored)
+    /// with `reply` from now on.
+    pub fn route(&self, path: &str, reply: Reply) {
+        self.shared
+            .routes
+            .lock()
+            .expect("routes lock")
+            .insert(path.to_owned(), reply);
+    }
+
+    /// Requests received so far, all paths.
     pub fn hits(&self) -> usize {
         self.shared.hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests received so far for `path` (query ignored).
+    pub fn hits_for(&self, path: &str) -> usize {
+        self.shared
+            .hits_by_path
+            .lock()
+            .expect("hits lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// `http://127.0.0.1:<port>/` — use as a loopback issuer URL.
@@ -94,8 +122,21 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             Ok(n) => request.extend_from_slice(&buffer[..n]),
         }
     }
+    let path = request_path(&request);
+    *shared
+        .hits_by_path
+        .lock()
+        .expect("hits lock")
+        .entry(path.clone())
+        .or_default() += 1;
     shared.hits.fetch_add(1, Ordering::SeqCst);
-    let mut reply = shared.reply.lock().expect("reply lock").clone();
+    let routed = shared
+        .routes
+        .lock()
+        .expect("routes lock")
+        .get(&path)
+        .cloned();
+    let mut reply = routed.unwrap_or_else(|| shared.reply.lock().expect("reply lock").clone());
     while let Reply::Delay(wait, inner) = reply {
         tokio::time::sleep(wait).await;
         reply = *inner;
@@ -117,4 +158,18 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.write_all(head.as_bytes()).await;
     let _ = stream.write_all(body.as_bytes()).await;
     let _ = stream.shutdown().await;
+}
+
+/// The path of `GET /path?query HTTP/1.1`, without the query.
+fn request_path(request: &[u8]) -> String {
+    let line = request
+        .split(|byte| *byte == b'\r')
+        .next()
+        .unwrap_or_default();
+    let target = String::from_utf8_lossy(line)
+        .split(' ')
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    target.split('?').next().unwrap_or_default().to_owned()
 }

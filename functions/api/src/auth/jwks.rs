@@ -48,11 +48,85 @@ pub enum JwksError {
     Unavailable(String),
 }
 
+/// Private key members (RFC 7518 §6.2.2, §6.3.2, §6.4.1): a published key carrying them can
+/// be used by anyone to sign, so it proves nothing and is not used.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The usable keys of a JWK Set, by `kid`.
+///
+/// A key is skipped, one by one so a single odd key does not hide the rest, when it does not
+/// parse as a JWK, has no `kid`, or carries private members. A `kid` held by two keys is
+/// dropped altogether: which key a token means would be a guess.
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    keys: HashMap<String, Arc<Jwk>>,
+}
+
+impl KeySet {
+    /// The usable keys of a JWKS document `{"keys": [...]}`; anything else gives an empty set.
+    pub fn from_document(document: &Value) -> Self {
+        let keys = document
+            .get("keys")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        Self::from_keys(keys)
+    }
+
+    fn from_keys(values: &[Value]) -> Self {
+        let mut keys = HashMap::new();
+        let mut ambiguous = Vec::new();
+        for value in values {
+            let Some(object) = value.as_object() else {
+                continue;
+            };
+            if PRIVATE_MEMBERS
+                .iter()
+                .any(|name| object.contains_key(*name))
+            {
+                tracing::warn!("the issuer's JWKS publishes private key material; key skipped");
+                continue;
+            }
+            let Ok(jwk) = serde_json::from_value::<Jwk>(value.clone()) else {
+                continue;
+            };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
+            if keys.insert(kid.clone(), Arc::new(jwk)).is_some() {
+                ambiguous.push(kid);
+            }
+        }
+        for kid in ambiguous {
+            tracing::warn!(%kid, "the issuer's JWKS has several keys with one kid; kid not used");
+            keys.remove(&kid);
+        }
+        Self { keys }
+    }
+
+    /// The key named `kid`.
+    pub fn get(&self, kid: &str) -> Option<Arc<Jwk>> {
+        self.keys.get(kid).cloned()
+    }
+
+    /// How many keys are usable.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is usable.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
 #[derive(Debug, Default)]
 struct Held {
-    keys: HashMap<String, Arc<Jwk>>,
+    keys: KeySet,
     fetched_at: Option<Instant>,
     attempted_at: Option<Instant>,
+    /// Fetch attempts started, so a waiter can tell that another task fetched meanwhile.
+    attempts: u64,
 }
 
 /// The JWKS cache; one per Lambda sandbox, shared by every invocation.
@@ -89,24 +163,37 @@ impl JwksCache {
     /// [`JwksError::UnknownKid`] when the issuer has no such key (or may not be asked again
     /// yet); [`JwksError::Unavailable`] when no keys at all can be had.
     pub async fn key(&self, kid: &str) -> Result<Arc<Jwk>, JwksError> {
-        let seen_attempt = {
+        let seen_attempts = {
             let held = self.held.read().await;
-            if let Some(key) = held.keys.get(kid).filter(|_| self.is_fresh(&held)) {
-                return Ok(key.clone());
+            if self.is_fresh(&held)
+                && let Some(key) = held.keys.get(kid)
+            {
+                return Ok(key);
             }
-            held.attempted_at
+            held.attempts
         };
         let _turn = self.fetching.lock().await;
-        let mut held = self.held.write().await;
-        let someone_else_fetched = held.attempted_at != seen_attempt;
-        if !someone_else_fetched && self.may_fetch(&held) {
-            held.attempted_at = Some(Instant::now());
-            // A fetch holds the write lock for at most the client's timeout; invocations are
-            // sequential per sandbox, so nothing else is kept waiting in practice.
-            match self.fetch().await {
+        let fetch_now = {
+            let mut held = self.held.write().await;
+            // Another task fetched while this one waited: use its answer, do not ask again.
+            let fetch_now = held.attempts == seen_attempts && self.may_fetch(&held);
+            if fetch_now {
+                held.attempts += 1;
+            }
+            fetch_now
+        };
+        if fetch_now {
+            // No lock on the keys during the fetch: tokens whose key is held verify meanwhile.
+            let fetched = self.fetch().await;
+            let mut held = self.held.write().await;
+            // The cooldown runs from the end of an attempt, so a slow issuer is not asked
+            // again the moment its timeout ends.
+            let now = Instant::now();
+            held.attempted_at = Some(now);
+            match fetched {
                 Ok(keys) => {
                     held.keys = keys;
-                    held.fetched_at = held.attempted_at;
+                    held.fetched_at = Some(now);
                 }
                 Err(error) => {
                     tracing::warn!(%error, kept_keys = held.keys.len(), "JWKS fetch failed");
@@ -116,8 +203,9 @@ impl JwksCache {
                 }
             }
         }
+        let held = self.held.read().await;
         match held.keys.get(kid) {
-            Some(key) => Ok(key.clone()),
+            Some(key) => Ok(key),
             None if held.keys.is_empty() => Err(JwksError::Unavailable(
                 "no keys fetched from the issuer yet".to_owned(),
             )),
@@ -135,21 +223,20 @@ impl JwksCache {
             .is_none_or(|at| at.elapsed() >= self.policy.cooldown)
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, Arc<Jwk>>, FetchError> {
+    /// The issuer's usable keys. A document without any is treated as a failed fetch, so an
+    /// issuer's bad deploy (`{"keys": []}`) does not drop the keys held.
+    async fn fetch(&self) -> Result<KeySet, FetchError> {
         let url = self.endpoint.url(&self.client).await;
         let document: JwkSetDocument =
             http_client::get_json(&self.client, &url, self.policy.max_bytes).await?;
-        Ok(index_by_kid(document.keys))
+        let keys = KeySet::from_keys(&document.keys);
+        if keys.is_empty() {
+            return Err(FetchError::Json(serde::de::Error::custom(
+                "the JWKS has no usable signing key",
+            )));
+        }
+        Ok(keys)
     }
-}
-
-/// Keys with a `kid` that parse as JWKs; others are skipped one by one so a single odd key
-/// (another `kty`, an encryption key) does not hide the rest.
-fn index_by_kid(keys: Vec<Value>) -> HashMap<String, Arc<Jwk>> {
-    keys.into_iter()
-        .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
-        .filter_map(|jwk| Some((jwk.common.key_id.clone()?, Arc::new(jwk))))
-        .collect()
 }
 
 #[cfg(test)]
@@ -157,17 +244,40 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn kids(set: &KeySet) -> Vec<String> {
+        let mut kids: Vec<String> = set.keys.keys().cloned().collect();
+        kids.sort();
+        kids
+    }
+
     #[test]
     fn odd_keys_are_skipped_not_fatal() {
-        let keys = vec![
-            json!({"kty": "RSA", "kid": "a", "n": "AQAB", "e": "AQAB", "alg": "RS256", "use": "sig"}),
-            json!({"kty": "RSA", "n": "AQAB", "e": "AQAB"}),
-            json!({"kty": "weird", "kid": "b", "alg": "made-up"}),
-            json!("not a key"),
-        ];
-        let mut kids: Vec<String> = index_by_kid(keys).into_keys().collect();
-        kids.sort();
+        let document = json!({"keys": [
+            {"kty": "RSA", "kid": "a", "n": "AQAB", "e": "AQAB", "alg": "RS256", "use": "sig"},
+            {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
+            {"kty": "weird", "kid": "b", "alg": "made-up"},
+            "not a key",
+        ]});
         // "b" is kept here and refused later by the verifier's key policy.
-        assert_eq!(kids, ["a", "b"]);
+        assert_eq!(kids(&KeySet::from_document(&document)), ["a", "b"]);
+    }
+
+    #[test]
+    fn private_keys_and_shared_kids_are_not_used() {
+        let document = json!({"keys": [
+            {"kty": "RSA", "kid": "public", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "leaked", "n": "AQAB", "e": "AQAB", "d": "AQAB"},
+            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"},
+            {"kty": "RSA", "kid": "twice", "n": "AQAB", "e": "AQAB"},
+            {"kty": "RSA", "kid": "twice", "n": "AQAC", "e": "AQAB"},
+        ]});
+        assert_eq!(kids(&KeySet::from_document(&document)), ["public"]);
+    }
+
+    #[test]
+    fn documents_without_a_key_list_are_empty() {
+        for document in [json!({}), json!({"keys": {}}), json!([]), json!("keys")] {
+            assert!(KeySet::from_document(&document).is_empty(), "{document}");
+        }
     }
 }

@@ -2,8 +2,6 @@
 //! practices. Everything that decides trust is configuration or the issuer's JWKS, never the
 //! token itself.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
@@ -11,8 +9,10 @@ use jsonwebtoken::jwk::{
 };
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::jwks::{JwksCache, JwksError};
+use super::jwks::{JwksCache, JwksError, KeySet};
+use super::rsa_key;
 use super::scope::{self, ScopeClaim};
 use super::strict_json;
 
@@ -79,24 +79,74 @@ fn invalid(cause: &'static str, description: &'static str) -> TokenError {
 }
 
 #[derive(Deserialize)]
-struct HeaderPolicyView {
-    alg: Option<serde_json::Value>,
-    kid: Option<serde_json::Value>,
-    typ: Option<serde_json::Value>,
-    crit: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
 struct Claims {
+    // Presence and value are checked by jsonwebtoken; typed here so an array fails.
     #[allow(dead_code)]
-    // presence and value are checked by jsonwebtoken; typed here so an array fails
-    iss: String,
+    iss: Option<String>,
     sub: Option<String>,
     azp: Option<String>,
     client_id: Option<String>,
-    iat: Option<i64>,
+    // NumericDate may have a fraction (RFC 7519 §2).
+    iat: Option<f64>,
     scope: Option<ScopeClaim>,
     permissions: Option<Vec<String>>,
+}
+
+/// The three segments of a compact JWS (RFC 7515 §7.1), still base64url-encoded.
+struct CompactJws<'a> {
+    header: &'a str,
+    payload: &'a str,
+    signature: &'a str,
+    /// `header.payload`, the bytes the signature covers.
+    signing_input: &'a str,
+}
+
+impl<'a> CompactJws<'a> {
+    fn split(token: &'a str) -> Result<Self, TokenError> {
+        let not_compact = || invalid("malformed", "the access token is not a JWS in compact form");
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(invalid("too_large", "the access token is too large"));
+        }
+        let (signing_input, signature) = token.rsplit_once('.').ok_or_else(not_compact)?;
+        let (header, payload) = signing_input.split_once('.').ok_or_else(not_compact)?;
+        // An empty payload is a valid JWS (RFC 7515 §7.1) but never valid claims: the claims
+        // check refuses it. An empty signature is `alg: none`, refused here.
+        if header.is_empty() || signature.is_empty() || payload.contains('.') {
+            return Err(not_compact());
+        }
+        Ok(Self {
+            header,
+            payload,
+            signature,
+            signing_input,
+        })
+    }
+}
+
+/// Verifies the signature of the compact JWS `token` the way [`TokenVerifier::verify`] does
+/// before it reads any claim: the header rules (`alg` from `algorithms`, `kid`, `typ`, no
+/// `crit`), the key named by `kid` in `keys`, the key policy (`use`, `key_ops`, `alg`,
+/// `kty`/`crv`, RSA key soundness) and the signature itself. Returns the verified `alg`.
+///
+/// # Errors
+/// [`TokenError::Invalid`] naming the first rule the token breaks.
+pub fn verify_signature(
+    token: &str,
+    algorithms: &[Algorithm],
+    keys: &KeySet,
+) -> Result<Algorithm, TokenError> {
+    let jws = CompactJws::split(token)?;
+    let (alg, kid) = check_header(jws.header, algorithms)?;
+    let key = keys.get(&kid).ok_or_else(unknown_kid)?;
+    check_signature(&jws, alg, &key)?;
+    Ok(alg)
+}
+
+fn unknown_kid() -> TokenError {
+    invalid(
+        "unknown_kid",
+        "the access token was signed with an unknown key",
+    )
 }
 
 /// Verifies bearer access tokens against one issuer.
@@ -118,51 +168,30 @@ impl TokenVerifier {
     /// [`TokenError::Invalid`] naming the first rule the token breaks;
     /// [`TokenError::KeysUnavailable`] when the issuer's JWKS cannot be had at all.
     pub async fn verify(&self, token: &str) -> Result<AccessToken, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(invalid("too_large", "the access token is too large"));
-        }
-        let segments: Vec<&str> = token.split('.').collect();
-        let [header, payload, signature] = segments[..] else {
-            return Err(invalid(
-                "malformed",
-                "the access token is not a JWS in compact form",
-            ));
-        };
-        if header.is_empty() || payload.is_empty() || signature.is_empty() {
-            return Err(invalid(
-                "malformed",
-                "the access token is not a JWS in compact form",
-            ));
-        }
-        let (alg, kid) = self.check_header(header)?;
+        let jws = CompactJws::split(token)?;
+        let (alg, kid) = check_header(jws.header, &self.policy.algorithms)?;
         let key = match self.jwks.key(&kid).await {
             Ok(key) => key,
-            Err(JwksError::UnknownKid) => {
-                return Err(invalid(
-                    "unknown_kid",
-                    "the access token was signed with an unknown key",
-                ));
-            }
+            Err(JwksError::UnknownKid) => return Err(unknown_kid()),
             Err(JwksError::Unavailable(reason)) => {
                 tracing::error!(%reason, "cannot verify access tokens: no issuer keys");
                 return Err(TokenError::KeysUnavailable);
             }
         };
-        let decoding_key = usable_key(&key, alg)?;
-        strict_json::decode_object(payload).map_err(|_| {
+        let decoding_key = check_signature(&jws, alg, &key)?;
+        strict_json::decode_object(jws.payload).map_err(|_| {
             invalid(
                 "malformed",
                 "the access token's claims are not a JSON object",
             )
         })?;
+        // jsonwebtoken checks exp/nbf/iss/aud. Its `decode` cannot skip its own signature
+        // check: a second verification of microseconds, on a key that already passed.
         let claims = jsonwebtoken::decode::<Claims>(token, &decoding_key, &self.validation(alg))
             .map_err(|error| map_jwt_error(error.kind()))?
             .claims;
-        let now = jsonwebtoken::get_current_timestamp() as i64;
-        if claims
-            .iat
-            .is_some_and(|iat| iat > now + self.policy.leeway_seconds as i64)
-        {
+        let latest_iat = jsonwebtoken::get_current_timestamp() + self.policy.leeway_seconds;
+        if claims.iat.is_some_and(|iat| iat > latest_iat as f64) {
             return Err(invalid(
                 "issued_in_future",
                 "the access token was issued in the future",
@@ -174,52 +203,6 @@ impl TokenVerifier {
             scope: claims.scope,
             permissions: claims.permissions,
         })
-    }
-
-    /// Header rules: `alg` from the allow-list, `kid` present, `typ` a JWT type, no `crit`.
-    /// `jku`, `x5u`, `x5c` and `jwk` are never read: the key comes from the JWKS only.
-    fn check_header(&self, encoded: &str) -> Result<(Algorithm, String), TokenError> {
-        let object = strict_json::decode_object(encoded).map_err(|_| {
-            invalid(
-                "malformed",
-                "the access token's header is not a JSON object",
-            )
-        })?;
-        let view: HeaderPolicyView = serde_json::from_value(serde_json::Value::Object(object))
-            .map_err(|_| invalid("malformed", "the access token's header is malformed"))?;
-        let alg = view
-            .alg
-            .as_ref()
-            .and_then(|alg| alg.as_str())
-            .and_then(|name| name.parse::<Algorithm>().ok())
-            .filter(|alg| self.policy.algorithms.contains(alg))
-            .ok_or(invalid(
-                "alg_not_allowed",
-                "the access token's signing algorithm is not accepted",
-            ))?;
-        if view.crit.is_some() {
-            return Err(invalid(
-                "crit",
-                "the access token has critical header parameters this API does not understand",
-            ));
-        }
-        if let Some(typ) = &view.typ {
-            let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
-            let typ = typ.strip_prefix("application/").unwrap_or(&typ);
-            if typ != "jwt" && typ != "at+jwt" {
-                return Err(invalid("typ", "the token is not an access token (typ)"));
-            }
-        }
-        let kid = match view.kid {
-            Some(serde_json::Value::String(kid)) if !kid.is_empty() => kid,
-            _ => {
-                return Err(invalid(
-                    "no_kid",
-                    "the access token does not name its key (kid)",
-                ));
-            }
-        };
-        Ok((alg, kid))
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {
@@ -234,9 +217,73 @@ impl TokenVerifier {
     }
 }
 
+/// Header rules: `alg` from the allow-list, `kid` present, `typ` a JWT type, no `crit`.
+/// `jku`, `x5u`, `x5c` and `jwk` are never read: the key comes from the JWKS only.
+fn check_header(
+    encoded: &str,
+    algorithms: &[Algorithm],
+) -> Result<(Algorithm, String), TokenError> {
+    // Read from the object itself, not through `Option` fields: a member set to `null` is
+    // present and malformed, not absent (`"crit": null` must not pass as no `crit`).
+    let header = strict_json::decode_object(encoded).map_err(|_| {
+        invalid(
+            "malformed",
+            "the access token's header is not a JSON object",
+        )
+    })?;
+    let alg = header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(|name| name.parse::<Algorithm>().ok())
+        .filter(|alg| algorithms.contains(alg) && !is_symmetric(*alg))
+        .ok_or(invalid(
+            "alg_not_allowed",
+            "the access token's signing algorithm is not accepted",
+        ))?;
+    if header.contains_key("crit") {
+        return Err(invalid(
+            "crit",
+            "the access token has critical header parameters this API does not understand",
+        ));
+    }
+    if let Some(typ) = header.get("typ") {
+        let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
+        let typ = typ.strip_prefix("application/").unwrap_or(&typ);
+        if typ != "jwt" && typ != "at+jwt" {
+            return Err(invalid("typ", "the token is not an access token (typ)"));
+        }
+    }
+    match header.get("kid") {
+        Some(Value::String(kid)) if !kid.is_empty() => Ok((alg, kid.clone())),
+        _ => Err(invalid(
+            "no_kid",
+            "the access token does not name its key (kid)",
+        )),
+    }
+}
+
+/// HMAC needs a shared secret, which a JWKS never holds: refused even if configured
+/// (RFC 8725 §2.1, §3.1), so a configuration mistake cannot open the key-confusion attack.
+fn is_symmetric(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+/// The key policy, then the signature over the signing input. Returns the key for the claims.
+fn check_signature(jws: &CompactJws, alg: Algorithm, jwk: &Jwk) -> Result<DecodingKey, TokenError> {
+    let key = usable_key(jwk, alg)?;
+    match jsonwebtoken::crypto::verify(jws.signature, jws.signing_input.as_bytes(), &key, alg) {
+        Ok(true) => Ok(key),
+        // A signature that is not base64url, or a key the backend cannot load, verifies nothing.
+        Ok(false) | Err(_) => Err(invalid(
+            "signature",
+            "the access token's signature does not verify",
+        )),
+    }
+}
+
 /// The JWK may verify `alg` only if its `use`, `key_ops`, `alg` and `kty`/`crv` all agree
-/// (RFC 7517 §4.2–4.4, RFC 8725 §3.1).
-fn usable_key(jwk: &Arc<Jwk>, alg: Algorithm) -> Result<DecodingKey, TokenError> {
+/// (RFC 7517 §4.2–4.4, RFC 8725 §3.1), and an RSA key must be sound ([`rsa_key::is_sound`]).
+fn usable_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, TokenError> {
     let wrong = || {
         invalid(
             "key_mismatch",
@@ -268,14 +315,14 @@ fn usable_key(jwk: &Arc<Jwk>, alg: Algorithm) -> Result<DecodingKey, TokenError>
     }
     let kty_fits = match (&jwk.algorithm, alg) {
         (
-            AlgorithmParameters::RSA(_),
+            AlgorithmParameters::RSA(rsa),
             Algorithm::RS256
             | Algorithm::RS384
             | Algorithm::RS512
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512,
-        ) => true,
+        ) => rsa_key::is_sound(&rsa.n, &rsa.e),
         (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
             ec.curve == EllipticCurve::P256
         }

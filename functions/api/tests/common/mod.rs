@@ -8,7 +8,7 @@ use std::time::Duration;
 use jsonwebtoken::Algorithm;
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
-use testkit::keys::{jwk_set, now};
+use testkit::keys::now;
 use testkit::{JwksServer, Reply, TestKey};
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::UploadApi;
@@ -32,9 +32,43 @@ pub struct Answer {
 }
 
 pub struct Harness {
+    /// The handler, with an in-memory store.
     pub api: UploadApi<MemoryStore>,
+    /// The issuer's signing key, published as `key-1`.
     pub key: TestKey,
+    /// The issuer's JWKS (and, with [`Setup::discovery`], discovery) endpoint.
     pub server: JwksServer,
+    /// The `iss` the API expects: [`ISSUER`], or the server's URL with [`Setup::discovery`].
+    pub issuer: String,
+}
+
+/// Path of the OpenID Connect discovery document under the issuer (Discovery 1.0 §4).
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+/// Path of the JWKS the discovery document names.
+pub const DISCOVERED_JWKS_PATH: &str = "/keys";
+
+/// How a harness differs from the default one.
+pub struct Setup {
+    /// JWKS cache timings.
+    pub jwks: JwksPolicy,
+    /// `AUTH_ALGORITHMS`.
+    pub algorithms: Vec<Algorithm>,
+    /// Published in the JWKS after the harness key.
+    pub extra_keys: Vec<Value>,
+    /// No configured JWKS URL: the issuer is the server, which serves a discovery document
+    /// at [`DISCOVERY_PATH`] naming [`DISCOVERED_JWKS_PATH`].
+    pub discovery: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            jwks: JwksPolicy::default(),
+            algorithms: vec![Algorithm::RS256],
+            extra_keys: Vec::new(),
+            discovery: false,
+        }
+    }
 }
 
 impl Harness {
@@ -43,29 +77,52 @@ impl Harness {
         Self::with_policy(JwksPolicy::default()).await
     }
 
+    /// The default harness with these JWKS cache timings.
     pub async fn with_policy(policy: JwksPolicy) -> Self {
+        Self::with(Setup {
+            jwks: policy,
+            ..Setup::default()
+        })
+        .await
+    }
+
+    /// A harness set up as `setup` says.
+    pub async fn with(setup: Setup) -> Self {
         let key = TestKey::generate("key-1");
-        let server = JwksServer::start(Reply::Json(jwk_set(&[&key]).to_string())).await;
+        let mut keys = vec![key.jwk()];
+        keys.extend(setup.extra_keys);
+        let server = JwksServer::start(Reply::Json(json!({ "keys": keys }).to_string())).await;
         let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
-        let endpoint = IssuerEndpoint::new(
-            ISSUER,
-            EndpointKind::Jwks,
-            Some(server.jwks_url().parse().unwrap()),
-        );
-        let verifier = TokenVerifier::new(
-            VerifierPolicy {
-                issuer: ISSUER.to_owned(),
-                audiences: vec![AUDIENCE.to_owned()],
-                algorithms: vec![Algorithm::RS256],
-                leeway_seconds: 5,
-            },
-            JwksCache::new(client, endpoint, policy),
+        let (issuer, configured) = if setup.discovery {
+            let issuer = server.base_url();
+            let document = json!({
+                "issuer": issuer,
+                "jwks_uri": format!("{issuer}{}", &DISCOVERED_JWKS_PATH[1..]),
+                "token_endpoint": format!("{issuer}oauth/token"),
+            });
+            server.route(DISCOVERY_PATH, Reply::Json(document.to_string()));
+            (issuer, None)
+        } else {
+            (ISSUER.to_owned(), Some(server.jwks_url().parse().unwrap()))
+        };
+        let endpoint = IssuerEndpoint::new(&issuer, EndpointKind::Jwks, configured);
+        let verifier = verifier(
+            &issuer,
+            setup.algorithms,
+            JwksCache::new(client, endpoint, setup.jwks),
         );
         Self {
             api: UploadApi::new(verifier, MemoryStore::default()),
             key,
             server,
+            issuer,
         }
+    }
+
+    /// A valid token for this harness's issuer, signed by its key.
+    pub fn token(&self) -> String {
+        self.key
+            .mint(&claims_with(json!({ "iss": self.issuer.clone() })))
     }
 
     /// Sends `request` and reads the answer.
@@ -99,6 +156,19 @@ impl Harness {
     pub fn stored(&self) -> usize {
         self.api.store().rows().len()
     }
+}
+
+/// The verifier of the API: `issuer`, [`AUDIENCE`], `algorithms`, 5 s leeway.
+pub fn verifier(issuer: &str, algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
+    TokenVerifier::new(
+        VerifierPolicy {
+            issuer: issuer.to_owned(),
+            audiences: vec![AUDIENCE.to_owned()],
+            algorithms,
+            leeway_seconds: 5,
+        },
+        jwks,
+    )
 }
 
 /// Claims of a valid access token, as Auth0 issues them for the client-credentials grant.
