@@ -5,7 +5,7 @@
 use e2e::*;
 use serde_json::json;
 use timesheets::config::ProcessEnv;
-use timesheets_job::{JobConfig, JobError, TimesheetsJob};
+use timesheets_job::{JobConfig, JobError, RunContext, TimesheetsJob};
 
 fn entry(project: &str) -> serde_json::Value {
     json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": project, "hours": 5})
@@ -88,7 +88,10 @@ async fn wrong_client_secret_fails_the_job_with_invalid_client() {
     let job = TimesheetsJob::from_config(&config, &aws).await.unwrap();
     let project = unique_project("WrongSecret");
     let error = job
-        .run(&json!({"entries": [entry(&project)]}))
+        .run(
+            &json!({"entries": [entry(&project)]}),
+            RunContext::new(&project, std::time::Duration::from_secs(60)),
+        )
         .await
         .expect_err("a wrong secret must fail the run");
     assert!(matches!(error, JobError::Token(_)), "{error}");

@@ -1,6 +1,8 @@
 //! Access to the local stack started by `infra/local/stack.sh up` (through `make test`):
 //! its URLs and test clients come from the environment that script writes to `.local/stack.env`.
 
+pub mod proxy;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -135,19 +137,31 @@ pub async fn stored_row(id: u64) -> Option<HashMap<String, String>> {
     )
 }
 
-/// How many stored timesheets have `project`.
+/// How many stored timesheets have `project`, over every page of the scan (one page stops
+/// at 1 MB, which a table filled by repeated runs passes).
 pub async fn rows_with_project(project: &str) -> usize {
-    let output = dynamodb()
-        .await
-        .scan()
-        .table_name(stack_var("TIMESHEETS_TABLE"))
-        .filter_expression("project = :project")
-        .expression_attribute_values(":project", AttributeValue::S(project.to_owned()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Scan on the local table");
-    output.count() as usize
+    let client = dynamodb().await;
+    let mut count = 0;
+    let mut start = None;
+    loop {
+        let output = client
+            .scan()
+            .table_name(stack_var("TIMESHEETS_TABLE"))
+            // `project` is a DynamoDB reserved word.
+            .filter_expression("#project = :project")
+            .expression_attribute_names("#project", "project")
+            .expression_attribute_values(":project", AttributeValue::S(project.to_owned()))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("Scan on the local table");
+        count += output.count() as usize;
+        start = output.last_evaluated_key;
+        if start.is_none() {
+            return count;
+        }
+    }
 }
 
 /// A project name no other test uses, so row counts are not disturbed by parallel tests.

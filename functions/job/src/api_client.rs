@@ -1,18 +1,25 @@
-//! Calls to the Timesheets API: `POST {API_URL}/timesheets/upload` with the bearer token.
+//! Calls to the Timesheets API: `POST {API_URL}/timesheets/upload` with the bearer token, a JSON
+//! array of entries and an `Idempotency-Key`.
+
+use std::time::{Duration, SystemTime};
 
 use timesheets::http_client::{self, FetchError};
-use timesheets::{CreatedTimesheet, ErrorBody, TimesheetEntry};
+use timesheets::{
+    CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER,
+    TimesheetEntry,
+};
 use url::Url;
 
+use crate::retry::{self, Classify, OutOfTime, Verdict};
 use crate::token_client::AccessToken;
 
-/// Largest API answer read, in bytes.
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Largest API answer read, in bytes (100 created timesheets are about 6 KiB).
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
 
 /// Why an upload did not end in `201`.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
-    /// The API could not be reached or its answer not read.
+    /// The API could not be reached or its answer not read (timeouts, dropped connections).
     #[error("API unreachable: {0}")]
     Transport(#[from] FetchError),
     /// The API answered with an error status.
@@ -22,10 +29,53 @@ pub enum UploadError {
         status: u16,
         /// The API's error body, when it sent one.
         body: Option<ErrorBody>,
+        /// The answer's `Retry-After`, if any.
+        retry_after: Option<Duration>,
     },
-    /// A 2xx answer without the `{"message", "id"}` body.
-    #[error("API answered HTTP {0} without a timesheet in the body")]
+    /// A 2xx answer without one created timesheet per entry sent.
+    #[error("API answered HTTP {0} without a created timesheet for each entry")]
     BadAnswer(u16),
+    /// No attempt could start before the invocation's deadline.
+    #[error(transparent)]
+    OutOfTime(#[from] OutOfTime),
+}
+
+impl UploadError {
+    /// The HTTP status of a refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl Classify for UploadError {
+    fn verdict(&self) -> Verdict {
+        match self {
+            Self::Transport(error) => retry::transport_verdict(error),
+            Self::Rejected {
+                status,
+                body,
+                retry_after,
+            } => retry::status_verdict(
+                *status,
+                body.as_ref().map(|body| body.error.as_str()),
+                *retry_after,
+            ),
+            Self::BadAnswer(_) | Self::OutOfTime(_) => Verdict::Permanent,
+        }
+    }
+}
+
+/// A stored batch, as the API answered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploaded {
+    /// One created timesheet per entry, in request order.
+    pub timesheets: Vec<CreatedTimesheet>,
+    /// The API replayed the answer of an earlier request with the same idempotency key
+    /// (`Idempotent-Replayed: true`): nothing new was stored.
+    pub replayed: bool,
 }
 
 /// Uploads entries to one deployment of the API.
@@ -48,31 +98,129 @@ impl UploadClient {
         }
     }
 
-    /// Uploads one entry.
+    /// Uploads `entries` (1 to [`timesheets::MAX_BATCH_ENTRIES`]) as one JSON array, stored
+    /// all-or-nothing by the API, in one attempt bounded by `timeout`.
     ///
     /// # Errors
-    /// [`UploadError`] unless the API answers 2xx with a created timesheet.
-    pub async fn upload(
+    /// [`UploadError`] unless the API answers 2xx with one created timesheet per entry.
+    pub async fn upload_batch(
         &self,
         token: &AccessToken,
-        entry: &TimesheetEntry,
-    ) -> Result<CreatedTimesheet, UploadError> {
+        entries: &[TimesheetEntry],
+        idempotency_key: &str,
+        timeout: Duration,
+    ) -> Result<Uploaded, UploadError> {
         let response = self
             .http
             .post(self.upload_url.clone())
             .bearer_auth(token.secret())
-            .json(entry)
+            .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+            .json(entries)
+            .timeout(timeout)
             .send()
             .await
             .map_err(FetchError::from)?;
         let status = response.status().as_u16();
+        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
+        let replayed = response
+            .headers()
+            .get(IDEMPOTENT_REPLAYED_HEADER)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"));
         let body = http_client::read_limited(response, MAX_ANSWER_BYTES).await?;
         if !(200..300).contains(&status) {
             return Err(UploadError::Rejected {
                 status,
                 body: serde_json::from_slice(&body).ok(),
+                retry_after,
             });
         }
-        serde_json::from_slice(&body).map_err(|_| UploadError::BadAnswer(status))
+        let batch: CreatedBatch =
+            serde_json::from_slice(&body).map_err(|_| UploadError::BadAnswer(status))?;
+        if batch.timesheets.len() != entries.len() {
+            return Err(UploadError::BadAnswer(status));
+        }
+        Ok(Uploaded {
+            timesheets: batch.timesheets,
+            replayed,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(status: u16, error: &str) -> UploadError {
+        UploadError::Rejected {
+            status,
+            body: Some(ErrorBody {
+                error: error.to_owned(),
+                error_description: None,
+            }),
+            retry_after: Some(Duration::from_secs(2)),
+        }
+    }
+
+    #[test]
+    fn only_transient_answers_are_retried() {
+        assert_eq!(
+            rejected(503, "service_unavailable").verdict(),
+            Verdict::Transient {
+                retry_after: Some(Duration::from_secs(2))
+            }
+        );
+        assert!(matches!(
+            rejected(409, "idempotency_key_in_use").verdict(),
+            Verdict::Transient { .. }
+        ));
+        for (status, error) in [
+            (400, "invalid_body"),
+            (401, "invalid_token"),
+            (403, "insufficient_scope"),
+            (413, "payload_too_large"),
+            (415, "unsupported_media_type"),
+            (422, "idempotency_key_reused"),
+        ] {
+            assert_eq!(rejected(status, error).verdict(), Verdict::Permanent);
+        }
+        assert_eq!(UploadError::BadAnswer(201).verdict(), Verdict::Permanent);
+        assert_eq!(
+            UploadError::Transport(FetchError::TooLarge(1)).verdict(),
+            Verdict::Permanent
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_connections_are_transient() {
+        // A port nobody listens on: bind one, then close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let api = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        let client = UploadClient::new(reqwest::Client::new(), &api);
+        let error = client
+            .upload_batch(
+                &AccessToken::new("t".to_owned()),
+                &[crate::input::sample_entry()],
+                "key",
+                Duration::from_secs(2),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.verdict(), Verdict::Transient { retry_after: None });
+    }
+
+    #[test]
+    fn the_upload_url_keeps_a_stage_path() {
+        let client = UploadClient::new(
+            reqwest::Client::new(),
+            &Url::parse("http://127.0.0.1:9000/lambda-url/timesheets-api/").unwrap(),
+        );
+        assert_eq!(
+            client.upload_url.as_str(),
+            "http://127.0.0.1:9000/lambda-url/timesheets-api/timesheets/upload"
+        );
     }
 }

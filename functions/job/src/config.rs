@@ -5,6 +5,8 @@ use std::time::Duration;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
+use crate::retry::RetryPolicy;
+
 /// Everything the job reads from its environment.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
@@ -20,8 +22,11 @@ pub struct JobConfig {
     pub secret_ttl: Duration,
     /// `API_URL`: base URL of the API; uploads go to `{API_URL}/timesheets/upload`.
     pub api_url: Url,
-    /// `HTTP_TIMEOUT_SECONDS` (10): bound on one call to the token endpoint or the API.
+    /// `HTTP_TIMEOUT_SECONDS` (10): bound on one attempt of a call to the token endpoint, the
+    /// API or Secrets Manager.
     pub http_timeout: Duration,
+    /// How failed calls are retried: [`RetryPolicy::default`], fixed in code.
+    pub retry: RetryPolicy,
 }
 
 impl JobConfig {
@@ -49,6 +54,7 @@ impl JobConfig {
                 "HTTP_TIMEOUT_SECONDS",
                 10,
             )?),
+            retry: RetryPolicy::default(),
         })
     }
 }

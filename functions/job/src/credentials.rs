@@ -5,6 +5,8 @@ use std::fmt;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+use aws_sdk_secretsmanager::config::retry::RetryConfig;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_secretsmanager_caching::SecretsManagerCachingClient;
 use serde::Deserialize;
 
@@ -47,6 +49,38 @@ pub enum CredentialsError {
     },
 }
 
+/// Most attempts of one Secrets Manager call (the SDK's standard retry mode, which retries
+/// throttling (`ThrottlingException`), 5xx, timeouts and connection errors with exponential
+/// backoff and jitter).
+pub const SECRETS_MANAGER_MAX_ATTEMPTS: u32 = 4;
+/// Upper bound of one wait between Secrets Manager attempts.
+const SECRETS_MANAGER_MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Bound on one Secrets Manager call, its retries included.
+const SECRETS_MANAGER_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The retry and timeout settings of the job's Secrets Manager client; `attempt_timeout` bounds
+/// one attempt (`HTTP_TIMEOUT_SECONDS`).
+fn client_config(
+    sdk_config: &aws_config::SdkConfig,
+    attempt_timeout: Duration,
+) -> aws_sdk_secretsmanager::config::Builder {
+    aws_sdk_secretsmanager::config::Builder::from(sdk_config)
+        // Explicit rather than inherited from the shared SDK config: the throttling retries
+        // must not depend on AWS_MAX_ATTEMPTS / AWS_RETRY_MODE or the SDK's defaults.
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(SECRETS_MANAGER_MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(SECRETS_MANAGER_MAX_BACKOFF),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(attempt_timeout)
+                .operation_timeout(SECRETS_MANAGER_OPERATION_TIMEOUT.max(attempt_timeout))
+                .build(),
+        )
+}
+
 /// Client credentials from one Secrets Manager secret.
 #[derive(Debug)]
 pub struct SecretsManagerCredentials {
@@ -55,7 +89,9 @@ pub struct SecretsManagerCredentials {
 }
 
 impl SecretsManagerCredentials {
-    /// Reads `secret_id` through `sdk_config`, keeping the value for `ttl`.
+    /// Reads `secret_id` through `sdk_config`, keeping the value for `ttl`; one Secrets Manager
+    /// attempt is bounded by `attempt_timeout`, and throttling is retried
+    /// ([`SECRETS_MANAGER_MAX_ATTEMPTS`] attempts in all).
     ///
     /// # Errors
     /// When the caching client cannot be built.
@@ -63,8 +99,9 @@ impl SecretsManagerCredentials {
         sdk_config: &aws_config::SdkConfig,
         secret_id: &str,
         ttl: Duration,
+        attempt_timeout: Duration,
     ) -> Result<Self, CredentialsError> {
-        let builder = aws_sdk_secretsmanager::config::Builder::from(sdk_config);
+        let builder = client_config(sdk_config, attempt_timeout);
         let cache = SecretsManagerCachingClient::from_builder(
             builder,
             NonZeroUsize::MIN,
@@ -122,6 +159,27 @@ pub fn parse(secret_id: &str, value: Option<&str>) -> Result<ClientCredentials, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttling_retries_are_configured_explicitly() {
+        let sdk_config = aws_config::SdkConfig::builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let config = client_config(&sdk_config, Duration::from_secs(3)).build();
+        let retry = config.retry_config().expect("a retry config");
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(retry.max_attempts(), SECRETS_MANAGER_MAX_ATTEMPTS);
+        assert_eq!(retry.max_backoff(), SECRETS_MANAGER_MAX_BACKOFF);
+        let timeouts = config.timeout_config().expect("a timeout config");
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            timeouts.operation_timeout(),
+            Some(SECRETS_MANAGER_OPERATION_TIMEOUT)
+        );
+    }
 
     #[test]
     fn parses_the_documented_shape() {

@@ -1,4 +1,10 @@
 //! The job's input: what the EventBridge schedule delivers.
+//!
+//! Two shapes arrive:
+//! - a full EventBridge "Scheduled Event" (`{"id", "time", "detail", ...}`, from a rule
+//!   without Input): its `id` names the run, and it carries no entries, so the sample is sent;
+//! - the schedule's constant Input `{"entries": [...], "id": "..."}`, where the template fills
+//!   `id` with `<aws.scheduler.scheduled-time>`: the same on every retry of one scheduled run.
 
 use serde_json::Value;
 use timesheets::TimesheetEntry;
@@ -17,6 +23,46 @@ pub fn sample_entry() -> TimesheetEntry {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("job input: {0}")]
 pub struct InputError(String);
+
+/// What one invocation was asked to do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobInput {
+    /// The event's `id`: names the scheduled run, the same on every redelivery of it. `None`
+    /// when the event has none (the job then uses the invocation's request id).
+    pub run_id: Option<String>,
+    /// The entries to upload, in order; see [`entries`].
+    pub entries: Vec<TimesheetEntry>,
+}
+
+/// Reads the run id and the entries of `event`.
+///
+/// # Errors
+/// [`InputError`] for bad entries (see [`entries`]), or an `id` that is not a non-empty string
+/// or is a template placeholder left unsubstituted (every run would then share one id, and the
+/// API would replay the first run's answer instead of storing later runs).
+pub fn parse(event: &Value) -> Result<JobInput, InputError> {
+    let run_id = match event.get("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) if id.is_empty() => {
+            return Err(InputError("`id` must not be empty".to_owned()));
+        }
+        Some(Value::String(id)) if id.contains("<aws.") => {
+            return Err(InputError(format!(
+                "`id` is the unsubstituted placeholder {id}: use EventBridge Scheduler's context attributes"
+            )));
+        }
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(_) => {
+            return Err(InputError(
+                "`id` must be a string naming the scheduled run".to_owned(),
+            ));
+        }
+    };
+    Ok(JobInput {
+        run_id,
+        entries: entries(event)?,
+    })
+}
 
 /// The entries to upload.
 ///
@@ -70,6 +116,46 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].user_id, "008");
         assert_eq!(got[1].hours, 7.5);
+    }
+
+    #[test]
+    fn the_run_id_comes_from_the_event() {
+        let scheduled_event = json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events",
+            "time": "2017-05-10T17:00:00Z", "detail": {}
+        });
+        let input = parse(&scheduled_event).unwrap();
+        assert_eq!(
+            input.run_id.as_deref(),
+            Some("53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa")
+        );
+        assert_eq!(input.entries, vec![sample_entry()]);
+
+        let scheduler_input = json!({"id": "2017-05-10T17:00:00Z", "entries": [
+            {"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5}
+        ]});
+        let input = parse(&scheduler_input).unwrap();
+        assert_eq!(input.run_id.as_deref(), Some("2017-05-10T17:00:00Z"));
+        assert_eq!(input.entries[0].user_id, "008");
+
+        assert_eq!(parse(&json!({"entries": []})).unwrap().run_id, None);
+    }
+
+    #[test]
+    fn unusable_run_ids_are_refused() {
+        for id in [
+            json!(""),
+            json!(42),
+            json!({"t": 1}),
+            json!("<aws.scheduler.scheduled-time>"),
+            json!(
+                "arn:aws:scheduler:eu-west-1:1:schedule/default/s/<aws.scheduler.scheduled-time>"
+            ),
+        ] {
+            let error = parse(&json!({"id": id})).unwrap_err().to_string();
+            assert!(error.starts_with("job input: `id` "), "{error}");
+        }
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! client-credentials grant and uploads timesheets to the API.
 
 pub mod api_client;
+pub mod batch;
 pub mod config;
 pub mod credentials;
 pub mod input;
 pub mod job;
+pub mod retry;
 pub mod token_client;
 
 pub use config::JobConfig;
-pub use job::{JobError, JobReport, TimesheetsJob};
+pub use job::{JobError, JobReport, RunContext, TimesheetsJob};

@@ -4,20 +4,22 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use timesheets::config::ProcessEnv;
-use timesheets_job::{JobConfig, TimesheetsJob};
+use timesheets_job::{JobConfig, RunContext, TimesheetsJob};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    let metrics = timesheets::telemetry::init("timesheets-job")?;
     let config =
         JobConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
     let aws = aws_config::load_from_env().await;
     let job = TimesheetsJob::from_config(&config, &aws).await?;
     let job = &job;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        job.run(&event.payload)
+    let handler = service_fn(move |event: LambdaEvent<Value>| async move {
+        let context = RunContext::from_lambda(&event.context);
+        job.run(&event.payload, context)
             .await
             .inspect_err(|error| tracing::error!(%error, "job failed"))
-    }))
-    .await
+    });
+    // Flushes the Embedded Metric Format document after each invocation.
+    metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await
 }

@@ -2,15 +2,17 @@
 //! `audience` parameter, kept until shortly before they expire so warm runs reuse them.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use timesheets::discovery::IssuerEndpoint;
 use timesheets::http_client::{self, FetchError};
+use timesheets::telemetry::metric;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::credentials::ClientCredentials;
+use crate::retry::{self, Budget, Classify, OutOfTime, Verdict};
 
 /// Largest token response read, in bytes.
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -24,6 +26,10 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 pub struct AccessToken(String);
 
 impl AccessToken {
+    pub(crate) fn new(token: String) -> Self {
+        Self(token)
+    }
+
     /// The token text, for the `Authorization` header only.
     pub fn secret(&self) -> &str {
         &self.0
@@ -51,10 +57,31 @@ pub enum TokenRequestError {
         error: String,
         /// The issuer's `error_description`, if any.
         description: Option<String>,
+        /// The answer's `Retry-After`, if any.
+        retry_after: Option<Duration>,
     },
     /// A 2xx answer that is not a bearer token response (RFC 6749 §5.1).
     #[error("token endpoint answer is not a bearer token response")]
     BadResponse,
+    /// No attempt could start before the invocation's deadline.
+    #[error(transparent)]
+    OutOfTime(#[from] OutOfTime),
+}
+
+impl Classify for TokenRequestError {
+    /// 429 (Auth0's rate limit) and 5xx, timeouts and connection failures are transient;
+    /// every RFC 6749 §5.2 refusal (`invalid_client`, ...) is permanent.
+    fn verdict(&self) -> Verdict {
+        match self {
+            Self::Transport(error) => retry::transport_verdict(error),
+            Self::Rejected {
+                status,
+                retry_after,
+                ..
+            } => retry::status_verdict(*status, None, *retry_after),
+            Self::BadResponse | Self::OutOfTime(_) => Verdict::Permanent,
+        }
+    }
 }
 
 impl TokenRequestError {
@@ -111,13 +138,15 @@ impl TokenClient {
         }
     }
 
-    /// A valid access token for `credentials`: the kept one, or a new one.
+    /// A valid access token for `credentials`: the kept one, or a new one requested with
+    /// retries within `budget` (see [`crate::retry`]).
     ///
     /// # Errors
     /// [`TokenRequestError`] when the issuer cannot be reached or refuses.
     pub async fn access_token(
         &self,
         credentials: &ClientCredentials,
+        budget: &Budget,
     ) -> Result<AccessToken, TokenRequestError> {
         let mut cached = self.cached.lock().await;
         if let Some(kept) = cached.as_ref().filter(|kept| {
@@ -125,7 +154,10 @@ impl TokenClient {
         }) {
             return Ok(kept.token.clone());
         }
-        let (token, lifetime) = self.request(credentials).await?;
+        let (token, lifetime) = budget
+            .call("token", |timeout| self.request(credentials, timeout))
+            .await
+            .result?;
         let margin = RENEW_BEFORE_EXPIRY.min(lifetime / 2);
         *cached = Some(CachedToken {
             token: token.clone(),
@@ -143,8 +175,10 @@ impl TokenClient {
     async fn request(
         &self,
         credentials: &ClientCredentials,
+        timeout: Duration,
     ) -> Result<(AccessToken, Duration), TokenRequestError> {
         let url = self.endpoint.url(&self.http).await;
+        metrics::counter!(metric::TOKEN_REQUESTS).increment(1);
         // client_secret_post (RFC 6749 §2.3.1): Auth0's default for machine-to-machine apps.
         let form = [
             ("grant_type", "client_credentials"),
@@ -156,10 +190,12 @@ impl TokenClient {
             .http
             .post(url)
             .form(&form)
+            .timeout(timeout)
             .send()
             .await
             .map_err(FetchError::from)?;
         let status = response.status();
+        let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let body = http_client::read_limited(response, MAX_TOKEN_RESPONSE_BYTES).await?;
         if !status.is_success() {
             let refusal = serde_json::from_slice::<OAuthErrorResponse>(&body).ok();
@@ -169,6 +205,7 @@ impl TokenClient {
                     .as_ref()
                     .map_or_else(|| "unknown_error".to_owned(), |r| r.error.clone()),
                 description: refusal.and_then(|r| r.error_description),
+                retry_after,
             });
         }
         let answer: TokenResponse =
@@ -179,6 +216,47 @@ impl TokenClient {
         let lifetime = answer
             .expires_in
             .map_or(DEFAULT_LIFETIME, Duration::from_secs);
-        Ok((AccessToken(answer.access_token), lifetime))
+        Ok((AccessToken::new(answer.access_token), lifetime))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(status: u16, error: &str) -> TokenRequestError {
+        TokenRequestError::Rejected {
+            status,
+            error: error.to_owned(),
+            description: None,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn rate_limits_and_server_errors_are_retried_refusals_are_not() {
+        for status in [429, 500, 503] {
+            assert!(
+                matches!(
+                    rejected(status, "too_many_requests").verdict(),
+                    Verdict::Transient { .. }
+                ),
+                "{status}"
+            );
+        }
+        for (status, error) in [
+            (401, "invalid_client"),
+            (400, "invalid_request"),
+            (403, "unauthorized_client"),
+        ] {
+            assert_eq!(rejected(status, error).verdict(), Verdict::Permanent);
+        }
+        assert_eq!(TokenRequestError::BadResponse.verdict(), Verdict::Permanent);
+    }
+
+    #[test]
+    fn the_token_never_shows() {
+        let token = AccessToken::new("eyJ.secret.sig".to_owned());
+        assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
     }
 }

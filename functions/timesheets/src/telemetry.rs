@@ -33,7 +33,9 @@ pub mod metric {
 ///
 /// # Errors
 /// When a metrics recorder is already installed.
-pub fn init(function: &str) -> Result<&'static Collector, Box<dyn std::error::Error + Send + Sync>> {
+pub fn init(
+    function: &str,
+) -> Result<&'static Collector, Box<dyn std::error::Error + Send + Sync>> {
     lambda_runtime::tracing::init_default_subscriber();
     let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.to_owned());
     let collector = metrics_cloudwatch_embedded::Builder::new()

@@ -1,0 +1,325 @@
+//! The job's guarantees under faults, proven on the local stack: the job runs in-process and
+//! talks through a scripted proxy (`support/proxy.rs`) to the real API under cargo lambda, the
+//! real issuer and moto.
+//!
+//! - Whatever the API path does (503, an answer later than the job's timeout, a connection
+//!   dropped after the batch was stored, 429 with `Retry-After`), a run of N entries leaves
+//!   exactly N timesheets, and delivering the same event again leaves N.
+//! - A 429 from the token endpoint is retried, and warm runs reuse the one token.
+//! - `invalid_client` after a secret rotation re-reads the secret once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use e2e::proxy::{Proxy, Seen, Step};
+use e2e::*;
+use serde_json::{Value, json};
+use timesheets::config::ProcessEnv;
+use timesheets_job::{JobConfig, JobError, JobReport, RunContext, TimesheetsJob};
+use url::Url;
+
+/// The job's bound on one HTTP attempt in these tests.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time the invocation has, as the SAM template's 60 s timeout gives it.
+const INVOCATION_TIME: Duration = Duration::from_secs(60);
+/// Bound on one run in the tests: past it the test fails instead of hanging.
+const RUN_BOUND: Duration = Duration::from_secs(75);
+/// Entries given to the job: three batches (100, 100, 50).
+const N: usize = 250;
+
+async fn job(configure: impl FnOnce(&mut JobConfig)) -> TimesheetsJob {
+    let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    config.http_timeout = HTTP_TIMEOUT;
+    configure(&mut config);
+    let aws = aws_config::load_from_env().await;
+    TimesheetsJob::from_config(&config, &aws)
+        .await
+        .expect("the job builds")
+}
+
+async fn run(job: &TimesheetsJob, event: &Value, request_id: &str) -> Result<JobReport, JobError> {
+    let context = RunContext::new(request_id, INVOCATION_TIME);
+    tokio::time::timeout(RUN_BOUND, job.run(event, context))
+        .await
+        .expect("the run ends within its bound")
+}
+
+fn entries(project: &str, count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            json!({"user_id": format!("{:03}", i % 1000), "date": "2017-05-10T17:40:20.095Z",
+                   "project": project, "hours": (i % 8 + 1)})
+        })
+        .collect()
+}
+
+fn ids(report: &JobReport) -> Vec<u64> {
+    report.timesheets.iter().map(|t| t.id).collect()
+}
+
+fn first_seen<'a>(seen: &'a [Seen], step: &str, status: u16) -> &'a Seen {
+    seen.iter()
+        .find(|s| s.step == step && s.status == Some(status))
+        .unwrap_or_else(|| panic!("no {step} answered {status} in {seen:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_on_the_api_path_leave_exactly_n_timesheets() {
+    let project = unique_project("Faults");
+    let proxy = Proxy::start(
+        &stack_var("API_URL"),
+        vec![
+            Step::error(503, "service_unavailable", None),
+            Step::DelayThenForward(HTTP_TIMEOUT + Duration::from_secs(2)),
+            Step::Forward,
+            Step::ForwardThenDrop,
+            Step::Forward,
+            Step::error(429, "rate_limited", Some(1)),
+        ],
+    )
+    .await;
+    let job = job(|config| config.api_url = proxy.url()).await;
+    let event = json!({"id": format!("{project}-run"), "entries": entries(&project, N)});
+
+    let started = std::time::Instant::now();
+    let first = run(&job, &event, "first-delivery")
+        .await
+        .expect("the run survives the faults");
+    let first_duration = started.elapsed();
+    let seen = proxy.seen();
+    assert_eq!(proxy.steps_left(), 0, "every fault was injected: {seen:#?}");
+    assert_eq!(first.uploaded, N);
+    assert_eq!(ids(&first).iter().collect::<HashSet<_>>().len(), N);
+    assert_eq!(
+        first.batches.iter().map(|b| b.entries).collect::<Vec<_>>(),
+        [100, 100, 50]
+    );
+    assert_eq!(rows_with_project(&project).await, N);
+
+    let batch = |key: &Option<String>| {
+        first
+            .batches
+            .iter()
+            .find(|b| Some(&b.idempotency_key) == key.as_ref())
+            .unwrap_or_else(|| panic!("no batch with key {key:?}"))
+    };
+    // Answered 503, then stored by a later attempt.
+    assert!(batch(&first_seen(&seen, "answer", 503).idempotency_key).attempts >= 2);
+    // Answered too late for the job, which tried again.
+    let delayed = seen.iter().find(|s| s.step == "delay").unwrap();
+    assert!(batch(&delayed.idempotency_key).attempts >= 2);
+    // Stored by the API, answer lost: the retry got the stored answer back, nothing new.
+    let dropped = first_seen(&seen, "drop", 201);
+    assert!(batch(&dropped.idempotency_key).replayed, "{first:#?}");
+    // 429 with Retry-After: 1 is honoured before the next attempt with that key.
+    let limited = first_seen(&seen, "answer", 429);
+    let next = seen
+        .iter()
+        .find(|s| s.at > limited.at && s.idempotency_key == limited.idempotency_key)
+        .expect("a retry after the 429");
+    assert!(
+        next.at - limited.at >= Duration::from_secs(1),
+        "retried after {:?}",
+        next.at - limited.at
+    );
+    let requests_first = seen.len();
+    assert!(
+        requests_first <= 3 * 6,
+        "{requests_first} requests for 3 batches"
+    );
+
+    // The same event again (Lambda's or the scheduler's redelivery): every batch is replayed.
+    let second = run(&job, &event, "second-delivery")
+        .await
+        .expect("the redelivery succeeds");
+    assert!(
+        second.batches.iter().all(|b| b.replayed && b.attempts == 1),
+        "{second:#?}"
+    );
+    assert_eq!(ids(&second), ids(&first));
+    assert_eq!(second.uploaded, N);
+    assert_eq!(rows_with_project(&project).await, N);
+    assert_eq!(proxy.seen().len(), requests_first + 3);
+    eprintln!(
+        "faults: first run {first_duration:?}, {requests_first} API requests, attempts per batch {:?}; late request answered {:?}",
+        first.batches.iter().map(|b| b.attempts).collect::<Vec<_>>(),
+        proxy
+            .seen()
+            .iter()
+            .find(|s| s.step == "delay")
+            .and_then(|s| s.status),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_429_is_retried_and_warm_runs_reuse_one_token() {
+    let issuer = stack_var("AUTH_ISSUER");
+    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
+        .await
+        .expect("the issuer answers discovery")
+        .json()
+        .await
+        .expect("discovery JSON");
+    let token_endpoint = Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap();
+    let proxy = Proxy::start(
+        token_endpoint.origin().ascii_serialization().as_str(),
+        vec![Step::error(429, "too_many_requests", None)],
+    )
+    .await;
+    let via_proxy = proxy.url().join(token_endpoint.path()).unwrap();
+    let job = job(|config| config.token_url = Some(via_proxy)).await;
+
+    let project = unique_project("WarmRuns");
+    for run_index in 0..10 {
+        let event =
+            json!({"id": format!("{project}-{run_index}"), "entries": entries(&project, 1)});
+        let report = run(&job, &event, &format!("warm-{run_index}"))
+            .await
+            .unwrap_or_else(|error| panic!("run {run_index}: {error}"));
+        assert_eq!(report.uploaded, 1, "run {run_index}");
+    }
+    let seen = proxy.seen();
+    let statuses: Vec<_> = seen.iter().map(|s| (s.step, s.status)).collect();
+    assert_eq!(
+        statuses,
+        [("answer", Some(429)), ("forward", Some(200))],
+        "one refused and one issued token request for ten runs"
+    );
+    assert_eq!(rows_with_project(&project).await, 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_client_after_a_rotation_rereads_the_secret_once() {
+    let aws = aws_config::load_from_env().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let secret_id = unique_project("timesheets/rotation");
+    let client_id = stack_var("TEST_JOB_CLIENT_ID");
+    let stale = "stale-client-secret-0123456789";
+    secrets
+        .create_secret()
+        .name(&secret_id)
+        .secret_string(json!({"client_id": client_id, "client_secret": stale}).to_string())
+        .send()
+        .await
+        .expect("CreateSecret on moto");
+    let job = job(|config| config.secret_id = secret_id.clone()).await;
+    let project = unique_project("Rotation");
+
+    // The stored secret is wrong: the re-read gives the same value, so the run fails.
+    let error = run(
+        &job,
+        &json!({"entries": entries(&project, 1)}),
+        &format!("{project}-1"),
+    )
+    .await
+    .expect_err("a wrong secret fails the run");
+    let message = error.to_string();
+    assert!(message.contains("HTTP 401 invalid_client"), "{message}");
+    assert!(!message.contains(stale));
+
+    // Rotation: the right secret is stored, but the job still has the stale one cached (TTL
+    // 300 s). invalid_client makes it re-read the secret and the run succeeds.
+    secrets
+        .put_secret_value()
+        .secret_id(&secret_id)
+        .secret_string(
+            json!({"client_id": client_id, "client_secret": stack_var("TEST_JOB_CLIENT_SECRET")})
+                .to_string(),
+        )
+        .send()
+        .await
+        .expect("PutSecretValue on moto");
+    let report = run(
+        &job,
+        &json!({"entries": entries(&project, 1)}),
+        &format!("{project}-2"),
+    )
+    .await
+    .expect("the rotated secret is read again");
+    assert_eq!(report.uploaded, 1);
+    assert_eq!(rows_with_project(&project).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_batch_fails_the_run_after_the_others_and_its_redelivery_completes_it() {
+    let project = unique_project("Partial");
+    let proxy = Proxy::start(
+        &stack_var("API_URL"),
+        vec![Step::error(400, "invalid_body", None)],
+    )
+    .await;
+    let job = job(|config| config.api_url = proxy.url()).await;
+    let event = json!({"id": format!("{project}-run"), "entries": entries(&project, 150)});
+
+    let Err(JobError::Upload(report)) = run(&job, &event, "first").await else {
+        panic!("a refused batch fails the run");
+    };
+    assert_eq!(report.batches.len(), 2);
+    let refused = &report.batches[0];
+    assert_eq!(refused.attempts, 1, "a 400 is not retried");
+    assert!(
+        refused
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("HTTP 400 invalid_body")
+    );
+    assert_eq!(
+        report.batches[1].ids.len(),
+        50,
+        "the next batch was still sent"
+    );
+    assert_eq!(report.uploaded, 50);
+    assert_eq!(rows_with_project(&project).await, 50);
+
+    // The redelivery stores the missing batch and replays the stored one.
+    let report = run(&job, &event, "second")
+        .await
+        .expect("the redelivery succeeds");
+    assert_eq!(
+        report
+            .batches
+            .iter()
+            .map(|b| b.replayed)
+            .collect::<Vec<_>>(),
+        [false, true]
+    );
+    assert_eq!(report.uploaded, 150);
+    assert_eq!(rows_with_project(&project).await, 150);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_401_gets_one_new_token_per_run() {
+    let issuer = stack_var("AUTH_ISSUER");
+    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
+        .await
+        .expect("the issuer answers discovery")
+        .json()
+        .await
+        .expect("discovery JSON");
+    let token_endpoint = Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap();
+    let project = unique_project("Refresh");
+
+    // One 401: a new token and the batch goes through. Two: the new token is not renewed
+    // again and the run fails. Either way exactly two token requests.
+    for (refusals, succeeds) in [(1, true), (2, false)] {
+        let tokens = Proxy::start(&token_endpoint.origin().ascii_serialization(), vec![]).await;
+        let api = Proxy::start(
+            &stack_var("API_URL"),
+            vec![Step::error(401, "invalid_token", None); refusals],
+        )
+        .await;
+        let token_url = tokens.url().join(token_endpoint.path()).unwrap();
+        let job = job(|config| {
+            config.api_url = api.url();
+            config.token_url = Some(token_url);
+        })
+        .await;
+        let event = json!({"id": format!("{project}-{refusals}"), "entries": entries(&project, 1)});
+        let result = run(&job, &event, "refresh").await;
+        assert_eq!(result.is_ok(), succeeds, "{refusals} refusals: {result:?}");
+        assert_eq!(tokens.seen().len(), 2, "{refusals} refusals: one refresh");
+        assert_eq!(api.seen().len(), 2, "{refusals} refusals");
+    }
+    assert_eq!(rows_with_project(&project).await, 1);
+}
