@@ -1,0 +1,100 @@
+# Entry points. `run` and `test` need only Rust, Python 3.11, Node.js 20 and npm: the local
+# tools (.venv, the issuer's node_modules) are installed on first use by infra/local/stack.sh.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+STACK := bash infra/local/stack.sh
+TEMPLATE := infra/template.yaml
+# SAM logical ids and the events `sam local invoke` sends.
+API_FUNCTION := TimesheetsApiFunction
+JOB_FUNCTION := TimesheetsJobFunction
+API_EVENT := events/upload.json
+JOB_EVENT := events/schedule.json
+SAM_ENV_VARS := events/env.json
+
+# cargo-lambda, zig, sam and cfn-lint live in the venv; SAM's cargo-lambda build needs them on PATH.
+export PATH := $(CURDIR)/.venv/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help install up down status run test lint build deploy invoke-api invoke-job bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
+
+install: ## Install the local tools (only what changed)
+	@$(STACK) install
+
+up: ## Start the local stand-ins; environment in .local/stack.env
+	@$(STACK) up
+
+down: ## Stop the local stand-ins
+	@$(STACK) down
+
+status: ## Show the local stand-ins
+	@$(STACK) status
+
+run: ## Run the job once against the local stand-ins, show its answer and the stored rows
+	@trap '$(STACK) down' EXIT; \
+	$(STACK) up; \
+	. .local/stack.env; \
+	echo "== answer of timesheets-job"; \
+	rc=0; \
+	cargo lambda invoke timesheets-job --invoke-address 127.0.0.1 --invoke-port "$$LAMBDA_PORT" \
+	  --data-file $(JOB_EVENT) || rc=$$?; \
+	echo; \
+	echo "== function logs (.local/logs/lambda.log)"; \
+	cat .local/logs/lambda.log; \
+	echo "== rows in $$TIMESHEETS_TABLE"; \
+	python infra/local/show_rows.py || true; \
+	exit $$rc
+
+test: install ## Template lint, unit tests, stand-in tests, then end-to-end tests on the stand-ins
+	@if [ -f $(TEMPLATE) ]; then \
+	  cfn-lint $(TEMPLATE); \
+	  (cd infra && sam validate --lint -t template.yaml); \
+	else \
+	  echo "make test: $(TEMPLATE) does not exist yet: skipping cfn-lint and sam validate"; \
+	fi
+	cargo test --workspace --exclude e2e
+	@if [ -d tests/infra ]; then \
+	  rc=0; pytest -q -p no:cacheprovider tests/infra || rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: no tests in tests/infra"; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	fi
+	pytest -q -p no:cacheprovider infra/local/tests
+	@trap '$(STACK) down' EXIT; \
+	$(STACK) up; \
+	. .local/stack.env; \
+	cargo test -p e2e
+
+lint: install ## rustfmt, clippy, cfn-lint, sam validate --lint
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cfn-lint $(TEMPLATE)
+	cd infra && sam validate --lint -t template.yaml
+
+# --no-cached: SAM's cache hashes all of CodeUri (the workspace, target/ and .venv included) on
+# every build and fails when cargo writes to target/ meanwhile; cargo's own cache is enough.
+build: install ## sam build (arm64 through cargo-lambda and zig), then the bootstrap sizes
+	cd infra && sam build --no-cached
+	python infra/local/bootstrap_sizes.py infra/.aws-sam/build
+
+# samconfig.toml is read from infra/. Until its deploy parameters name a real issuer, ask for them.
+deploy: build ## sam deploy with infra/samconfig.toml (--guided until it is filled in)
+	@cd infra; \
+	if grep -q '^\[default\.deploy\.parameters\]' samconfig.toml 2>/dev/null \
+	   && ! grep -q 'YOUR_DOMAIN' samconfig.toml; then \
+	  sam deploy; \
+	else \
+	  sam deploy --guided; \
+	fi
+
+# sam local needs Docker.
+invoke-api: build ## sam local invoke of the API with events/upload.json (needs Docker)
+	cd infra && sam local invoke $(API_FUNCTION) -e ../$(API_EVENT) --env-vars ../$(SAM_ENV_VARS)
+
+invoke-job: build ## sam local invoke of the job with events/schedule.json (needs Docker)
+	cd infra && sam local invoke $(JOB_FUNCTION) -e ../$(JOB_EVENT) --env-vars ../$(SAM_ENV_VARS)
+
+bench: ## cargo bench for the whole workspace
+	cargo bench --workspace

@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# Local stand-ins for `make run` and the end-to-end tests, all on 127.0.0.1:
+#   moto_server (Secrets Manager + DynamoDB), the OAuth 2.0 issuer (issuer/issuer.mjs)
+#   and `cargo lambda watch` (both functions, with function-URL emulation).
+#
+# Usage: infra/local/stack.sh install|up|down|status
+#   install  Python tools into .venv and the issuer's npm packages, each only when its pin changed
+#   up       install, build both functions, start the three services, seed, write .local/stack.env
+#   down     stop exactly the processes `up` started (safe to repeat)
+#   status   show what is running
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/infra/local"
+STATE="$ROOT/.local"
+LOGS="$STATE/logs"
+PIDS="$STATE/pids"
+ENV_FILE="$STATE/stack.env"
+VENV="$ROOT/.venv"
+ISSUER_DIR="$HERE/issuer"
+PYTHON="${PYTHON:-python3}"
+START_TIMEOUT="${STACK_START_TIMEOUT:-60}"
+STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-10}"
+
+# Fixed names: the same in SAM, the README and the tests.
+AUDIENCE="https://api.exampleco.com/timesheets"
+TABLE="Timesheets"
+SECRET_ID="timesheets/job-credentials"
+WRONG_SECRET_ID="timesheets/wrong-credentials"
+JOB_CLIENT_ID="exampleco-timesheets-job"
+READER_CLIENT_ID="exampleco-timesheets-reader"
+API_FUNCTION="timesheets-api"
+JOB_FUNCTION="timesheets-job"
+
+log() { echo "stack: $*" >&2; }
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+install_python() {
+  local want have
+  want="$(sha "$HERE/requirements.txt")"
+  have="$(cat "$VENV/.requirements.sha256" 2>/dev/null || true)"
+  if [[ -x "$VENV/bin/python" && "$want" == "$have" ]]; then
+    return 0
+  fi
+  log "installing Python tools into .venv (infra/local/requirements.txt changed)"
+  [[ -x "$VENV/bin/python" ]] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$HERE/requirements.txt"
+  echo "$want" > "$VENV/.requirements.sha256"
+}
+
+install_issuer() {
+  local want have
+  want="$(sha "$ISSUER_DIR/package-lock.json")"
+  have="$(cat "$ISSUER_DIR/node_modules/.lock.sha256" 2>/dev/null || true)"
+  if [[ "$want" == "$have" ]]; then
+    return 0
+  fi
+  log "installing the issuer's npm packages (package-lock.json changed)"
+  # The issuer runs on Node 20 although oauth2-mock-server 9 declares Node 22+: silence that warning.
+  (cd "$ISSUER_DIR" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$ISSUER_DIR/node_modules/.lock.sha256"
+}
+
+install() {
+  install_python
+  install_issuer
+}
+
+# N ports the kernel hands out for port 0: free now, and distinct as all are bound at once.
+# Each is picked right before its server binds it, to keep the window for a clash short.
+free_ports() {
+  "$VENV/bin/python" - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+new_secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
+
+# Start time of a live process in clock ticks since boot: with the pid it names one process
+# for good. Fails for a process that is gone or a zombie waiting to be reaped.
+start_time() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  # shellcheck disable=SC2086
+  set -- $stat
+  [[ "$1" != Z ]] || return 1
+  echo "${20}"
+}
+
+# Runs "$@" as the leader of a new session and process group, so `down` can signal the group.
+start_service() {
+  local name="$1" pid_tmp="$STATE/$1.pid" pid
+  shift
+  rm -f "$pid_tmp"
+  # The inner shell writes its own pid: setsid may fork, and then $! would be the wrong one.
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pid_tmp" "$@" > "$LOGS/$name.log" 2>&1 < /dev/null &
+  for _ in $(seq 100); do
+    [[ -s "$pid_tmp" ]] && break
+    sleep 0.05
+  done
+  pid="$(cat "$pid_tmp" 2>/dev/null || true)"
+  rm -f "$pid_tmp"
+  if [[ -z "$pid" ]]; then
+    fail_start "$name" "did not start"
+  fi
+  echo "$name $pid $(start_time "$pid" || echo 0)" >> "$PIDS"
+}
+
+pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$PIDS"; }
+
+fail_start() {
+  local name="$1" why="$2"
+  log "$name $why. Last lines of .local/logs/$name.log:"
+  tail -n 25 "$LOGS/$name.log" >&2 2>/dev/null || true
+  exit 1
+}
+
+# Waits until "$@" succeeds; fails naming the service if its process died or the time ran out.
+wait_until() {
+  local name="$1" pid deadline
+  shift
+  pid="$(pid_of "$name")"
+  deadline=$((SECONDS + START_TIMEOUT))
+  until "$@" > /dev/null 2>&1; do
+    if ! kill -0 "$pid" 2> /dev/null; then
+      fail_start "$name" "exited during start-up"
+    fi
+    if ((SECONDS >= deadline)); then
+      fail_start "$name" "did not answer within ${START_TIMEOUT}s"
+    fi
+    sleep 0.3
+  done
+}
+
+# Any HTTP answer (even 404) means the server is up.
+http_up() {
+  "$VENV/bin/python" - "$1" <<'PY'
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1], timeout=2)
+except urllib.error.HTTPError:
+    pass
+PY
+}
+
+http_ok() {
+  "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$1"
+}
+
+tcp_up() {
+  "$VENV/bin/python" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2).close()' "$1"
+}
+
+# Every descendant of a process, by walking parent links (cargo lambda watch starts each
+# function in a session of its own, out of reach of a signal to watch's group).
+descendants() {
+  ps -e -o pid= -o ppid= | awk -v root="$1" '
+    { parent[$1] = $2; pids[NR] = $1 }
+    END {
+      found[root] = 1
+      do {
+        grew = 0
+        for (i in pids) {
+          p = pids[i]
+          if (!(p in found) && (parent[p] in found)) { found[p] = 1; grew = 1 }
+        }
+      } while (grew)
+      for (p in found) if (p != root) print p
+    }'
+}
+
+# True while a live (not zombie) process is left in the process group.
+group_alive() {
+  ps -e -o pgid= -o stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+down() {
+  if [[ ! -f "$PIDS" ]]; then
+    log "nothing to stop"
+    return 0
+  fi
+  local boot name pid started now tree=() targets=() p deadline
+  boot="$(head -n 1 "$PIDS")"
+  if [[ "$boot" != "boot $(cat /proc/sys/kernel/random/boot_id)" ]]; then
+    log "the pid file is from an earlier boot: nothing of it can still run"
+    rm -f "$PIDS"
+    return 0
+  fi
+  while read -r name pid started; do
+    [[ "$name" == boot ]] && continue
+    now="$(start_time "$pid" || echo gone)"
+    # A live leader with another start time is a new process that reused the pid: not ours.
+    if [[ "$now" != gone && "$now" != "$started" ]]; then
+      continue
+    fi
+    if ! group_alive "$pid"; then
+      continue
+    fi
+    if [[ "$now" != gone ]]; then
+      for p in $(descendants "$pid"); do
+        tree+=("$p:$(start_time "$p" || echo gone)")
+      done
+    fi
+    targets+=("$pid")
+    kill -TERM -- "-$pid" 2> /dev/null || true
+    log "stopping $name (pid $pid)"
+  done < "$PIDS"
+
+  deadline=$((SECONDS + STOP_TIMEOUT))
+  for pid in "${targets[@]}"; do
+    while group_alive "$pid" && ((SECONDS < deadline)); do
+      sleep 0.2
+    done
+    if group_alive "$pid"; then
+      log "group $pid did not stop within ${STOP_TIMEOUT}s: killing it"
+      kill -KILL -- "-$pid" 2> /dev/null || true
+    fi
+  done
+  # Children in sessions of their own that outlived their parent.
+  for p in "${tree[@]}"; do
+    if [[ "$(start_time "${p%%:*}" || echo gone)" == "${p#*:}" ]]; then
+      kill -KILL "${p%%:*}" 2> /dev/null || true
+    fi
+  done
+  rm -f "$PIDS" "$ENV_FILE"
+}
+
+status() {
+  if [[ ! -f "$PIDS" ]]; then
+    echo "local stack: down"
+    return 0
+  fi
+  local name pid started
+  while read -r name pid started; do
+    [[ "$name" == boot ]] && continue
+    if [[ "$(start_time "$pid" || echo gone)" == "$started" ]]; then
+      echo "$name: running (pid $pid)"
+    else
+      echo "$name: NOT running (see .local/logs/$name.log)"
+    fi
+  done < "$PIDS"
+  if [[ -f "$ENV_FILE" ]]; then
+    grep -E '^export (AWS_ENDPOINT_URL|AUTH_ISSUER|API_URL|LAMBDA_PORT)=' "$ENV_FILE" | sed 's/^export /  /'
+  fi
+}
+
+on_up_exit() {
+  local rc=$?
+  if ((rc != 0)); then
+    log "start-up failed: stopping what was started"
+    down || true
+  fi
+  exit "$rc"
+}
+
+up() {
+  if [[ -f "$PIDS" ]]; then
+    log "a previous local stack is recorded: stopping it first"
+    down
+  fi
+  mkdir -p "$LOGS"
+  rm -f "$ENV_FILE"
+  install
+  export PATH="$VENV/bin:$PATH"
+  trap on_up_exit EXIT
+  echo "boot $(cat /proc/sys/kernel/random/boot_id)" > "$PIDS"
+
+  local ports moto_port issuer_port lambda_port job_secret reader_secret clients
+  ports="$(free_ports 2)"
+  read -r moto_port issuer_port <<< "$ports"
+  job_secret="$(new_secret)"
+  reader_secret="$(new_secret)"
+  clients="$(printf '[{"client_id":"%s","client_secret":"%s","scope":"batch:upload"},{"client_id":"%s","client_secret":"%s","scope":"batch:read"}]' \
+    "$JOB_CLIENT_ID" "$job_secret" "$READER_CLIENT_ID" "$reader_secret")"
+
+  # The two quick services start while the functions compile.
+  start_service moto moto_server -H 127.0.0.1 -p "$moto_port"
+  (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" &&
+    start_service issuer node issuer.mjs)
+
+  # watch builds lazily on the first invoke, which would then time out: build now, into the
+  # same target/debug and with the same package selection as watch's `cargo run --bin`.
+  log "building $API_FUNCTION and $JOB_FUNCTION"
+  (cd "$ROOT" && cargo build --bin "$API_FUNCTION" --bin "$JOB_FUNCTION")
+
+  lambda_port="$(free_ports 1)"
+  local issuer="http://127.0.0.1:$issuer_port/"
+  local -a fn_env=(
+    AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+    AWS_ACCESS_KEY_ID=test
+    AWS_SECRET_ACCESS_KEY=test
+    AWS_REGION=us-east-1
+    AWS_DEFAULT_REGION=us-east-1
+    AWS_EC2_METADATA_DISABLED=true
+    AUTH_ISSUER="$issuer"
+    AUTH_AUDIENCE="$AUDIENCE"
+    TIMESHEETS_TABLE="$TABLE"
+    CREDENTIALS_SECRET_ID="$SECRET_ID"
+    API_URL="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION"
+    RUST_LOG="${RUST_LOG:-info}"
+    AWS_LAMBDA_LOG_LEVEL="${AWS_LAMBDA_LOG_LEVEL:-info}"
+  )
+  local -a test_env=(
+    LAMBDA_PORT="$lambda_port"
+    TEST_JOB_CLIENT_ID="$JOB_CLIENT_ID"
+    TEST_JOB_CLIENT_SECRET="$job_secret"
+    TEST_READER_CLIENT_ID="$READER_CLIENT_ID"
+    TEST_READER_CLIENT_SECRET="$reader_secret"
+    TEST_WRONG_SECRET_ID="$WRONG_SECRET_ID"
+  )
+
+  wait_until moto http_up "http://127.0.0.1:$moto_port/"
+  wait_until issuer http_ok "${issuer}.well-known/openid-configuration"
+  env "${fn_env[@]}" "${test_env[@]}" "$VENV/bin/python" "$HERE/seed.py"
+
+  # The functions inherit watch's environment; watchexec's own info lines are noise.
+  (cd "$ROOT" && export "${fn_env[@]}" && export RUST_LOG="$RUST_LOG,watchexec=warn" &&
+    start_service lambda cargo-lambda lambda watch --ignore-changes \
+      --invoke-address 127.0.0.1 --invoke-port "$lambda_port")
+  wait_until lambda tcp_up "$lambda_port"
+
+  # Holds the test clients' secrets: readable by the owner only.
+  (
+    umask 077
+    {
+      for kv in "${fn_env[@]}" "${test_env[@]}"; do
+        printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
+      done
+      # shellcheck disable=SC2016 # $PATH expands where the file is sourced
+      printf 'export PATH=%q:"$PATH"\n' "$VENV/bin"
+    } > "$ENV_FILE.tmp"
+  )
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+  trap - EXIT
+  log "up: AWS at http://127.0.0.1:$moto_port, issuer at $issuer, functions on port $lambda_port"
+  log "environment in .local/stack.env, logs in .local/logs/"
+}
+
+case "${1:-}" in
+  install) install ;;
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *)
+    echo "usage: $0 install|up|down|status" >&2
+    exit 2
+    ;;
+esac
