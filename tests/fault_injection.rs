@@ -153,14 +153,7 @@ async fn faults_on_the_api_path_leave_exactly_n_timesheets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_endpoint_429_is_retried_and_warm_runs_reuse_one_token() {
-    let issuer = stack_var("AUTH_ISSUER");
-    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
-        .await
-        .expect("the issuer answers discovery")
-        .json()
-        .await
-        .expect("discovery JSON");
-    let token_endpoint = Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap();
+    let token_endpoint = discovered_token_endpoint().await;
     let proxy = Proxy::start(
         token_endpoint.origin().ascii_serialization().as_str(),
         vec![Step::error(429, "too_many_requests", None)],
@@ -290,14 +283,7 @@ async fn a_refused_batch_fails_the_run_after_the_others_and_its_redelivery_compl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_401_gets_one_new_token_per_run() {
-    let issuer = stack_var("AUTH_ISSUER");
-    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
-        .await
-        .expect("the issuer answers discovery")
-        .json()
-        .await
-        .expect("discovery JSON");
-    let token_endpoint = Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap();
+    let token_endpoint = discovered_token_endpoint().await;
     let project = unique_project("Refresh");
 
     // One 401: a new token and the batch goes through. Two: the new token is not renewed
@@ -322,4 +308,16 @@ async fn api_401_gets_one_new_token_per_run() {
         assert_eq!(api.seen().len(), 2, "{refusals} refusals");
     }
     assert_eq!(rows_with_project(&project).await, 1);
+}
+
+/// The local issuer's token endpoint, as its discovery document names it.
+async fn discovered_token_endpoint() -> Url {
+    let issuer = stack_var("AUTH_ISSUER");
+    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
+        .await
+        .expect("the issuer answers discovery")
+        .json()
+        .await
+        .expect("discovery JSON");
+    Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap()
 }

@@ -321,7 +321,7 @@ fn report_batch(
     attempts: u32,
     outcome: Result<Uploaded, String>,
 ) -> (BatchReport, Vec<CreatedTimesheet>) {
-    match outcome {
+    let (replayed, ids, timesheets, error) = match outcome {
         Ok(uploaded) => {
             let ids: Vec<u64> = uploaded.timesheets.iter().map(|t| t.id).collect();
             tracing::info!(
@@ -334,32 +334,24 @@ fn report_batch(
                 "batch stored"
             );
             metrics::counter!(metric::BATCHES_SUCCEEDED).increment(1);
-            let report = BatchReport {
-                index,
-                idempotency_key,
-                entries,
-                attempts,
-                replayed: uploaded.replayed,
-                ids,
-                error: None,
-            };
-            (report, uploaded.timesheets)
+            (uploaded.replayed, ids, uploaded.timesheets, None)
         }
         Err(error) => {
             tracing::error!(batch = index, %idempotency_key, entries, attempts, %error, "batch failed");
             metrics::counter!(metric::BATCHES_FAILED).increment(1);
-            let report = BatchReport {
-                index,
-                idempotency_key,
-                entries,
-                attempts,
-                replayed: false,
-                ids: Vec::new(),
-                error: Some(error),
-            };
-            (report, Vec::new())
+            (false, Vec::new(), Vec::new(), Some(error))
         }
-    }
+    };
+    let report = BatchReport {
+        index,
+        idempotency_key,
+        entries,
+        attempts,
+        replayed,
+        ids,
+        error,
+    };
+    (report, timesheets)
 }
 
 #[cfg(test)]
