@@ -17,7 +17,7 @@ SAM_ENV_VARS := events/env.json
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install up down status run test lint build deploy invoke-api invoke-job bench
+.PHONY: help install up down status run test lint build deploy invoke-api invoke-job fuzz bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
@@ -49,7 +49,7 @@ run: ## Run the job once against the local stand-ins, show its answer and the st
 	python infra/local/show_rows.py || true; \
 	exit $$rc
 
-test: install ## Template lint, unit tests, stand-in tests, then end-to-end tests on the stand-ins
+test: install ## Template lint, unit tests, stand-in tests, then end-to-end and contract tests on the stand-ins
 	@if [ -f $(TEMPLATE) ]; then \
 	  cfn-lint $(TEMPLATE); \
 	  (cd infra && sam validate --lint -t template.yaml); \
@@ -65,7 +65,8 @@ test: install ## Template lint, unit tests, stand-in tests, then end-to-end test
 	@trap '$(STACK) down' EXIT; \
 	$(STACK) up; \
 	. .local/stack.env; \
-	cargo test -p e2e
+	cargo test -p e2e; \
+	pytest -q -p no:cacheprovider tests/contract
 
 lint: install ## rustfmt, clippy, cfn-lint, sam validate --lint
 	cargo fmt --all -- --check
@@ -96,5 +97,8 @@ invoke-api: build ## sam local invoke of the API with events/upload.json (needs 
 invoke-job: build ## sam local invoke of the job with events/schedule.json (needs Docker)
 	cd infra && sam local invoke $(JOB_FUNCTION) -e ../$(JOB_EVENT) --env-vars ../$(SAM_ENV_VARS)
 
-bench: ## cargo bench for the whole workspace
-	cargo bench --workspace
+fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 cases each
+	PROPTEST_CASES=20000 cargo test -p timesheets-api --test fuzz
+
+bench: ## Benchmark of the API's upload hot path
+	cargo bench -p timesheets-api --bench upload

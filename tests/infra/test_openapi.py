@@ -93,7 +93,9 @@ def test_created_response_matches_the_product_message():
 
 def test_error_statuses_and_auth_headers():
     responses = OPERATION["responses"]
-    assert sorted(responses) == ["201", "400", "401", "403", "404", "405", "413", "415", "429", "500", "503"]
+    assert sorted(responses) == [
+        "201", "400", "401", "403", "404", "405", "409", "413", "415", "422", "429", "500", "503",
+    ]
     assert responses["401"]["content"]["application/json"]["example"]["error"] == "invalid_token"
     assert responses["403"]["content"]["application/json"]["example"]["error"] == "insufficient_scope"
     for status in ("401", "403"):
@@ -103,3 +105,36 @@ def test_error_statuses_and_auth_headers():
     assert 'scope="batch:upload"' in examples["insufficientScope"]["value"]
     validator("Error").validate({"error": "invalid_token", "error_description": "expired"})
     assert not validator("Error").is_valid({"error": "invalid_token"})
+
+
+def test_a_batch_holds_1_to_100_entries_and_is_answered_per_entry():
+    batch = OPERATION["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert {"$ref": "#/components/schemas/TimesheetBatch"} in batch
+    assert validator("TimesheetBatch").is_valid([SAMPLE_ENTRY] * 100)
+    assert not validator("TimesheetBatch").is_valid([])
+    assert not validator("TimesheetBatch").is_valid([SAMPLE_ENTRY] * 101)
+    assert not validator("TimesheetBatch").is_valid([SAMPLE_ENTRY, {**SAMPLE_ENTRY, "hours": 0}])
+    answer = {
+        "message": "Created 2 timesheets.",
+        "timesheets": [
+            {"id": 15, "message": "Created timesheet 15 for employee 007."},
+            {"id": 16, "message": "Created timesheet 16 for employee 007."},
+        ],
+    }
+    validator("CreatedBatch").validate(answer)
+    assert not validator("Created").is_valid(answer)
+
+
+@pytest.mark.parametrize("text", ["", " ", "\t\n", "\u00a0\u3000", "x" * 65])
+def test_user_id_is_1_to_64_characters_not_only_white_space(text):
+    assert not validator("TimesheetEntry").is_valid({**SAMPLE_ENTRY, "user_id": text})
+    assert validator("TimesheetEntry").is_valid({**SAMPLE_ENTRY, "user_id": " 7" + "x" * 62})
+
+
+def test_idempotency_conflicts_are_documented():
+    parameter = SPEC["components"]["parameters"]["IdempotencyKey"]
+    assert (parameter["name"], parameter["in"], parameter["required"]) == ("Idempotency-Key", "header", False)
+    responses = OPERATION["responses"]
+    assert responses["409"]["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+    assert responses["503"]["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
+    assert responses["422"]["content"]["application/json"]["example"]["error"] == "idempotency_key_reused"

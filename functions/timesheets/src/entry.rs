@@ -11,6 +11,9 @@ pub const MAX_USER_ID_CHARS: usize = 64;
 pub const MAX_PROJECT_CHARS: usize = 128;
 /// Most hours one entry may book: one day.
 pub const MAX_HOURS: f64 = 24.0;
+/// Fewest hours one entry may book: 36 seconds. Also keeps every value inside what DynamoDB
+/// numbers can hold (magnitudes down to 1e-130), so a valid entry is always storable.
+pub const MIN_HOURS: f64 = 0.01;
 
 const FIELDS: [&str; 4] = ["user_id", "date", "project", "hours"];
 
@@ -27,7 +30,7 @@ pub struct TimesheetEntry {
     pub date: String,
     /// Project name, 1 to [`MAX_PROJECT_CHARS`] characters.
     pub project: String,
-    /// Hours worked: greater than 0, at most [`MAX_HOURS`].
+    /// Hours worked: at least [`MIN_HOURS`], at most [`MAX_HOURS`].
     pub hours: f64,
 }
 
@@ -83,14 +86,21 @@ impl TimesheetEntry {
             ));
         }
         let project = text(object, "project", MAX_PROJECT_CHARS)?;
-        let hours = match object.get("hours") {
+        let hours = match object.get("hours").map(Value::as_f64) {
             None => return Err(EntryError::new("hours", "is required")),
-            Some(value) => value
-                .as_f64()
-                .filter(|hours| *hours > 0.0 && *hours <= MAX_HOURS)
-                .ok_or_else(|| {
-                    EntryError::new("hours", "must be a number greater than 0 and at most 24")
-                })?,
+            Some(Some(hours)) if hours > 0.0 && hours < MIN_HOURS => {
+                return Err(EntryError::new(
+                    "hours",
+                    "must be at least 0.01 (36 seconds)",
+                ));
+            }
+            Some(Some(hours)) if hours > 0.0 && hours <= MAX_HOURS => hours,
+            Some(_) => {
+                return Err(EntryError::new(
+                    "hours",
+                    "must be a number greater than 0 and at most 24",
+                ));
+            }
         };
         Ok(Self {
             user_id,
