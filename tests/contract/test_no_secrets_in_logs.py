@@ -98,7 +98,8 @@ def flow(stack, job_token, reader_token, upload_url):
                 'upload refused status=401 error="invalid_token"',
                 'upload refused status=403 error="insufficient_scope"',
                 'upload refused status=400 error="invalid_request"',
-                f"batch stored batch=0 idempotency_key={result['batches'][0]['idempotency_key']} ",
+                f"batch stored: Created timesheet {result['timesheets'][0]['id']} for employee 007. "
+                f"batch=0 idempotency_key={result['batches'][0]['idempotency_key']} ",
             ],
             "issuer.log": [
                 f"token issued client_id={stack['TEST_JOB_CLIENT_ID']} ",

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets::telemetry::metric;
-use timesheets::{CreatedTimesheet, MAX_BATCH_ENTRIES, TimesheetEntry};
+use timesheets::{CreatedBatch, CreatedTimesheet, MAX_BATCH_ENTRIES, TimesheetEntry};
 
 use crate::api_client::{UploadClient, UploadError, Uploaded};
 use crate::batch::{self, BatchReport};
@@ -324,6 +324,11 @@ fn report_batch(
     let (replayed, ids, timesheets, error) = match outcome {
         Ok(uploaded) => {
             let ids: Vec<u64> = uploaded.timesheets.iter().map(|t| t.id).collect();
+            // The API's own sentence, e.g. "Created timesheet 14 for employee 007.".
+            let answer = match uploaded.timesheets.as_slice() {
+                [one] => one.message.clone(),
+                many => CreatedBatch::new(many.to_vec()).message,
+            };
             tracing::info!(
                 batch = index,
                 %idempotency_key,
@@ -331,7 +336,7 @@ fn report_batch(
                 attempts,
                 replayed = uploaded.replayed,
                 ids = ?ids,
-                "batch stored"
+                "batch stored: {answer}"
             );
             metrics::counter!(metric::BATCHES_SUCCEEDED).increment(1);
             (uploaded.replayed, ids, uploaded.timesheets, None)
