@@ -1,6 +1,7 @@
 //! The request pipeline of `POST /timesheets/upload`: route → bearer → token → scope → body →
 //! idempotency → store → `201`. Each step's failure is one [`ApiError`].
 
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
 use timesheets::telemetry::metric;
@@ -195,7 +196,9 @@ fn unavailable(error: StoreError) -> ApiError {
 }
 
 /// `404` for other paths, `405` for other methods on the upload path. The path is the one
-/// without the API Gateway stage (`/prod/timesheets/upload` routes too).
+/// without the API Gateway stage (`/prod/timesheets/upload` routes too); behind a REST API
+/// custom domain with a base-path mapping, the path carries the base path, so the API
+/// resource's own path (`requestContext.resourcePath`) routes too.
 fn route(request: &Request) -> Result<(), ApiError> {
     let path = request.raw_http_path();
     let path = if path.is_empty() {
@@ -203,7 +206,12 @@ fn route(request: &Request) -> Result<(), ApiError> {
     } else {
         path
     };
-    if path.trim_end_matches('/') != UPLOAD_PATH {
+    let resource_path = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.resource_path.as_deref(),
+        _ => None,
+    };
+    let is_upload = |path: &str| path.trim_end_matches('/') == UPLOAD_PATH;
+    if !is_upload(path) && !resource_path.is_some_and(is_upload) {
         return Err(ApiError::NotFound);
     }
     if request.method() != http::Method::POST {

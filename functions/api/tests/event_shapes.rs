@@ -105,6 +105,18 @@ async fn rest_api_event_on_a_stage_is_routed() {
 }
 
 #[tokio::test]
+async fn rest_api_behind_a_custom_domain_base_path_is_routed() {
+    let harness = Harness::start().await;
+    let mut event = event_with("rest-api-v1-stage.json", &harness.token());
+    // A base-path mapping `timesheets-api` on a custom domain: the path carries it, the
+    // resource path does not.
+    event["path"] = json!("/timesheets-api/timesheets/upload");
+    let answer = invoke(&harness, event).await;
+    created(&answer);
+    assert_eq!(harness.stored(), 1);
+}
+
+#[tokio::test]
 async fn http_api_with_payload_format_1_is_served() {
     let harness = Harness::start().await;
     let answer = invoke(
