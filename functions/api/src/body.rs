@@ -67,12 +67,17 @@ pub fn parse_upload(headers: &HeaderMap, body: &Body) -> Result<Upload, ApiError
             "the body is empty; send a timesheet entry".to_owned(),
         ));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
-        ApiError::InvalidBody(format!(
-            "the body is not valid JSON (line {}, column {})",
-            error.line(),
-            error.column()
-        ))
+    let value: Value = timesheets::strict_json::from_slice(bytes).map_err(|error| {
+        ApiError::InvalidBody(if error.is_data() {
+            // A repeated member: "duplicate member `user_id` at line 1 column 40".
+            format!("the body is ambiguous: {error}")
+        } else {
+            format!(
+                "the body is not valid JSON (line {}, column {})",
+                error.line(),
+                error.column()
+            )
+        })
     })?;
     let Value::Array(items) = value else {
         let entry = TimesheetEntry::from_json(&value)
@@ -167,6 +172,47 @@ mod tests {
         assert_eq!(
             error.description(),
             "`hours` must be a number greater than 0 and at most 24"
+        );
+    }
+
+    #[test]
+    fn repeated_members_are_refused_not_resolved() {
+        let body = SAMPLE.replace(
+            r#""user_id": "007","#,
+            r#""user_id": "007", "user_id": "008","#,
+        );
+        let error = parse_upload(&json_headers("application/json"), &Body::Text(body)).unwrap_err();
+        assert_eq!(error.code(), "invalid_body");
+        assert!(
+            error
+                .description()
+                .starts_with("the body is ambiguous: duplicate member `user_id`"),
+            "{}",
+            error.description()
+        );
+    }
+
+    #[test]
+    fn arrays_are_batches_validated_whole() {
+        let headers = json_headers("application/json");
+        let upload = parse_upload(&headers, &Body::Text(format!("[{SAMPLE}, {SAMPLE}]"))).unwrap();
+        assert!(upload.is_batch);
+        assert_eq!(upload.entries.len(), 2);
+
+        let bad = SAMPLE.replace("StoreZero", "");
+        let error = parse_upload(&headers, &Body::Text(format!("[{SAMPLE}, {bad}]"))).unwrap_err();
+        assert_eq!(
+            error.description(),
+            "entry [1]: `project` must not be empty"
+        );
+
+        let error = parse_upload(&headers, &Body::Text("[]".into())).unwrap_err();
+        assert_eq!(error.description(), "a batch holds 1 to 100 entries, not 0");
+        let many = vec![SAMPLE; 101].join(",");
+        let error = parse_upload(&headers, &Body::Text(format!("[{many}]"))).unwrap_err();
+        assert_eq!(
+            error.description(),
+            "a batch holds 1 to 100 entries, not 101"
         );
     }
 }

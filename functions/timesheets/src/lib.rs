@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod entry;
 pub mod http_client;
 pub mod message;
+pub mod strict_json;
 pub mod telemetry;
 
 pub use entry::{EntryError, TimesheetEntry};
