@@ -109,3 +109,27 @@ async fn parallel_requests_with_one_idempotency_key_store_once() {
     );
     assert_eq!(rows_with_project(&project).await, 2);
 }
+
+#[tokio::test]
+async fn writing_the_same_ids_again_stores_nothing() {
+    // What a slow first attempt meets after a retry took its key over: the ids are taken.
+    let project = unique_project("Again");
+    let store = instance().await;
+    let entries = vec![entry(&project); 2];
+    let first = store.reserve_ids(2).await.unwrap();
+    assert_eq!(
+        store
+            .insert_all(first, &entries, "parallel-client")
+            .await
+            .unwrap(),
+        Insert::Stored
+    );
+    assert_eq!(
+        store
+            .insert_all(first, &entries, "parallel-client")
+            .await
+            .unwrap(),
+        Insert::AlreadyStored
+    );
+    assert_eq!(rows_with_project(&project).await, 2);
+}

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -42,6 +43,23 @@ fn n(number: impl ToString) -> AttributeValue {
 
 fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
     StoreError(DisplayErrorContext(error).to_string())
+}
+
+/// Whether a transaction was cancelled only because a timesheet's `pk` already exists, read
+/// from its structured `CancellationReasons` (one per item, `None` code for items that passed).
+fn ids_taken<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|reason| reason.code())
+                .filter(|code| *code != "None")
+                .collect();
+            !codes.is_empty() && codes.iter().all(|code| *code == "ConditionalCheckFailed")
+        }
+        _ => false,
+    }
 }
 
 /// Stores timesheets in the DynamoDB table `TIMESHEETS_TABLE`.
@@ -166,16 +184,7 @@ impl TimesheetStore for DynamoDbStore {
             .await
         {
             Ok(_) => Ok(Insert::Stored),
-            Err(error)
-                if error.as_service_error().is_some_and(|service| {
-                    service.is_transaction_canceled_exception()
-                        && DisplayErrorContext(&error)
-                            .to_string()
-                            .contains("ConditionalCheckFailed")
-                }) =>
-            {
-                Ok(Insert::AlreadyStored)
-            }
+            Err(error) if ids_taken(&error) => Ok(Insert::AlreadyStored),
             Err(error) => Err(failed(error)),
         }
     }
