@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local stand-ins for `make run` and the end-to-end tests, all on 127.0.0.1:
-#   moto_server (Secrets Manager + DynamoDB), the OAuth 2.0 issuer (issuer/issuer.mjs)
+#   moto (Secrets Manager + DynamoDB, through aws_server.py), the OAuth 2.0 issuer (issuer/issuer.mjs)
 #   and `cargo lambda watch` (both functions, with function-URL emulation).
 #
 # Usage: infra/local/stack.sh install|up|down|status
@@ -283,7 +283,7 @@ up() {
     "$JOB_CLIENT_ID" "$job_secret" "$READER_CLIENT_ID" "$reader_secret")"
 
   # The two quick services start while the functions compile.
-  start_service moto moto_server -H 127.0.0.1 -p "$moto_port"
+  start_service moto python "$HERE/aws_server.py" -H 127.0.0.1 -p "$moto_port"
   (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" &&
     start_service issuer node issuer.mjs)
 

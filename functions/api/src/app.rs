@@ -100,14 +100,9 @@ impl<S: TimesheetStore> UploadApi<S> {
     async fn store_new(&self, upload: &Upload, client: &str) -> Result<Stored, ApiError> {
         let count = upload.entries.len() as u64;
         let first_id = self.store.reserve_ids(count).await.map_err(unavailable)?;
-        self.store
-            .insert_all(first_id, &upload.entries, client)
+        self.insert(first_id, upload, client, false)
             .await
-            .map_err(unavailable)?;
-        Ok(Stored {
-            first_id,
-            replayed: false,
-        })
+            .map_err(unavailable)
     }
 
     async fn store_once(
@@ -124,8 +119,9 @@ impl<S: TimesheetStore> UploadApi<S> {
         let decision = idempotency::begin(&self.store, &scope_key, &fingerprint, count, now)
             .await
             .map_err(unavailable)?;
-        let first_id = match decision {
-            Decision::Proceed(first_id) => first_id,
+        let (first_id, taken_over) = match decision {
+            Decision::Proceed(first_id) => (first_id, false),
+            Decision::TakeOver(first_id) => (first_id, true),
             Decision::Replay(first_id) => {
                 return Ok(Stored {
                     first_id,
@@ -135,26 +131,45 @@ impl<S: TimesheetStore> UploadApi<S> {
             Decision::InFlight => return Err(ApiError::IdempotencyKeyInUse),
             Decision::Reused => return Err(ApiError::IdempotencyKeyReused),
         };
-        match self
-            .store
-            .insert_all(first_id, &upload.entries, client)
-            .await
-        {
-            Ok(Insert::Stored) => Ok(Stored {
-                first_id,
-                replayed: false,
-            }),
-            // A slower earlier attempt with the same key stored them first.
-            Ok(Insert::AlreadyStored) => Ok(Stored {
-                first_id,
-                replayed: true,
-            }),
+        match self.insert(first_id, upload, client, taken_over).await {
+            Ok(stored) => Ok(stored),
             Err(error) => {
+                // Free the key so the client's retry stores afresh instead of waiting out 409s.
                 if let Err(release) = self.store.release(&scope_key).await {
                     tracing::warn!(error = %release, "releasing the idempotency key failed");
                 }
                 Err(unavailable(error))
             }
+        }
+    }
+
+    /// Writes the entries under `first_id..`. Ids found taken are a replay only when this
+    /// request took over an earlier attempt's ids; freshly reserved ids that are taken mean the
+    /// id counter is behind the table, and succeeding then would lose the entries.
+    async fn insert(
+        &self,
+        first_id: u64,
+        upload: &Upload,
+        client: &str,
+        taken_over: bool,
+    ) -> Result<Stored, StoreError> {
+        match self
+            .store
+            .insert_all(first_id, &upload.entries, client)
+            .await?
+        {
+            Insert::Stored => Ok(Stored {
+                first_id,
+                replayed: false,
+            }),
+            Insert::AlreadyStored if taken_over => Ok(Stored {
+                first_id,
+                replayed: true,
+            }),
+            // A retry reserves new ids past the taken ones.
+            Insert::AlreadyStored => Err(StoreError(format!(
+                "timesheet {first_id} already exists: the id counter is behind the stored timesheets"
+            ))),
         }
     }
 

@@ -60,8 +60,11 @@ pub fn fingerprint(body: &[u8]) -> String {
 /// What to do with a request that carries an idempotency key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    /// Store the entries under ids starting at this one.
+    /// Store the entries under these freshly reserved ids (starting at this one).
     Proceed(u64),
+    /// The first attempt with this key died before storing: store under its ids (starting at
+    /// this one). Finding them taken means that attempt was only slow and stored them itself.
+    TakeOver(u64),
     /// Already stored under ids starting at this one: answer as the first time.
     Replay(u64),
     /// The first request with this key is still running: `409`.
@@ -107,7 +110,7 @@ pub async fn begin<S: TimesheetStore>(
     // The first attempt died before storing; take over with its ids, so if it was merely slow
     // the conditional writes still let only one of us store.
     if store.take_over(scope_key, existing.claimed_at, now).await? {
-        Ok(Decision::Proceed(existing.first_id))
+        Ok(Decision::TakeOver(existing.first_id))
     } else {
         Ok(Decision::InFlight)
     }
@@ -175,7 +178,7 @@ mod tests {
         let later = 1_000 + IN_FLIGHT_SECONDS;
         assert_eq!(
             begin(&store, "1:c:k", "f", 1, later).await.unwrap(),
-            Decision::Proceed(1)
+            Decision::TakeOver(1)
         );
         assert_eq!(
             store.insert_all(1, &[entry()], "c").await.unwrap(),

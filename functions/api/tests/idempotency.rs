@@ -156,3 +156,38 @@ async fn a_malformed_key_is_400() {
     assert_eq!(answer.body["error"], "invalid_idempotency_key");
     assert_eq!(harness.stored(), 0);
 }
+
+#[tokio::test]
+async fn ids_already_taken_are_503_and_the_retry_stores_under_new_ids() {
+    use timesheets::TimesheetEntry;
+    use timesheets_api::store::TimesheetStore;
+
+    for key in [None, Some("run-9/0")] {
+        let harness = Harness::start().await;
+        // A row written outside the API at id 1, the counter still at 0 (e.g. a partial import).
+        let imported = TimesheetEntry::from_json(&serde_json::from_str(SAMPLE).unwrap()).unwrap();
+        harness
+            .api
+            .store()
+            .insert_all(1, &[imported], "import")
+            .await
+            .unwrap();
+        let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
+        let request = || {
+            let request = upload(Some(&authorization), SAMPLE);
+            match key {
+                Some(key) => with_key(request, key),
+                None => request,
+            }
+        };
+        let refused = harness.call(request()).await;
+        assert_eq!(refused.status, 503, "{key:?}: {}", refused.body);
+        assert_eq!(refused.body["error"], "temporarily_unavailable");
+        assert_eq!(refused.retry_after.as_deref(), Some("5"));
+        // Never a 201 for entries that were not stored; the retry stores them under id 2.
+        let retried = harness.call(request()).await;
+        assert_eq!(retried.status, 201, "{key:?}: {}", retried.body);
+        assert_eq!(retried.body["id"], 2);
+        assert_eq!(harness.stored(), 2);
+    }
+}

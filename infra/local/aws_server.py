@@ -1,0 +1,88 @@
+"""moto_server for Secrets Manager and DynamoDB, applying one request at a time.
+
+DynamoDB applies each write atomically. moto does not under concurrent requests: a
+TransactWriteItems deep-copies the table while other requests change it (a 500,
+"dictionary changed size during iteration"), and a cancelled transaction restores that copy,
+undoing the writes other clients made meanwhile (the id counter among them). Serialising the
+requests restores DynamoDB's per-request atomicity; connections are still served in parallel.
+
+moto also deep-copies the table once per item of a transaction (all before the first write, so
+every copy is the same): a 100-item batch on a table of a few thousand rows took seconds and
+timed the job's requests out. Here each table is copied once per transaction.
+
+Usage: python aws_server.py -H 127.0.0.1 -p PORT
+"""
+
+import argparse
+import copy
+import os
+import threading
+import types
+
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models.table import Table
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import run_simple
+
+
+class OneRequestAtATime:
+    """WSGI middleware: the wrapped app handles a single request at a time."""
+
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            # The whole body is produced inside the lock: moto may build it lazily.
+            return list(self.app(environ, start_response))
+
+
+def copy_each_table_once(transact_write_items):
+    """Wraps moto's TransactWriteItems so a table is deep-copied once per call (requests are
+    serialised, so swapping the module's `copy` for the call affects no other request)."""
+
+    def wrapper(self, transact_items):
+        copies = {}
+
+        def deepcopy(value, memo=None):
+            if not isinstance(value, Table):
+                return copy.deepcopy(value, memo)
+            if id(value) not in copies:
+                copies[id(value)] = (value, copy.deepcopy(value, memo))
+            return copies[id(value)][1]
+
+        dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy)
+        try:
+            return transact_write_items(self, transact_items)
+        finally:
+            dynamodb_models.copy = copy
+
+    return wrapper
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args()
+    # moto builds some resource URLs from it, as moto_server does.
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    backend = dynamodb_models.DynamoDBBackend
+    backend.transact_write_items = copy_each_table_once(backend.transact_write_items)
+    app = OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    run_simple(
+        args.host,
+        args.port,
+        app,
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""aws_server.py gives DynamoDB's per-request atomicity under concurrent clients: counter
+updates and transactions from parallel threads, some of them cancelled, lose nothing."""
+
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+SERVER = pathlib.Path(__file__).resolve().parents[1] / "aws_server.py"
+TABLE = "Timesheets"
+WRITERS = 6
+ROUNDS = 8
+BATCH = 25
+
+
+@pytest.fixture(scope="module")
+def dynamodb():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # One attempt per call: a 500 from the emulator must fail the test, not be retried away.
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+    for _ in range(100):
+        try:
+            client.list_tables()
+            break
+        except Exception:
+            time.sleep(0.1)
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield client
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def put(pk):
+    return {
+        "Put": {
+            "TableName": TABLE,
+            "Item": {"pk": {"S": pk}, "project": {"S": "StoreZero"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+
+
+def reserve(client, count):
+    answer = client.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "COUNTER#timesheet"}},
+        UpdateExpression="ADD last_id :count",
+        ExpressionAttributeValues={":count": {"N": str(count)}},
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(answer["Attributes"]["last_id"]["N"]) - count + 1
+
+
+def writer(client):
+    ids = []
+    for _ in range(ROUNDS):
+        first = reserve(client, BATCH)
+        client.transact_write_items(
+            TransactItems=[put(f"TIMESHEET#{i}") for i in range(first, first + BATCH)]
+        )
+        ids.extend(range(first, first + BATCH))
+    return ids
+
+
+def canceller(client):
+    cancelled = 0
+    for round_ in range(ROUNDS):
+        try:
+            # The second item exists, so the whole transaction is cancelled and rolled back.
+            client.transact_write_items(
+                TransactItems=[put(f"CANCELLED#{round_}"), put("TIMESHEET#1")]
+            )
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "TransactionCanceledException"
+            cancelled += 1
+    return cancelled
+
+
+def stored_timesheets(client):
+    keys, start = [], {}
+    while True:
+        page = client.scan(TableName=TABLE, ConsistentRead=True, **start)
+        keys += [item["pk"]["S"] for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return keys
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def test_parallel_writers_and_cancelled_transactions_lose_nothing(dynamodb):
+    dynamodb.transact_write_items(TransactItems=[put("TIMESHEET#1")])
+    reserve(dynamodb, 1)
+    with ThreadPoolExecutor(max_workers=WRITERS + 1) as pool:
+        cancelling = pool.submit(canceller, dynamodb)
+        writing = [pool.submit(writer, dynamodb) for _ in range(WRITERS)]
+        ids = [i for future in writing for i in future.result()]
+        assert cancelling.result() == ROUNDS
+
+    assert len(set(ids)) == len(ids) == WRITERS * ROUNDS * BATCH
+    keys = stored_timesheets(dynamodb)
+    assert sorted(k for k in keys if k.startswith("TIMESHEET#")) == sorted(
+        f"TIMESHEET#{i}" for i in [1, *ids]
+    )
+    assert not [k for k in keys if k.startswith("CANCELLED#")]
+    counter = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "COUNTER#timesheet"}})
+    assert counter["Item"]["last_id"]["N"] == str(1 + WRITERS * ROUNDS * BATCH)
