@@ -113,23 +113,27 @@ async fn parallel_requests_with_one_idempotency_key_store_once() {
 #[tokio::test]
 async fn writing_the_same_ids_again_stores_nothing() {
     // What a slow first attempt meets after a retry took its key over: the ids are taken.
-    let project = unique_project("Again");
-    let store = instance().await;
-    let entries = vec![entry(&project); 2];
-    let first = store.reserve_ids(2).await.unwrap();
-    assert_eq!(
-        store
-            .insert_all(first, &entries, "parallel-client")
-            .await
-            .unwrap(),
-        Insert::Stored
-    );
-    assert_eq!(
-        store
-            .insert_all(first, &entries, "parallel-client")
-            .await
-            .unwrap(),
-        Insert::AlreadyStored
-    );
-    assert_eq!(rows_with_project(&project).await, 2);
+    // One entry is a conditional PutItem, more are a transaction.
+    for count in [1, 2] {
+        let project = unique_project("Again");
+        let store = instance().await;
+        let entries = vec![entry(&project); count];
+        let first = store.reserve_ids(count as u64).await.unwrap();
+        assert_eq!(
+            store
+                .insert_all(first, &entries, "parallel-client")
+                .await
+                .unwrap(),
+            Insert::Stored
+        );
+        assert_eq!(
+            store
+                .insert_all(first, &entries, "parallel-client")
+                .await
+                .unwrap(),
+            Insert::AlreadyStored,
+            "{count} entries"
+        );
+        assert_eq!(rows_with_project(&project).await, count);
+    }
 }

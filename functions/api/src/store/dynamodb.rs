@@ -3,11 +3,13 @@
 //! Items: `COUNTER#timesheet` holds `last_id`, bumped atomically with `ADD` (never max+1, so
 //! concurrent Lambda instances never share an id); each timesheet is `TIMESHEET#<id>`; each
 //! idempotency record is `IDEMPOTENCY#<scope key>`. Timesheets are written with
-//! `attribute_not_exists(pk)`, in one transaction per request (all or nothing).
+//! `attribute_not_exists(pk)`: a batch in one transaction (all or nothing), a single entry with
+//! a conditional `PutItem` (a transaction would cost twice the write capacity).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
@@ -43,6 +45,14 @@ fn n(number: impl ToString) -> AttributeValue {
 
 fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
     StoreError(DisplayErrorContext(error).to_string())
+}
+
+/// Whether a conditional write failed its condition (`ConditionalCheckFailedException`).
+fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
 }
 
 /// Whether a transaction was cancelled only because a timesheet's `pk` already exists, read
@@ -161,6 +171,26 @@ impl TimesheetStore for DynamoDbStore {
         let created_at = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(|error| StoreError(error.to_string()))?;
+        if let [entry] = entries {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(Self::timesheet_item(
+                    first_id,
+                    entry,
+                    client_id,
+                    &created_at,
+                )))
+                .condition_expression(NEW_ITEM)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Insert::Stored),
+                Err(error) if condition_failed(&error) => Ok(Insert::AlreadyStored),
+                Err(error) => Err(failed(error)),
+            };
+        }
         let mut items = Vec::with_capacity(entries.len());
         for (id, entry) in (first_id..).zip(entries) {
             let put = Put::builder()
@@ -221,11 +251,7 @@ impl TimesheetStore for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(Claim::Claimed),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-            {
+            Err(error) if condition_failed(&error) => {
                 match self.read_record(&record.scope_key).await? {
                     Some(existing) => Ok(Claim::Exists(existing)),
                     // Deleted between the two calls (released): let the caller retry later.
@@ -257,13 +283,7 @@ impl TimesheetStore for DynamoDbStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|service| service.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(error) if condition_failed(&error) => Ok(false),
             Err(error) => Err(failed(error)),
         }
     }

@@ -54,7 +54,8 @@ pub enum Claim {
 pub enum Insert {
     /// Every timesheet was written.
     Stored,
-    /// The ids were already taken by an earlier attempt of the same request; nothing written.
+    /// An id was already taken, normally by an earlier attempt of the same request; nothing
+    /// written.
     AlreadyStored,
 }
 
