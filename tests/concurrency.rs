@@ -113,7 +113,6 @@ async fn parallel_requests_with_one_idempotency_key_store_once() {
 #[tokio::test]
 async fn writing_the_same_ids_again_stores_nothing() {
     // What a slow first attempt meets after a retry took its key over: the ids are taken.
-    // One entry is a conditional PutItem, more are a transaction.
     for count in [1, 2] {
         let project = unique_project("Again");
         let store = instance().await;

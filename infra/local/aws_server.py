@@ -10,13 +10,21 @@ moto also deep-copies the table once per item of a transaction (all before the f
 every copy is the same): a 100-item batch on a table of a few thousand rows took seconds and
 timed the job's requests out. Here each table is copied once per transaction.
 
+And moto ignores TransactWriteItems' ClientRequestToken. DynamoDB answers a repeated token
+(the SDK's retry after a lost answer) with the first success for 10 minutes, and a token reused
+with other parameters with IdempotentParameterMismatchException; so does this server.
+
 Usage: python aws_server.py -H 127.0.0.1 -p PORT
 """
 
 import argparse
 import copy
+import hashlib
+import io
+import json
 import os
 import threading
+import time
 import types
 
 from moto.dynamodb import models as dynamodb_models
@@ -29,17 +37,69 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 
-class OneRequestAtATime:
-    """WSGI middleware: the wrapped app handles a single request at a time."""
+TRANSACT_WRITE_ITEMS = "DynamoDB_20120810.TransactWriteItems"
+TOKEN_WINDOW_SECONDS = 600
+
+
+class AtomicRequests:
+    """WSGI middleware: the wrapped app handles a single request at a time, and successful
+    TransactWriteItems answers are kept by ClientRequestToken for the idempotency window."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
+        # token -> (expires at, SHA-256 of the request body, status, headers, body)
+        self.transactions = {}
 
     def __call__(self, environ, start_response):
         with self.lock:
-            # The whole body is produced inside the lock: moto may build it lazily.
-            return list(self.app(environ, start_response))
+            if environ.get("HTTP_X_AMZ_TARGET") != TRANSACT_WRITE_ITEMS:
+                # The whole body is produced inside the lock: moto may build it lazily.
+                return list(self.app(environ, start_response))
+            return self.transact_once(environ, start_response)
+
+    def transact_once(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(request)
+        try:
+            token = json.loads(request).get("ClientRequestToken")
+        except ValueError:
+            token = None
+        digest = hashlib.sha256(request).hexdigest()
+        now = time.monotonic()
+        self.transactions = {k: v for k, v in self.transactions.items() if v[0] > now}
+        if token in self.transactions:
+            _, first_digest, status, headers, body = self.transactions[token]
+            if first_digest != digest:
+                status, headers, body = mismatch()
+            start_response(status, headers)
+            return body
+        answer = {}
+
+        def capture(status, headers, exc_info=None):
+            answer.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info)
+
+        body = list(self.app(environ, capture))
+        if token and answer["status"].startswith("200"):
+            expires = now + TOKEN_WINDOW_SECONDS
+            self.transactions[token] = (expires, digest, answer["status"], answer["headers"], body)
+        return body
+
+
+def mismatch():
+    body = json.dumps(
+        {
+            "__type": "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+            "message": "The ClientRequestToken was used before with other parameters",
+        }
+    ).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("Content-Length", str(len(body))),
+    ]
+    return "400 Bad Request", headers, [body]
 
 
 def copy_each_table_once(transact_write_items):
@@ -74,7 +134,7 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     backend = dynamodb_models.DynamoDBBackend
     backend.transact_write_items = copy_each_table_once(backend.transact_write_items)
-    app = OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    app = AtomicRequests(DomainDispatcherApplication(create_backend_app))
     run_simple(
         args.host,
         args.port,

@@ -129,3 +129,35 @@ def test_parallel_writers_and_cancelled_transactions_lose_nothing(dynamodb):
     assert not [k for k in keys if k.startswith("CANCELLED#")]
     counter = dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "COUNTER#timesheet"}})
     assert counter["Item"]["last_id"]["N"] == str(1 + WRITERS * ROUNDS * BATCH)
+
+
+def transact(client, token, *pks):
+    return client.transact_write_items(
+        TransactItems=[put(pk) for pk in pks], ClientRequestToken=token
+    )
+
+
+def exists(client, pk):
+    return "Item" in client.get_item(TableName=TABLE, Key={"pk": {"S": pk}}, ConsistentRead=True)
+
+
+def test_a_repeated_client_request_token_answers_success_without_writing(dynamodb):
+    transact(dynamodb, "token-1", "TOKEN#a")
+    dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "TOKEN#a"}})
+    # The SDK's retry after a lost answer: success again, and nothing written a second time.
+    transact(dynamodb, "token-1", "TOKEN#a")
+    assert not exists(dynamodb, "TOKEN#a")
+    with pytest.raises(ClientError) as reused:
+        transact(dynamodb, "token-1", "TOKEN#b")
+    assert reused.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+    assert not exists(dynamodb, "TOKEN#b")
+
+
+def test_a_cancelled_transaction_is_not_kept_for_its_token(dynamodb):
+    transact(dynamodb, "token-2", "TOKEN#taken")
+    with pytest.raises(ClientError) as cancelled:
+        transact(dynamodb, "token-3", "TOKEN#c", "TOKEN#taken")
+    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+    dynamodb.delete_item(TableName=TABLE, Key={"pk": {"S": "TOKEN#taken"}})
+    transact(dynamodb, "token-3", "TOKEN#c", "TOKEN#taken")
+    assert exists(dynamodb, "TOKEN#c") and exists(dynamodb, "TOKEN#taken")

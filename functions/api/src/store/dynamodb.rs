@@ -3,8 +3,11 @@
 //! Items: `COUNTER#timesheet` holds `last_id`, bumped atomically with `ADD` (never max+1, so
 //! concurrent Lambda instances never share an id); each timesheet is `TIMESHEET#<id>`; each
 //! idempotency record is `IDEMPOTENCY#<scope key>`. Timesheets are written with
-//! `attribute_not_exists(pk)`: a batch in one transaction (all or nothing), a single entry with
-//! a conditional `PutItem` (a transaction would cost twice the write capacity).
+//! `attribute_not_exists(pk)`, in one transaction per request (all or nothing), even for one
+//! entry: the SDK gives each call a `ClientRequestToken`, so when it retries after a lost answer
+//! DynamoDB answers success again instead of failing the condition on the first write
+//! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>).
+//! A conditional `PutItem` would cost half the write capacity but has no such token.
 
 use std::collections::HashMap;
 
@@ -171,26 +174,6 @@ impl TimesheetStore for DynamoDbStore {
         let created_at = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(|error| StoreError(error.to_string()))?;
-        if let [entry] = entries {
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(Self::timesheet_item(
-                    first_id,
-                    entry,
-                    client_id,
-                    &created_at,
-                )))
-                .condition_expression(NEW_ITEM)
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(Insert::Stored),
-                Err(error) if condition_failed(&error) => Ok(Insert::AlreadyStored),
-                Err(error) => Err(failed(error)),
-            };
-        }
         let mut items = Vec::with_capacity(entries.len());
         for (id, entry) in (first_id..).zip(entries) {
             let put = Put::builder()

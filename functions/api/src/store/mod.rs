@@ -23,7 +23,8 @@ pub struct StoredTimesheet {
 /// The outcome of a request with an idempotency key, kept 24 hours.
 ///
 /// The ids are reserved before the record is written, so every attempt for the same key stores
-/// under the same ids and the conditional writes make a second store impossible.
+/// under the same ids (until a failed write frees the key) and the conditional writes make a
+/// second store impossible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     /// The key, scoped to the client: `<client>` and `<key>` joined unambiguously.

@@ -1,0 +1,55 @@
+//! DynamoDB wrote, but its answer was lost on the way back: the SDK retries the call, and the
+//! retry must not turn a stored request into an error or a second copy. A proxy between the
+//! store and the local DynamoDB forwards the write and drops the connection before answering.
+
+use e2e::proxy::{Proxy, Step};
+use e2e::*;
+use timesheets::TimesheetEntry;
+use timesheets_api::store::dynamodb::DynamoDbStore;
+use timesheets_api::store::{Insert, TimesheetStore};
+
+fn entry(project: &str) -> TimesheetEntry {
+    TimesheetEntry {
+        user_id: "007".to_owned(),
+        date: "2017-05-10T17:40:20.095Z".to_owned(),
+        project: project.to_owned(),
+        hours: 5.0,
+    }
+}
+
+/// A store whose calls go through `proxy` to the local DynamoDB.
+async fn store_behind(proxy: &Proxy) -> DynamoDbStore {
+    let shared = aws_config::load_from_env().await;
+    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
+        .endpoint_url(proxy.url().as_str().trim_end_matches('/'))
+        .build();
+    DynamoDbStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        stack_var("TIMESHEETS_TABLE"),
+    )
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_stored_once_and_reported_stored() {
+    for count in [1, 3] {
+        let project = unique_project("LostAnswer");
+        let proxy = Proxy::start(&stack_var("AWS_ENDPOINT_URL"), vec![Step::ForwardThenDrop]).await;
+        let direct = DynamoDbStore::new(dynamodb().await, stack_var("TIMESHEETS_TABLE"));
+        let first = direct.reserve_ids(count).await.unwrap();
+
+        let outcome = store_behind(&proxy)
+            .await
+            .insert_all(first, &vec![entry(&project); count as usize], "lost-client")
+            .await;
+
+        assert_eq!(outcome.unwrap(), Insert::Stored, "{count} entries");
+        let seen = proxy.seen();
+        assert_eq!(
+            seen.iter().map(|request| request.step).collect::<Vec<_>>(),
+            ["drop", "forward"],
+            "the write, then the SDK's retry"
+        );
+        assert_eq!(seen[1].status, Some(200));
+        assert_eq!(rows_with_project(&project).await, count as usize);
+    }
+}
