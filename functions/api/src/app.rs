@@ -100,9 +100,14 @@ impl<S: TimesheetStore> UploadApi<S> {
     async fn store_new(&self, upload: &Upload, client: &str) -> Result<Stored, ApiError> {
         let count = upload.entries.len() as u64;
         let first_id = self.store.reserve_ids(count).await.map_err(unavailable)?;
-        self.insert(first_id, upload, client, false)
-            .await
-            .map_err(unavailable)
+        let insert = self.store.insert_all(first_id, &upload.entries, client);
+        match insert.await.map_err(unavailable)? {
+            Insert::Stored => Ok(Stored {
+                first_id,
+                replayed: false,
+            }),
+            Insert::AlreadyStored => Err(unavailable(ids_taken(first_id))),
+        }
     }
 
     async fn store_once(
@@ -131,45 +136,31 @@ impl<S: TimesheetStore> UploadApi<S> {
             Decision::InFlight => return Err(ApiError::IdempotencyKeyInUse),
             Decision::Reused => return Err(ApiError::IdempotencyKeyReused),
         };
-        match self.insert(first_id, upload, client, taken_over).await {
-            Ok(stored) => Ok(stored),
-            Err(error) => {
-                // Free the key so the client's retry stores afresh instead of waiting out 409s.
-                if let Err(release) = self.store.release(&scope_key).await {
-                    tracing::warn!(error = %release, "releasing the idempotency key failed");
-                }
-                Err(unavailable(error))
-            }
-        }
-    }
-
-    /// Writes the entries under `first_id..`. Ids found taken are a replay only when this
-    /// request took over an earlier attempt's ids; freshly reserved ids that are taken mean the
-    /// id counter is behind the table, and succeeding then would lose the entries.
-    async fn insert(
-        &self,
-        first_id: u64,
-        upload: &Upload,
-        client: &str,
-        taken_over: bool,
-    ) -> Result<Stored, StoreError> {
-        match self
-            .store
-            .insert_all(first_id, &upload.entries, client)
-            .await?
-        {
-            Insert::Stored => Ok(Stored {
+        let insert = self.store.insert_all(first_id, &upload.entries, client);
+        match insert.await {
+            Ok(Insert::Stored) => Ok(Stored {
                 first_id,
                 replayed: false,
             }),
-            Insert::AlreadyStored if taken_over => Ok(Stored {
+            // The earlier attempt whose ids this request took over was only slow.
+            Ok(Insert::AlreadyStored) if taken_over => Ok(Stored {
                 first_id,
                 replayed: true,
             }),
-            // A retry reserves new ids past the taken ones.
-            Insert::AlreadyStored => Err(StoreError(format!(
-                "timesheet {first_id} already exists: the id counter is behind the stored timesheets"
-            ))),
+            // Another writer holds these ids: forget them, so the retry reserves new ones.
+            Ok(Insert::AlreadyStored) => {
+                if let Err(release) = self.store.release(&scope_key).await {
+                    tracing::warn!(error = %release, "releasing the idempotency key failed");
+                }
+                Err(unavailable(ids_taken(first_id)))
+            }
+            // It may have landed: keep the ids, so the retry stores under them or replays.
+            Err(error) => {
+                if let Err(abandon) = idempotency::abandon(&self.store, &scope_key, now).await {
+                    tracing::warn!(error = %abandon, "ending the idempotency claim failed");
+                }
+                Err(unavailable(error))
+            }
         }
     }
 
@@ -203,6 +194,15 @@ impl<S: TimesheetStore> UploadApi<S> {
 /// Counts a refusal by its reason, e.g. `invalid_token:expired`.
 fn auth_failure(reason: String) {
     metrics::counter!(metric::AUTH_FAILURES, "Reason" => reason).increment(1);
+}
+
+/// Freshly reserved ids found taken: the id counter is behind the stored timesheets (rows
+/// written outside the API, say). Answering `201` would lose the entries; a retry reserves new
+/// ids past the taken ones.
+fn ids_taken(first_id: u64) -> StoreError {
+    StoreError(format!(
+        "timesheet {first_id} already exists: the id counter is behind the stored timesheets"
+    ))
 }
 
 fn unavailable(error: StoreError) -> ApiError {

@@ -95,6 +95,9 @@ pub async fn begin<S: TimesheetStore>(
     };
     let existing = match store.claim(&record, now).await? {
         Claim::Claimed => return Ok(Decision::Proceed(first_id)),
+        // Our own claim, met when the SDK retried the write after a lost answer: the fresh
+        // `first_id` in it is ours alone.
+        Claim::Exists(existing) if existing == record => return Ok(Decision::Proceed(first_id)),
         Claim::Exists(existing) => existing,
     };
     if existing.fingerprint != fingerprint || existing.count != count {
@@ -114,6 +117,21 @@ pub async fn begin<S: TimesheetStore>(
     } else {
         Ok(Decision::InFlight)
     }
+}
+
+/// Ends the claim made at `claimed_at` after a write that failed and may or may not have
+/// landed: the key keeps its ids, and the client's retry takes them over at once instead of
+/// waiting out [`IN_FLIGHT_SECONDS`]; the conditional writes still let only one attempt store.
+///
+/// # Errors
+/// [`StoreError`] when the store fails; the claim then simply runs out.
+pub async fn abandon<S: TimesheetStore>(
+    store: &S,
+    scope_key: &str,
+    claimed_at: i64,
+) -> Result<(), StoreError> {
+    // Claim time 0 is long past; a retry that took over meanwhile keeps its claim.
+    store.take_over(scope_key, claimed_at, 0).await.map(drop)
 }
 
 #[cfg(test)]
@@ -197,6 +215,26 @@ mod tests {
         assert_eq!(
             begin(&store, "1:c:k", "g", 1, later + 1).await.unwrap(),
             Decision::Reused
+        );
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_claim_is_taken_over_at_once_with_its_ids() {
+        let store = MemoryStore::default();
+        assert_eq!(
+            begin(&store, "1:c:k", "f", 2, 1_000).await.unwrap(),
+            Decision::Proceed(1)
+        );
+        abandon(&store, "1:c:k", 1_000).await.unwrap();
+        assert_eq!(
+            begin(&store, "1:c:k", "f", 2, 1_001).await.unwrap(),
+            Decision::TakeOver(1)
+        );
+        // The retry's claim stands: abandoning the old one again changes nothing.
+        abandon(&store, "1:c:k", 1_000).await.unwrap();
+        assert_eq!(
+            begin(&store, "1:c:k", "f", 2, 1_002).await.unwrap(),
+            Decision::InFlight
         );
     }
 
