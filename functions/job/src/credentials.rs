@@ -121,7 +121,7 @@ impl SecretsManagerCredentials {
         })
     }
 
-    /// The credentials; `refresh` bypasses the cache (after `invalid_client`, e.g. a rotation).
+    /// The credentials; `refresh` bypasses the cache (after the issuer refused them, e.g. a rotation).
     ///
     /// # Errors
     /// [`CredentialsError`] when the secret cannot be read or has the wrong shape.

@@ -270,20 +270,21 @@ impl TimesheetsJob {
         }
     }
 
-    /// An access token. `invalid_client` re-reads the secret once, bypassing the cache, and
-    /// asks again if it changed (the secret was rotated since it was cached).
+    /// An access token. A refusal of the credentials (`invalid_client`, or Auth0's `401
+    /// access_denied`) re-reads the secret once, bypassing the cache, and asks again if it
+    /// changed (the secret was rotated since it was cached).
     async fn access_token(&self, budget: &Budget) -> Result<AccessToken, JobError> {
         let credentials = self.credentials.get(false).await?;
         let error = match self.tokens.access_token(&credentials, budget).await {
             Ok(token) => return Ok(token),
             Err(error) => error,
         };
-        let error = if error.oauth_error() == Some("invalid_client") {
+        let error = if error.refuses_credentials() {
             let fresh = self.credentials.get(true).await?;
             if fresh == credentials {
                 error
             } else {
-                tracing::warn!(client_id = %fresh.client_id, "invalid_client with the cached secret; retrying with the re-read one");
+                tracing::warn!(client_id = %fresh.client_id, "the issuer refused the cached secret; retrying with the re-read one");
                 match self.tokens.access_token(&fresh, budget).await {
                     Ok(token) => return Ok(token),
                     Err(error) => error,

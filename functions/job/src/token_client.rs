@@ -20,6 +20,9 @@ const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 /// Lifetime assumed when the issuer omits `expires_in` (RFC 6749 §5.1 makes it optional).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
+/// Longest lifetime believed, so an absurd `expires_in` cannot overflow the clock (Auth0 issues
+/// 24 h tokens by default).
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A bearer access token. `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,6 +94,13 @@ impl TokenRequestError {
             Self::Rejected { error, .. } => Some(error),
             _ => None,
         }
+    }
+
+    /// Whether the issuer refused the client's credentials: `invalid_client` (RFC 6749 §5.2),
+    /// or any 401, since Auth0 answers a wrong secret with `401 access_denied "Unauthorized"`.
+    pub fn refuses_credentials(&self) -> bool {
+        matches!(self, Self::Rejected { status: 401, .. })
+            || self.oauth_error() == Some("invalid_client")
     }
 }
 
@@ -213,11 +223,19 @@ impl TokenClient {
         if !answer.token_type.eq_ignore_ascii_case("bearer") || answer.access_token.is_empty() {
             return Err(TokenRequestError::BadResponse);
         }
-        let lifetime = answer
-            .expires_in
-            .map_or(DEFAULT_LIFETIME, Duration::from_secs);
-        Ok((AccessToken::new(answer.access_token), lifetime))
+        Ok((
+            AccessToken::new(answer.access_token),
+            lifetime(answer.expires_in),
+        ))
     }
+}
+
+/// How long a token with `expires_in` seconds is kept: [`DEFAULT_LIFETIME`] without one,
+/// at most [`MAX_LIFETIME`].
+fn lifetime(expires_in: Option<u64>) -> Duration {
+    expires_in
+        .map_or(DEFAULT_LIFETIME, Duration::from_secs)
+        .min(MAX_LIFETIME)
 }
 
 #[cfg(test)]
@@ -252,6 +270,26 @@ mod tests {
             assert_eq!(rejected(status, error).verdict(), Verdict::Permanent);
         }
         assert_eq!(TokenRequestError::BadResponse.verdict(), Verdict::Permanent);
+    }
+
+    #[test]
+    fn a_wrong_secret_is_recognised_as_rfc_6749_and_auth0_answer_it() {
+        assert!(rejected(401, "invalid_client").refuses_credentials());
+        assert!(rejected(400, "invalid_client").refuses_credentials());
+        assert!(rejected(401, "access_denied").refuses_credentials());
+        for (status, error) in [(403, "unauthorized_client"), (429, "too_many_requests")] {
+            assert!(!rejected(status, error).refuses_credentials(), "{status}");
+        }
+        assert!(!TokenRequestError::BadResponse.refuses_credentials());
+    }
+
+    #[test]
+    fn lifetimes_are_bounded() {
+        assert_eq!(lifetime(Some(86_400)), Duration::from_secs(86_400));
+        assert_eq!(lifetime(None), DEFAULT_LIFETIME);
+        assert_eq!(lifetime(Some(u64::MAX)), MAX_LIFETIME);
+        // What the cache adds to the clock must not overflow.
+        let _ = Instant::now() + lifetime(Some(u64::MAX));
     }
 
     #[test]
