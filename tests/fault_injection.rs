@@ -310,6 +310,53 @@ async fn api_401_gets_one_new_token_per_run() {
     assert_eq!(rows_with_project(&project).await, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_expires_mid_run_is_renewed_before_the_next_batch() {
+    let token_endpoint = discovered_token_endpoint().await;
+    // The first token is a real one, announced to live 2 s: it is renewed 1 s in.
+    let short_lived = json!({
+        "access_token": access_token(&stack_var("TEST_JOB_CLIENT_ID"), &stack_var("TEST_JOB_CLIENT_SECRET")).await,
+        "token_type": "Bearer",
+        "expires_in": 2,
+    });
+    let tokens = Proxy::start(
+        &token_endpoint.origin().ascii_serialization(),
+        vec![Step::Answer {
+            status: 200,
+            retry_after: None,
+            body: short_lived,
+        }],
+    )
+    .await;
+    // The first batch takes 1.5 s, so the first token has lapsed when the second one starts.
+    let api = Proxy::start(
+        &stack_var("API_URL"),
+        vec![Step::DelayThenForward(Duration::from_millis(1500))],
+    )
+    .await;
+    let token_url = tokens.url().join(token_endpoint.path()).unwrap();
+    let job = job(|config| {
+        config.api_url = api.url();
+        config.token_url = Some(token_url);
+    })
+    .await;
+    let project = unique_project("ShortToken");
+    let event = json!({"id": format!("{project}-run"), "entries": entries(&project, 150)});
+
+    let report = run(&job, &event, "short-token")
+        .await
+        .expect("the run succeeds");
+
+    assert_eq!(report.uploaded, 150);
+    let steps: Vec<_> = tokens.seen().iter().map(|s| (s.step, s.status)).collect();
+    assert_eq!(
+        steps,
+        [("answer", Some(200)), ("forward", Some(200))],
+        "a new token for the second batch, before the API refuses the old one"
+    );
+    assert_eq!(rows_with_project(&project).await, 150);
+}
+
 /// The local issuer's token endpoint, as its discovery document names it.
 async fn discovered_token_endpoint() -> Url {
     let issuer = stack_var("AUTH_ISSUER");

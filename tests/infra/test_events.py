@@ -24,8 +24,10 @@ def test_the_events_the_readme_and_makefile_name_exist():
 def test_scheduled_run_is_the_schedule_input_with_a_run_id():
     event = load_event("scheduled-run.json")
     assert event["entries"] == [SAMPLE_ENTRY]
-    # What Scheduler delivers once it has filled <aws.scheduler.scheduled-time>.
-    assert event["id"] == "2026-11-30T06:00:00Z"
+    # What Scheduler delivers once it has filled the template's context attributes.
+    assert event["id"] == (
+        "arn:aws:scheduler:us-east-1:123456789012:schedule/default/timesheets-job/2026-11-30T06:00:00Z"
+    )
 
 
 @pytest.mark.parametrize("name", EVENT_FILES)

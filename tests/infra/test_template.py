@@ -92,13 +92,17 @@ def test_one_scheduler_schedule_invokes_the_job_with_the_sample_input(resources)
     target = props["Target"]
     assert target["Arn"] == JOB_ARN
     schedule_input = json.loads(target["Input"])
-    assert schedule_input == {"id": "<aws.scheduler.scheduled-time>", "entries": [SAMPLE_ENTRY]}
+    assert schedule_input == {
+        "id": "<aws.scheduler.schedule-arn>/<aws.scheduler.scheduled-time>",
+        "entries": [SAMPLE_ENTRY],
+    }
     assert schedule_input["entries"] == load_event("schedule.json")["entries"]
 
 
 def test_schedule_is_scheduler_so_a_per_run_id_can_come_from_context_attributes(resources, cfn):
-    # EventBridge Scheduler substitutes <aws.scheduler.scheduled-time> in a target's Input, the
-    # same value on every retry of one run; a plain rule with a constant Input cannot.
+    # EventBridge Scheduler substitutes <aws.scheduler.schedule-arn> and
+    # <aws.scheduler.scheduled-time> in a target's Input, the same on every retry of one run;
+    # a plain rule with a constant Input cannot.
     assert of_type(resources, "AWS::Events::Rule") == {}
     props = resources["TimesheetsJobFunctionSchedule"]["Properties"]
     assert isinstance(props["Target"]["Input"], str)
@@ -325,5 +329,6 @@ def test_outputs(cfn):
         "SecretArn": SECRET_ARN,
         "TableName": {"Ref": "TimesheetsTable"},
         "DeadLetterQueueUrl": {"Ref": "JobDeadLetterQueue"},
+        "JobFunctionName": {"Ref": "TimesheetsJobFunction"},
         "AlarmTopicArn": {"Ref": "AlarmTopic"},
     }

@@ -4,7 +4,8 @@
 //! - a full EventBridge "Scheduled Event" (`{"id", "time", "detail", ...}`, from a rule
 //!   without Input): its `id` names the run, and it carries no entries, so the sample is sent;
 //! - the schedule's constant Input `{"entries": [...], "id": "..."}`, where the template fills
-//!   `id` with `<aws.scheduler.scheduled-time>`: the same on every retry of one scheduled run.
+//!   `id` with `<aws.scheduler.schedule-arn>/<aws.scheduler.scheduled-time>`: the same on every
+//!   retry of one scheduled run.
 
 use serde_json::Value;
 use timesheets::TimesheetEntry;
@@ -34,13 +35,22 @@ pub struct JobInput {
     pub entries: Vec<TimesheetEntry>,
 }
 
-/// Reads the run id and the entries of `event`.
+/// Reads the run id and the entries of `event`: the schedule's Input, a Scheduled Event, or a
+/// record of the Lambda on-failure destination (a dead-letter queue message), whose
+/// `requestPayload` is the event that failed, so a re-drive is the message as it is.
 ///
 /// # Errors
-/// [`InputError`] for bad entries (see [`entries`]), or an `id` that is not a non-empty string
-/// or is a template placeholder left unsubstituted (every run would then share one id, and the
-/// API would replay the first run's answer instead of storing later runs).
+/// [`InputError`] for another shape (a member other than `id` and `entries`, so a mistyped or
+/// wrapped re-drive never uploads the sample instead), bad entries (see [`entries`]), or an
+/// `id` that is not a non-empty string or is a template placeholder left unsubstituted (every
+/// run would then share one id, and the API would replay the first run's answer instead of
+/// storing later runs).
 pub fn parse(event: &Value) -> Result<JobInput, InputError> {
+    let event = match (event.get("requestContext"), event.get("requestPayload")) {
+        (Some(_), Some(failed_event)) => failed_event,
+        _ => event,
+    };
+    check_shape(event)?;
     let run_id = match event.get("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) if id.is_empty() => {
@@ -62,6 +72,26 @@ pub fn parse(event: &Value) -> Result<JobInput, InputError> {
         run_id,
         entries: entries(event)?,
     })
+}
+
+/// `null`, an EventBridge event (it has `detail-type`), or an object of `id` and `entries`.
+fn check_shape(event: &Value) -> Result<(), InputError> {
+    match event {
+        Value::Null => Ok(()),
+        Value::Object(members) if members.contains_key("detail-type") => Ok(()),
+        Value::Object(members) => match members
+            .keys()
+            .find(|name| !matches!(name.as_str(), "id" | "entries"))
+        {
+            Some(name) => Err(InputError(format!(
+                "unknown member `{name}`: expected {{\"id\", \"entries\"}}, a Scheduled Event or a Lambda destination record"
+            ))),
+            None => Ok(()),
+        },
+        _ => Err(InputError(
+            "the event must be a JSON object: {\"id\", \"entries\"}".to_owned(),
+        )),
+    }
 }
 
 /// The entries to upload.
@@ -116,6 +146,38 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].user_id, "008");
         assert_eq!(got[1].hours, 7.5);
+    }
+
+    #[test]
+    fn a_dead_letter_record_is_its_failed_event_and_other_shapes_are_refused() {
+        let failed = json!({"id": "run-7", "entries": [
+            {"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5}
+        ]});
+        let record = json!({
+            "version": "1.0", "timestamp": "2026-11-30T06:03:00.000Z",
+            "requestContext": {"requestId": "e4b46cbf", "functionArn": "arn:aws:lambda:us-east-1:1:function:job:$LATEST",
+                               "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": failed.clone(),
+            "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+            "responsePayload": {"errorType": "JobError", "errorMessage": "1 of 1 batches failed"}
+        });
+        assert_eq!(parse(&record).unwrap(), parse(&failed).unwrap());
+        assert_eq!(parse(&record).unwrap().run_id.as_deref(), Some("run-7"));
+
+        for (event, why) in [
+            (
+                json!({"requestPayload": failed.clone()}),
+                "unknown member `requestPayload`",
+            ),
+            (
+                json!({"id": "run-7", "entry": []}),
+                "unknown member `entry`",
+            ),
+            (json!([failed]), "must be a JSON object"),
+        ] {
+            let error = parse(&event).unwrap_err().to_string();
+            assert!(error.contains(why), "{error}");
+        }
     }
 
     #[test]

@@ -237,6 +237,11 @@ impl TimesheetsJob {
         key: &str,
         budget: &Budget,
     ) -> (u32, Result<Uploaded, String>) {
+        // The kept token, or a new one when it nears expiry: a run can outlive a short-lived one.
+        match self.access_token(budget).await {
+            Ok(current) => *token = current,
+            Err(error) => return (0, Err(with_causes(&error))),
+        }
         let mut attempts = 0;
         loop {
             let current = &*token;
@@ -274,6 +279,14 @@ impl TimesheetsJob {
     /// access_denied`) re-reads the secret once, bypassing the cache, and asks again if it
     /// changed (the secret was rotated since it was cached).
     async fn access_token(&self, budget: &Budget) -> Result<AccessToken, JobError> {
+        budget
+            .within(self.access_token_unbounded(budget))
+            .await
+            .map_err(|out_of_time| JobError::Token(out_of_time.into()))?
+    }
+
+    /// [`Self::access_token`] without the deadline on the secret read and discovery.
+    async fn access_token_unbounded(&self, budget: &Budget) -> Result<AccessToken, JobError> {
         let credentials = self.credentials.get(false).await?;
         let error = match self.tokens.access_token(&credentials, budget).await {
             Ok(token) => return Ok(token),

@@ -325,6 +325,22 @@ impl Budget {
             gave_up: gave_up.get(),
         }
     }
+
+    /// Runs `work` for no longer than the deadline less the margin: for steps with their own
+    /// timeouts but no view of the deadline (discovery, a Secrets Manager read), so a hanging
+    /// dependency fails the run in time to log and report instead of Lambda killing it.
+    ///
+    /// # Errors
+    /// [`OutOfTime`] when that time runs out first.
+    pub async fn within<T>(&self, work: impl Future<Output = T>) -> Result<T, OutOfTime> {
+        let usable = self
+            .deadline
+            .remaining(Instant::now())
+            .saturating_sub(self.policy.deadline_margin);
+        tokio::time::timeout(usable, work)
+            .await
+            .map_err(|_| OutOfTime)
+    }
 }
 
 #[cfg(test)]
@@ -362,6 +378,17 @@ mod tests {
             deadline: Deadline::after(remaining),
             attempt_timeout: Duration::from_secs(10),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn work_without_retries_still_ends_before_the_deadline() {
+        let budget = budget(Duration::from_secs(12));
+        let started = Instant::now();
+        let hanging = budget.within(tokio::time::sleep(Duration::from_secs(60)));
+        assert_eq!(hanging.await, Err(OutOfTime));
+        // 12 s left less the 2 s margin.
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert_eq!(budget.within(async { 7 }).await, Ok(7));
     }
 
     /// Runs a call whose attempts answer `script` in order (then 200), recording each
