@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from infra_support import SAMPLE_ENTRY, load_event
+from infra_support import ROOT, SAMPLE_ENTRY, load_event
 
 API = "TimesheetsApiFunction"
 JOB = "TimesheetsJobFunction"
@@ -249,6 +249,13 @@ def test_job_function_environment_is_exactly_what_it_reads(resources):
         "CREDENTIALS_SECRET_ID": SECRET_ARN,
         "API_URL": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
     }
+
+
+def test_an_idempotency_claim_outlives_the_api_function(resources):
+    # A claim older than IN_FLIGHT_SECONDS may be taken over: its attempt must be over by then.
+    source = (ROOT / "functions/api/src/idempotency.rs").read_text()
+    in_flight = int(re.search(r"pub const IN_FLIGHT_SECONDS: i64 = (\d+);", source).group(1))
+    assert resources[API]["Properties"]["Timeout"] < in_flight
 
 
 def test_api_timeout_fits_the_http_api_integration_timeout(resources, sam_template):

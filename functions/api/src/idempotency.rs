@@ -11,9 +11,11 @@ use crate::store::{Claim, IdempotencyRecord, StoreError, TimesheetStore};
 
 /// How long a key is remembered, in seconds (the draft suggests at least 24 h).
 pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
-/// How long a claim counts as in flight, in seconds: past API Gateway's 30 s integration
-/// limit the first attempt is surely gone and a retry may take it over.
-pub const IN_FLIGHT_SECONDS: i64 = 35;
+/// How long a claim counts as in flight (`409` to a retry), in seconds: longer than the API
+/// function's `Timeout` (10 s in `infra/template.yaml`, checked by `tests/infra`), after which
+/// Lambda has stopped the first attempt and a retry may take its ids over. Only latency hangs
+/// on it: the conditional writes let at most one attempt store, whenever it runs.
+pub const IN_FLIGHT_SECONDS: i64 = 15;
 /// Longest key accepted, in characters.
 pub const MAX_KEY_CHARS: usize = 255;
 
