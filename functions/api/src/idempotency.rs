@@ -19,10 +19,13 @@ pub const IN_FLIGHT_SECONDS: i64 = 15;
 /// Longest key accepted, in characters.
 pub const MAX_KEY_CHARS: usize = 255;
 
-/// The request's idempotency key, if any: 1 to 255 visible ASCII characters, one header.
+/// The request's idempotency key, if any: 1 to 255 visible ASCII characters but the comma,
+/// one header. No comma, because API Gateway HTTP APIs join repeated headers with commas: two
+/// keys `a` and `b` must not pass as the one key `a,b`.
 ///
 /// # Errors
-/// `400 invalid_idempotency_key` when repeated, empty, too long or not visible ASCII.
+/// `400 invalid_idempotency_key` when repeated, empty, too long, not visible ASCII or with a
+/// comma.
 pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let mut values = headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
@@ -39,7 +42,8 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         .strip_prefix('"')
         .and_then(|inner| inner.strip_suffix('"'))
         .unwrap_or(key);
-    if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    let allowed = |b: u8| b.is_ascii_graphic() && b != b',';
+    if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(allowed) {
         return Err(ApiError::InvalidIdempotencyKey);
     }
     Ok(Some(key.to_owned()))
@@ -174,6 +178,9 @@ mod tests {
         assert_eq!(key(&headers), Err(ApiError::InvalidIdempotencyKey));
         headers.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("a"));
         headers.append(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("b"));
+        assert_eq!(key(&headers), Err(ApiError::InvalidIdempotencyKey));
+        // The same two keys as an HTTP API delivers them, joined into one header.
+        headers.insert(IDEMPOTENCY_KEY_HEADER, HeaderValue::from_static("a,b"));
         assert_eq!(key(&headers), Err(ApiError::InvalidIdempotencyKey));
     }
 

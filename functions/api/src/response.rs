@@ -109,7 +109,7 @@ impl ApiError {
             Self::NotFound => "no such resource; use POST /timesheets/upload".to_owned(),
             Self::MethodNotAllowed => "use POST on /timesheets/upload".to_owned(),
             Self::InvalidIdempotencyKey => {
-                "send one Idempotency-Key of 1 to 255 visible ASCII characters".to_owned()
+                "send one Idempotency-Key of 1 to 255 visible ASCII characters, no comma".to_owned()
             }
             Self::IdempotencyKeyInUse => {
                 "a request with this Idempotency-Key is still being processed; retry later"

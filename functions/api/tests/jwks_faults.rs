@@ -191,6 +191,13 @@ fn faults(key: &TestKey) -> Vec<(&'static str, Reply)> {
             Reply::Json(json!({"keys": []}).to_string()),
         ),
         ("over 1 MiB", Reply::Huge(1024 * 1024 + 1)),
+        (
+            "only keys that may not verify",
+            Reply::Json(
+                json!({"keys": [key.jwk_with(&json!({"use": "enc"})), key.jwk_with(&json!({"kid": "weak", "n": "AQAB"}))]})
+                    .to_string(),
+            ),
+        ),
     ]
 }
 

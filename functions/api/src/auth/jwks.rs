@@ -16,6 +16,8 @@ use timesheets::http_client::{self, FetchError};
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
+use super::key_policy;
+
 /// Timings and limits of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JwksPolicy {
@@ -73,9 +75,16 @@ impl KeySet {
         Self::from_keys(keys)
     }
 
+    /// Keys by `kid`. Skipped: keys that are not objects, carry private members, do not parse,
+    /// have no `kid`, or may not verify signatures ([`key_policy::is_signing_key`]); and every
+    /// key of a `kid` that several entries share, counted before anything is skipped, so a
+    /// skipped copy cannot leave its twin in use.
     fn from_keys(values: &[Value]) -> Self {
+        let mut kid_counts: HashMap<&str, usize> = HashMap::new();
+        for kid in values.iter().filter_map(|value| value.get("kid")?.as_str()) {
+            *kid_counts.entry(kid).or_default() += 1;
+        }
         let mut keys = HashMap::new();
-        let mut ambiguous = Vec::new();
         for value in values {
             let Some(object) = value.as_object() else {
                 continue;
@@ -93,13 +102,13 @@ impl KeySet {
             let Some(kid) = jwk.common.key_id.clone() else {
                 continue;
             };
-            if keys.insert(kid.clone(), Arc::new(jwk)).is_some() {
-                ambiguous.push(kid);
+            if kid_counts.get(kid.as_str()).copied().unwrap_or_default() > 1 {
+                tracing::warn!(%kid, "the issuer's JWKS has several keys with one kid; kid not used");
+                continue;
             }
-        }
-        for kid in ambiguous {
-            tracing::warn!(%kid, "the issuer's JWKS has several keys with one kid; kid not used");
-            keys.remove(&kid);
+            if key_policy::is_signing_key(&jwk) {
+                keys.insert(kid, Arc::new(jwk));
+            }
         }
         Self { keys }
     }
@@ -250,26 +259,56 @@ mod tests {
         kids
     }
 
+    /// A sound RSA signing key named `kid`, with `changes` merged in (`null` removes).
+    fn rsa(kid: &str, changes: Value) -> Value {
+        testkit::keys::TestKey::generate(kid).jwk_with(&changes)
+    }
+
     #[test]
     fn odd_keys_are_skipped_not_fatal() {
         let document = json!({"keys": [
-            {"kty": "RSA", "kid": "a", "n": "AQAB", "e": "AQAB", "alg": "RS256", "use": "sig"},
-            {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
+            rsa("a", json!({})),
+            rsa("no-kid", json!({"kid": null})),
             {"kty": "weird", "kid": "b", "alg": "made-up"},
             "not a key",
         ]});
-        // "b" is kept here and refused later by the verifier's key policy.
-        assert_eq!(kids(&KeySet::from_document(&document)), ["a", "b"]);
+        assert_eq!(kids(&KeySet::from_document(&document)), ["a"]);
+    }
+
+    #[test]
+    fn keys_that_may_not_verify_signatures_are_not_held() {
+        let document = json!({"keys": [
+            rsa("sig", json!({})),
+            rsa("no-use", json!({"use": null, "alg": null})),
+            rsa("verify", json!({"use": null, "key_ops": ["verify"]})),
+            rsa("enc", json!({"use": "enc"})),
+            rsa("sign-only", json!({"use": null, "key_ops": ["sign"]})),
+            rsa("weak", json!({"n": "AQAB"})),
+            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"},
+        ]});
+        assert_eq!(
+            kids(&KeySet::from_document(&document)),
+            ["no-use", "sig", "verify"]
+        );
+        // A document of such keys only holds nothing: the fetch counts as failed.
+        let unusable =
+            json!({"keys": [rsa("enc", json!({"use": "enc"})), rsa("weak", json!({"n": "AQAB"}))]});
+        assert!(KeySet::from_document(&unusable).is_empty());
     }
 
     #[test]
     fn private_keys_and_shared_kids_are_not_used() {
+        let leaked = rsa("leaked", json!({}));
+        let mut leaked_twin = leaked.clone();
+        leaked_twin["d"] = json!("AQAB");
         let document = json!({"keys": [
-            {"kty": "RSA", "kid": "public", "n": "AQAB", "e": "AQAB"},
-            {"kty": "RSA", "kid": "leaked", "n": "AQAB", "e": "AQAB", "d": "AQAB"},
-            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"},
-            {"kty": "RSA", "kid": "twice", "n": "AQAB", "e": "AQAB"},
-            {"kty": "RSA", "kid": "twice", "n": "AQAC", "e": "AQAB"},
+            rsa("public", json!({})),
+            rsa("private", json!({"d": "AQAB"})),
+            rsa("twice", json!({})),
+            rsa("twice", json!({})),
+            // The copy with private members is skipped; its twin must not be used either.
+            leaked,
+            leaked_twin,
         ]});
         assert_eq!(kids(&KeySet::from_document(&document)), ["public"]);
     }

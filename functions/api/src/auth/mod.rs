@@ -2,6 +2,7 @@
 
 pub mod bearer;
 pub mod jwks;
+mod key_policy;
 mod rsa_key;
 pub mod scope;
 mod strict_json;

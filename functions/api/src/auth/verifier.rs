@@ -4,15 +4,13 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
-};
+use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::jwks::{JwksCache, JwksError, KeySet};
-use super::rsa_key;
+use super::key_policy;
 use super::scope::{self, ScopeClaim};
 use super::strict_json;
 
@@ -281,63 +279,13 @@ fn check_signature(jws: &CompactJws, alg: Algorithm, jwk: &Jwk) -> Result<Decodi
     }
 }
 
-/// The JWK may verify `alg` only if its `use`, `key_ops`, `alg` and `kty`/`crv` all agree
-/// (RFC 7517 §4.2–4.4, RFC 8725 §3.1), and an RSA key must be sound ([`rsa_key::is_sound`]).
 fn usable_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, TokenError> {
-    let wrong = || {
+    key_policy::decoding_key(jwk, alg).ok_or_else(|| {
         invalid(
             "key_mismatch",
             "the access token's key cannot verify this algorithm",
         )
-    };
-    if jwk
-        .common
-        .public_key_use
-        .as_ref()
-        .is_some_and(|usage| *usage != PublicKeyUse::Signature)
-    {
-        return Err(wrong());
-    }
-    if jwk
-        .common
-        .key_operations
-        .as_ref()
-        .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
-    {
-        return Err(wrong());
-    }
-    if jwk
-        .common
-        .key_algorithm
-        .is_some_and(|key_alg| key_alg != KeyAlgorithm::from(alg))
-    {
-        return Err(wrong());
-    }
-    let kty_fits = match (&jwk.algorithm, alg) {
-        (
-            AlgorithmParameters::RSA(rsa),
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512,
-        ) => rsa_key::is_sound(&rsa.n, &rsa.e),
-        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
-            ec.curve == EllipticCurve::P256
-        }
-        (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => {
-            ec.curve == EllipticCurve::P384
-        }
-        (AlgorithmParameters::OctetKeyPair(okp), Algorithm::EdDSA) => {
-            okp.curve == EllipticCurve::Ed25519
-        }
-        _ => false,
-    };
-    if !kty_fits {
-        return Err(wrong());
-    }
-    DecodingKey::from_jwk(jwk).map_err(|_| wrong())
+    })
 }
 
 fn map_jwt_error(kind: &ErrorKind) -> TokenError {
