@@ -50,6 +50,7 @@ const EXPIRED: &str = "expired";
 const NBF: &str = "not valid yet";
 const CLAIMS: &str = "claims are malformed";
 const IAT: &str = "issued in the future";
+const NULL_CLAIM: &str = "claim set to null";
 const NO_ISS: &str = "no iss claim";
 const ISS: &str = "another issuer";
 const NO_AUD: &str = "no aud claim";
@@ -142,6 +143,12 @@ fn cases<'a>(keys: &'a Keys<'a>) -> Vec<Case<'a>> {
     let good = move || issuer.mint(&valid_claims());
     let with_header = move |changes: Value| signed(issuer, &header(changes), &valid_claims());
     let with_claims = move |changes: Value| issuer.mint(&claims_with(changes));
+    // `claims_with` drops a member given as null; this keeps it, as JSON `null`.
+    let with_null_claim = move |name: &str| {
+        let mut claims = valid_claims();
+        claims[name] = Value::Null;
+        issuer.mint(&claims)
+    };
     let jwk_text = keys.jwk_text.as_str();
     let pem = keys.pem.as_str();
     let modulus = keys.modulus.as_str();
@@ -619,6 +626,16 @@ fn cases<'a>(keys: &'a Keys<'a>) -> Vec<Case<'a>> {
         "exp a string",
         invalid(NO_EXP),
         with_claims(json!({"exp": (now() + 3600).to_string()}))
+    );
+    token!(
+        "iat null (not a way to skip the iat check)",
+        invalid(NULL_CLAIM),
+        with_null_claim("iat")
+    );
+    token!(
+        "azp null (not a way to pick the client id)",
+        invalid(NULL_CLAIM),
+        with_null_claim("azp")
     );
     token!(
         "exp negative",

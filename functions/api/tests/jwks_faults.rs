@@ -304,6 +304,29 @@ async fn a_slow_refetch_does_not_hold_up_tokens_whose_key_is_held() {
 }
 
 #[tokio::test]
+async fn past_the_ttl_a_held_key_serves_while_another_request_refreshes() {
+    let harness = Arc::new(Harness::with_policy(policy(100, 100)).await);
+    assert_eq!(harness.upload_with(&harness.token()).await.status, 201);
+    sleep_ms(150).await; // past the TTL
+    harness.server.set(Reply::Delay(
+        Duration::from_millis(450),
+        Box::new(keys_document(&[&harness.key])),
+    ));
+    let refreshing = {
+        let harness = harness.clone();
+        tokio::spawn(async move { harness.upload_with(&harness.token()).await.status })
+    };
+    sleep_ms(50).await; // the refresh is in flight
+    assert_eq!(harness.upload_with(&harness.token()).await.status, 201);
+    assert!(
+        !refreshing.is_finished(),
+        "the held key was served only after the refresh"
+    );
+    assert_eq!(refreshing.await.unwrap(), 201);
+    assert_eq!(harness.server.hits(), 2);
+}
+
+#[tokio::test]
 async fn discovery_is_fetched_once_for_many_jwks_fetches() {
     let harness = Harness::with(Setup {
         jwks: policy(150, 100),

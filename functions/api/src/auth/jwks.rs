@@ -172,16 +172,25 @@ impl JwksCache {
     /// [`JwksError::UnknownKid`] when the issuer has no such key (or may not be asked again
     /// yet); [`JwksError::Unavailable`] when no keys at all can be had.
     pub async fn key(&self, kid: &str) -> Result<Arc<Jwk>, JwksError> {
-        let seen_attempts = {
+        let (seen_attempts, stale) = {
             let held = self.held.read().await;
+            let key = held.keys.get(kid);
             if self.is_fresh(&held)
-                && let Some(key) = held.keys.get(kid)
+                && let Some(key) = key
             {
                 return Ok(key);
             }
-            held.attempts
+            (held.attempts, key)
         };
-        let _turn = self.fetching.lock().await;
+        let _turn = match stale {
+            // Past the TTL with the key held: refresh unless another request already is, and
+            // meanwhile keep verifying with the held key rather than waiting for the issuer.
+            Some(key) => match self.fetching.try_lock() {
+                Ok(turn) => turn,
+                Err(_) => return Ok(key),
+            },
+            None => self.fetching.lock().await,
+        };
         let fetch_now = {
             let mut held = self.held.write().await;
             // Another task fetched while this one waited: use its answer, do not ask again.

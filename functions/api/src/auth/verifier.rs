@@ -76,6 +76,20 @@ fn invalid(cause: &'static str, description: &'static str) -> TokenError {
     TokenError::Invalid { cause, description }
 }
 
+/// The claims read here or by jsonwebtoken.
+const READ_CLAIMS: [&str; 10] = [
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "azp",
+    "client_id",
+    "scope",
+    "permissions",
+];
+
 #[derive(Deserialize)]
 struct Claims {
     // Presence and value are checked by jsonwebtoken; typed here so an array fails.
@@ -177,12 +191,23 @@ impl TokenVerifier {
             }
         };
         let decoding_key = check_signature(&jws, alg, &key)?;
-        strict_json::decode_object(jws.payload).map_err(|_| {
+        let payload = strict_json::decode_object(jws.payload).map_err(|_| {
             invalid(
                 "malformed",
                 "the access token's claims are not a JSON object",
             )
         })?;
+        // A claim set to null is present, not absent: a null `iat` must not skip its check,
+        // nor a null `azp` pick another client id.
+        if READ_CLAIMS
+            .iter()
+            .any(|name| payload.get(*name).is_some_and(Value::is_null))
+        {
+            return Err(invalid(
+                "malformed",
+                "the access token has a claim set to null",
+            ));
+        }
         // jsonwebtoken checks exp/nbf/iss/aud. Its `decode` cannot skip its own signature
         // check: a second verification of microseconds, on a key that already passed.
         let claims = jsonwebtoken::decode::<Claims>(token, &decoding_key, &self.validation(alg))
