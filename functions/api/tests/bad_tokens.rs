@@ -795,6 +795,7 @@ async fn every_bad_token_is_refused_with_the_right_code() {
     let keys = Keys::new(&harness.key, &other, &attacker, attacker_server.jwks_url());
     let cases = cases(&keys);
     assert!(cases.len() >= 50, "{} cases", cases.len());
+    println!("bad tokens: {} cases", cases.len());
 
     let mut failures = Vec::new();
     for case in &cases {
