@@ -51,7 +51,7 @@ impl RunContext {
             Deadline::at(context.deadline())
         } else {
             tracing::warn!(
-                deadline_ms = context.deadline,
+                deadline_epoch_ms = context.deadline,
                 "the runtime's deadline is already past: assuming {}s",
                 DEADLINE_WHEN_UNSET.as_secs()
             );
