@@ -58,10 +58,11 @@ async fn a_write_whose_answer_is_lost_is_stored_once_and_reported_stored() {
 #[tokio::test]
 async fn a_claim_whose_answer_is_lost_still_belongs_to_its_request() {
     let project = unique_project("LostClaim");
-    // Reserve the ids, then the claim: written, its answer dropped, retried by the SDK.
+    // Look the key up, reserve the ids, then the claim: written, its answer dropped, retried
+    // by the SDK.
     let proxy = Proxy::start(
         &stack_var("AWS_ENDPOINT_URL"),
-        vec![Step::Forward, Step::ForwardThenDrop],
+        vec![Step::Forward, Step::Forward, Step::ForwardThenDrop],
     )
     .await;
     let store = store_behind(&proxy).await;
@@ -79,5 +80,5 @@ async fn a_claim_whose_answer_is_lost_still_belongs_to_its_request() {
     // Not 409 for a key nobody else holds.
     assert!(matches!(decision, Decision::Proceed(_)), "{decision:?}");
     let steps: Vec<_> = proxy.seen().iter().map(|request| request.step).collect();
-    assert_eq!(steps[..3], ["forward", "drop", "forward"]);
+    assert_eq!(steps[..4], ["forward", "forward", "drop", "forward"]);
 }

@@ -80,6 +80,8 @@ pub enum Decision {
 }
 
 /// Claims `scope_key` for a request of `count` entries with `fingerprint`, at Unix time `now`.
+/// A key already recorded is answered from its record, reserving no ids, so replays, `409`s
+/// and `422`s leave no gap in the ids.
 ///
 /// # Errors
 /// [`StoreError`] when the store fails.
@@ -90,6 +92,11 @@ pub async fn begin<S: TimesheetStore>(
     count: u64,
     now: i64,
 ) -> Result<Decision, StoreError> {
+    if let Some(existing) = store.find_record(scope_key).await?
+        && existing.expires_at >= now
+    {
+        return decide(store, existing, fingerprint, count, now).await;
+    }
     let first_id = store.reserve_ids(count).await?;
     let record = IdempotencyRecord {
         scope_key: scope_key.to_owned(),
@@ -99,13 +106,24 @@ pub async fn begin<S: TimesheetStore>(
         claimed_at: now,
         expires_at: now + RETENTION_SECONDS,
     };
-    let existing = match store.claim(&record, now).await? {
-        Claim::Claimed => return Ok(Decision::Proceed(first_id)),
+    match store.claim(&record, now).await? {
+        Claim::Claimed => Ok(Decision::Proceed(first_id)),
         // Our own claim, met when the SDK retried the write after a lost answer: the fresh
         // `first_id` in it is ours alone.
-        Claim::Exists(existing) if existing == record => return Ok(Decision::Proceed(first_id)),
-        Claim::Exists(existing) => existing,
-    };
+        Claim::Exists(existing) if existing == record => Ok(Decision::Proceed(first_id)),
+        // Another request claimed the key since the read: its record decides.
+        Claim::Exists(existing) => decide(store, existing, fingerprint, count, now).await,
+    }
+}
+
+/// What a request meets when `existing` holds its key.
+async fn decide<S: TimesheetStore>(
+    store: &S,
+    existing: IdempotencyRecord,
+    fingerprint: &str,
+    count: u64,
+    now: i64,
+) -> Result<Decision, StoreError> {
     if existing.fingerprint != fingerprint || existing.count != count {
         return Ok(Decision::Reused);
     }
@@ -118,7 +136,10 @@ pub async fn begin<S: TimesheetStore>(
     }
     // The first attempt died before storing; take over with its ids, so if it was merely slow
     // the conditional writes still let only one of us store.
-    if store.take_over(scope_key, existing.claimed_at, now).await? {
+    if store
+        .take_over(&existing.scope_key, existing.claimed_at, now)
+        .await?
+    {
         Ok(Decision::TakeOver(existing.first_id))
     } else {
         Ok(Decision::InFlight)
@@ -244,6 +265,33 @@ mod tests {
         assert_eq!(
             begin(&store, "1:c:k", "f", 2, 1_002).await.unwrap(),
             Decision::InFlight
+        );
+    }
+
+    #[tokio::test]
+    async fn a_recorded_key_reserves_no_ids() {
+        let store = MemoryStore::default();
+        assert_eq!(
+            begin(&store, "1:c:a", "f", 2, 1_000).await.unwrap(),
+            Decision::Proceed(1)
+        );
+        assert_eq!(
+            begin(&store, "1:c:a", "f", 2, 1_001).await.unwrap(),
+            Decision::InFlight
+        );
+        store.insert_all(1, &[entry(), entry()], "c").await.unwrap();
+        assert_eq!(
+            begin(&store, "1:c:a", "f", 2, 1_002).await.unwrap(),
+            Decision::Replay(1)
+        );
+        assert_eq!(
+            begin(&store, "1:c:a", "g", 2, 1_003).await.unwrap(),
+            Decision::Reused
+        );
+        // The next new key continues right after the first two ids.
+        assert_eq!(
+            begin(&store, "1:c:b", "f", 1, 1_004).await.unwrap(),
+            Decision::Proceed(3)
         );
     }
 

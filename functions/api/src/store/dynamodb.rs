@@ -108,39 +108,6 @@ impl DynamoDbStore {
             ("created_at".to_owned(), s(created_at)),
         ])
     }
-
-    async fn read_record(&self, scope_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(record_key(scope_key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(failed)?
-            .item;
-        Ok(item.map(|item| {
-            let number = |name: &str| {
-                item.get(name)
-                    .and_then(|value| value.as_n().ok())
-                    .and_then(|text| text.parse::<i64>().ok())
-                    .unwrap_or_default()
-            };
-            IdempotencyRecord {
-                scope_key: scope_key.to_owned(),
-                fingerprint: item
-                    .get("fingerprint")
-                    .and_then(|value| value.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default(),
-                first_id: number("first_id") as u64,
-                count: number("count") as u64,
-                claimed_at: number("claimed_at"),
-                expires_at: number(TTL_ATTRIBUTE),
-            }
-        }))
-    }
 }
 
 impl TimesheetStore for DynamoDbStore {
@@ -216,6 +183,39 @@ impl TimesheetStore for DynamoDbStore {
         Ok(output.item.is_some())
     }
 
+    async fn find_record(&self, scope_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, s(record_key(scope_key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(failed)?
+            .item;
+        Ok(item.map(|item| {
+            let number = |name: &str| {
+                item.get(name)
+                    .and_then(|value| value.as_n().ok())
+                    .and_then(|text| text.parse::<i64>().ok())
+                    .unwrap_or_default()
+            };
+            IdempotencyRecord {
+                scope_key: scope_key.to_owned(),
+                fingerprint: item
+                    .get("fingerprint")
+                    .and_then(|value| value.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default(),
+                first_id: number("first_id") as u64,
+                count: number("count") as u64,
+                claimed_at: number("claimed_at"),
+                expires_at: number(TTL_ATTRIBUTE),
+            }
+        }))
+    }
+
     async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {
         let result = self
             .client
@@ -235,7 +235,7 @@ impl TimesheetStore for DynamoDbStore {
         match result {
             Ok(_) => Ok(Claim::Claimed),
             Err(error) if condition_failed(&error) => {
-                match self.read_record(&record.scope_key).await? {
+                match self.find_record(&record.scope_key).await? {
                     Some(existing) => Ok(Claim::Exists(existing)),
                     // Deleted between the two calls (released): let the caller retry later.
                     None => Err(StoreError(

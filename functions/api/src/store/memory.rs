@@ -26,11 +26,6 @@ impl MemoryStore {
         self.state().rows.values().cloned().collect()
     }
 
-    /// The idempotency record of `scope_key`, if any.
-    pub fn record(&self, scope_key: &str) -> Option<IdempotencyRecord> {
-        self.state().records.get(scope_key).cloned()
-    }
-
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().expect("store lock")
     }
@@ -67,6 +62,10 @@ impl TimesheetStore for MemoryStore {
 
     async fn is_stored(&self, id: u64) -> Result<bool, StoreError> {
         Ok(self.state().rows.contains_key(&id))
+    }
+
+    async fn find_record(&self, scope_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        Ok(self.state().records.get(scope_key).cloned())
     }
 
     async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {

@@ -24,7 +24,7 @@ pub struct StoredTimesheet {
 ///
 /// The ids are reserved before the record is written, so every attempt for the same key stores
 /// under the same ids (until a failed write frees the key) and the conditional writes make a
-/// second store impossible.
+/// second store impossible. A key already recorded reserves nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     /// The key, scoped to the client: `<client>` and `<key>` joined unambiguously.
@@ -81,6 +81,12 @@ pub trait TimesheetStore: Send + Sync {
 
     /// Whether timesheet `id` is stored (strongly consistent).
     fn is_stored(&self, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The record of `scope_key`, expired or not (strongly consistent).
+    fn find_record(
+        &self,
+        scope_key: &str,
+    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
 
     /// Writes `record` unless a live record (not expired at `now`) has its key.
     fn claim(
