@@ -5,7 +5,6 @@
 use std::collections::HashSet;
 
 use e2e::*;
-use timesheets::TimesheetEntry;
 use timesheets_api::idempotency::{self, Decision};
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::store::{Insert, TimesheetStore};
@@ -13,15 +12,6 @@ use tokio::task::JoinSet;
 
 const INSTANCES: usize = 8;
 const UPLOADS_PER_INSTANCE: usize = 4;
-
-fn entry(project: &str) -> TimesheetEntry {
-    TimesheetEntry {
-        user_id: "007".to_owned(),
-        date: "2017-05-10T17:40:20.095Z".to_owned(),
-        project: project.to_owned(),
-        hours: 5.0,
-    }
-}
 
 async fn instance() -> DynamoDbStore {
     DynamoDbStore::new(dynamodb().await, stack_var("TIMESHEETS_TABLE"))
@@ -43,7 +33,7 @@ async fn parallel_uploads_get_unique_ids_and_one_row_each() {
                 } else {
                     3
                 };
-                let entries = vec![entry(&project); count];
+                let entries = vec![sample_entry(&project); count];
                 let first = store.reserve_ids(count as u64).await.unwrap();
                 let outcome = store
                     .insert_all(first, &entries, "parallel-client")
@@ -86,7 +76,7 @@ async fn parallel_requests_with_one_idempotency_key_store_once() {
                 .as_secs() as i64;
             match idempotency::begin(&store, &scope_key, &fingerprint, 2, now).await {
                 Ok(Decision::Proceed(first)) => {
-                    let entries = vec![entry(&project); 2];
+                    let entries = vec![sample_entry(&project); 2];
                     store
                         .insert_all(first, &entries, "parallel-client")
                         .await
@@ -116,7 +106,7 @@ async fn writing_the_same_ids_again_stores_nothing() {
     for count in [1, 2] {
         let project = unique_project("Again");
         let store = instance().await;
-        let entries = vec![entry(&project); count];
+        let entries = vec![sample_entry(&project); count];
         let first = store.reserve_ids(count as u64).await.unwrap();
         assert_eq!(
             store

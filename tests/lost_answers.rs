@@ -4,19 +4,9 @@
 
 use e2e::proxy::{Proxy, Step};
 use e2e::*;
-use timesheets::TimesheetEntry;
 use timesheets_api::idempotency::{self, Decision};
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::store::{Insert, TimesheetStore};
-
-fn entry(project: &str) -> TimesheetEntry {
-    TimesheetEntry {
-        user_id: "007".to_owned(),
-        date: "2017-05-10T17:40:20.095Z".to_owned(),
-        project: project.to_owned(),
-        hours: 5.0,
-    }
-}
 
 /// A store whose calls go through `proxy` to the local DynamoDB.
 async fn store_behind(proxy: &Proxy) -> DynamoDbStore {
@@ -40,7 +30,11 @@ async fn a_write_whose_answer_is_lost_is_stored_once_and_reported_stored() {
 
         let outcome = store_behind(&proxy)
             .await
-            .insert_all(first, &vec![entry(&project); count as usize], "lost-client")
+            .insert_all(
+                first,
+                &vec![sample_entry(&project); count as usize],
+                "lost-client",
+            )
             .await;
 
         assert_eq!(outcome.unwrap(), Insert::Stored, "{count} entries");
