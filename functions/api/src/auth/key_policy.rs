@@ -32,9 +32,11 @@ pub fn is_signing_key(jwk: &Jwk) -> bool {
     for_signatures && may_verify && sound
 }
 
-/// The key to verify an `alg` signature with, if `jwk` may: a signing key
-/// ([`is_signing_key`]) whose `alg`, when given, is `alg` and whose `kty`/`crv` fit it.
-/// `None` otherwise, which the verifier answers with `invalid_token` (`key_mismatch`).
+/// The key to verify an `alg` signature with, if `jwk` may: its `alg`, when given, is `alg`
+/// and its `kty`/`crv` fit it. `None` otherwise, which the verifier answers with
+/// `invalid_token` (`key_mismatch`). `jwk` comes from a `KeySet`, which holds only keys that
+/// passed [`is_signing_key`] when the JWKS was fetched, so that check (RSA soundness included)
+/// is not repeated per token.
 pub fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
     let bound_to_other_alg = jwk
         .common
@@ -61,7 +63,7 @@ pub fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
         }
         _ => false,
     };
-    if !is_signing_key(jwk) || bound_to_other_alg || !kty_fits {
+    if bound_to_other_alg || !kty_fits {
         return None;
     }
     DecodingKey::from_jwk(jwk).ok()
