@@ -1,4 +1,4 @@
-//! The API function's configuration (DESIGN.md, "Configuration").
+//! The API function's configuration.
 
 use std::time::Duration;
 

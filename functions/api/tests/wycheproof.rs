@@ -2,8 +2,8 @@
 //! signature path: `verify_signature` = header rules + key selection by `kid` from the JWKS as
 //! the cache indexes it + key policy + signature. No crypto of its own here.
 //!
-//! The vectors are read at run time from `../shared/vectors/wycheproof` beside the repository
-//! (override with `WYCHEPROOF_DIR`). Every case is run:
+//! The vectors are committed in `tests/vectors/wycheproof/` with their licence (override with
+//! `WYCHEPROOF_DIR`). Every case is run:
 //! - applicable cases must match the vector's verdict (`valid` accepted, `invalid` refused);
 //! - `acceptable` (none in these files today) must be refused: the API guards writes, and the
 //!   strict side of an ambiguity is the safe one;
@@ -41,7 +41,7 @@ fn vectors_dir() -> PathBuf {
     match std::env::var_os("WYCHEPROOF_DIR") {
         Some(dir) => PathBuf::from(dir),
         None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/wycheproof")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/wycheproof")
         }
     }
 }

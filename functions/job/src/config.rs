@@ -1,4 +1,4 @@
-//! The scheduled function's configuration (DESIGN.md, "Configuration").
+//! The scheduled function's configuration.
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Reading configuration from the environment (DESIGN.md, "Configuration"): a missing or
+//! Reading configuration from the environment: a missing or
 //! malformed variable is an error that names it, so the function stops at init with one line.
 
 use std::collections::HashMap;
