@@ -22,7 +22,7 @@ PYTHON="${PYTHON:-python3}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-10}"
 
-# Fixed names: the same in SAM, the README and the tests.
+# Fixed names: the same in SAM, the docs and the tests.
 AUDIENCE="https://api.exampleco.com/timesheets"
 TABLE="Timesheets"
 SECRET_ID="timesheets/job-credentials"

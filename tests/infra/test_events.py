@@ -9,7 +9,7 @@ from infra_support import EVENTS, SAMPLE_ENTRY, load_event
 EVENT_FILES = sorted(p.name for p in EVENTS.glob("*.json"))
 
 
-def test_the_events_the_readme_and_makefile_name_exist():
+def test_the_events_the_docs_and_makefile_name_exist():
     expected = {
         "env.json",
         "schedule.json",
