@@ -1,4 +1,4 @@
-"""moto_server for Secrets Manager and DynamoDB, applying one request at a time.
+"""moto_server for Secrets Manager, DynamoDB and KMS, applying one request at a time.
 
 DynamoDB applies each write atomically. moto does not under concurrent requests: a
 TransactWriteItems deep-copies the table while other requests change it (a 500,
@@ -14,6 +14,14 @@ And moto ignores TransactWriteItems' ClientRequestToken. DynamoDB answers a repe
 (the SDK's retry after a lost answer) with the first success for 10 minutes, and a token reused
 with other parameters with IdempotentParameterMismatchException; so does this server.
 
+KMS asymmetric signing keys differ from AWS KMS in three ways, all corrected here so a JWS
+signed through this server verifies as one signed by AWS does:
+- RSASSA_PSS_* signs with the largest salt; AWS KMS (and JWS PS256, RFC 7518 §3.5) use a
+  salt as long as the digest, and verifiers that expect it refuse moto's signatures.
+- Sign and Verify ignore MessageType=DIGEST and hash the digest again.
+- GetPublicKey answers the key id without KeySpec; AWS answers the key ARN and KeySpec.
+(ECDSA signatures are DER, as on AWS: a JWS needs them as raw r||s, RFC 7518 §3.4.)
+
 Usage: python aws_server.py -H 127.0.0.1 -p PORT
 """
 
@@ -28,7 +36,11 @@ import time
 import types
 
 from moto.dynamodb import models as dynamodb_models
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from moto.dynamodb.models.table import Table
+from moto.kms import responses as kms_responses
+from moto.kms import utils as kms_utils
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -125,6 +137,71 @@ def copy_each_table_once(transact_write_items):
     return wrapper
 
 
+# Set while a KMS Sign or Verify call with MessageType=DIGEST runs (requests are serialised).
+KMS_DIGEST = threading.local()
+
+
+def kms_message_type(operation):
+    """Wraps KmsResponse.sign / .verify to note whether the message is a digest."""
+
+    def wrapper(self):
+        KMS_DIGEST.active = self._get_param("MessageType") == "DIGEST"
+        try:
+            return operation(self)
+        finally:
+            KMS_DIGEST.active = False
+
+    return wrapper
+
+
+def prehashed_if_digest(algorithm):
+    return Prehashed(algorithm) if getattr(KMS_DIGEST, "active", False) else algorithm
+
+
+def kms_rsa_padding(padding_and_hash):
+    """PSS with MGF1 of the message hash and a salt of the digest's length, as AWS KMS signs."""
+
+    def wrapper(self, signing_algorithm):
+        pad, algorithm = padding_and_hash(self, signing_algorithm)
+        if isinstance(pad, padding.PSS):
+            pad = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size)
+        return pad, prehashed_if_digest(algorithm)
+
+    return wrapper
+
+
+def kms_ecdsa_hash(hash_algorithm):
+    def wrapper(self, signing_algorithm):
+        return prehashed_if_digest(hash_algorithm(self, signing_algorithm))
+
+    return wrapper
+
+
+def kms_public_key_answer(get_public_key):
+    """GetPublicKey names the key by ARN and gives KeySpec, as AWS KMS does."""
+
+    def wrapper(self):
+        answer = json.loads(get_public_key(self))
+        key = self.kms_backend.describe_key(answer["KeyId"])
+        answer.update(KeyId=key.arn, KeySpec=key.key_spec)
+        return json.dumps(answer)
+
+    return wrapper
+
+
+def patch_kms() -> None:
+    response = kms_responses.KmsResponse
+    response.sign = kms_message_type(response.sign)
+    response.verify = kms_message_type(response.verify)
+    response.get_public_key = kms_public_key_answer(response.get_public_key)
+    rsa_key = kms_utils.RSAPrivateKey
+    rsa_key._RSAPrivateKey__padding_and_hash_algorithm = kms_rsa_padding(
+        rsa_key._RSAPrivateKey__padding_and_hash_algorithm
+    )
+    ec_key = kms_utils.ECDSAPrivateKey
+    ec_key._ECDSAPrivateKey__hash_algorithm = kms_ecdsa_hash(ec_key._ECDSAPrivateKey__hash_algorithm)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -134,6 +211,7 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     backend = dynamodb_models.DynamoDBBackend
     backend.transact_write_items = copy_each_table_once(backend.transact_write_items)
+    patch_kms()
     app = AtomicRequests(DomainDispatcherApplication(create_backend_app))
     run_simple(
         args.host,

@@ -2,6 +2,8 @@
 
 Reads AWS_ENDPOINT_URL (the emulator), CREDENTIALS_SECRET_ID, TIMESHEETS_TABLE,
 TEST_JOB_CLIENT_ID, TEST_JOB_CLIENT_SECRET and TEST_WRONG_SECRET_ID from the environment.
+With AUTH_CLIENT_AUTH=private_key_jwt the job has no client secret: its secret holds the
+client_id alone, and the wrong one names a client the issuer does not know.
 Safe to run again: existing resources are updated, not duplicated.
 """
 
@@ -12,6 +14,8 @@ import sys
 
 import boto3
 from botocore.exceptions import ClientError
+
+UNREGISTERED_CLIENT_ID = "exampleco-timesheets-unregistered"
 
 
 def required(name: str) -> str:
@@ -53,25 +57,29 @@ def ensure_table(client, name: str) -> None:
         )
 
 
+def credentials(client_id: str) -> tuple[dict, dict]:
+    """(the job's secret, a secret the issuer refuses with invalid_client)."""
+    if os.environ.get("AUTH_CLIENT_AUTH") == "private_key_jwt":
+        return {"client_id": client_id}, {"client_id": UNREGISTERED_CLIENT_ID}
+    client_secret = required("TEST_JOB_CLIENT_SECRET")
+    # The right client with a secret the issuer does not know.
+    wrong = {"client_id": client_id, "client_secret": secrets.token_urlsafe(32)}
+    return {"client_id": client_id, "client_secret": client_secret}, wrong
+
+
 def main() -> None:
     endpoint = required("AWS_ENDPOINT_URL")
     secret_id = required("CREDENTIALS_SECRET_ID")
     wrong_secret_id = required("TEST_WRONG_SECRET_ID")
     table = required("TIMESHEETS_TABLE")
-    client_id = required("TEST_JOB_CLIENT_ID")
-    client_secret = required("TEST_JOB_CLIENT_SECRET")
+    right, wrong = credentials(required("TEST_JOB_CLIENT_ID"))
 
     session = boto3.session.Session()
     sm = session.client("secretsmanager", endpoint_url=endpoint)
     ddb = session.client("dynamodb", endpoint_url=endpoint)
 
-    put_secret(sm, secret_id, {"client_id": client_id, "client_secret": client_secret})
-    # The right client with a secret the issuer does not know: the invalid_client path.
-    put_secret(
-        sm,
-        wrong_secret_id,
-        {"client_id": client_id, "client_secret": secrets.token_urlsafe(32)},
-    )
+    put_secret(sm, secret_id, right)
+    put_secret(sm, wrong_secret_id, wrong)
     ensure_table(ddb, table)
     print(f"seeded secrets {secret_id}, {wrong_secret_id} and table {table}")
 

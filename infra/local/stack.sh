@@ -6,6 +6,13 @@
 # Usage: infra/local/stack.sh install|up|down|status
 #   install  Python tools into .venv and the issuer's npm packages, each only when its pin changed
 #   up       install, build both functions, start the three services, seed, write .local/stack.env
+#
+# AUTH_CLIENT_AUTH (client_secret_post by default, client_secret_basic, private_key_jwt) picks how
+# the job authenticates to the issuer. With private_key_jwt, `up` creates the job's signing key
+# in moto's KMS (RSA_2048, or ECC_NIST_P256 for AUTH_ASSERTION_ALG=ES256; default RS256),
+# registers its public JWK with the issuer instead of a secret, and writes AUTH_SIGNING_KEY_ID
+# (key ARN), AUTH_ASSERTION_ALG and AUTH_ASSERTION_KID (RFC 7638 thumbprint) to stack.env.
+# The issuer reads ISSUER_DPOP_NONCE (and ISSUER_DPOP_NONCE_TTL_SECONDS) from this environment.
 #   down     stop exactly the processes `up` started (safe to repeat)
 #   status   show what is running
 set -euo pipefail
@@ -262,7 +269,28 @@ on_up_exit() {
   exit "$rc"
 }
 
+# private_key_jwt: the job's key lives in moto's KMS and the issuer knows only its public JWK.
+# Sets auth_env (for the functions and stack.env) and job_client (the issuer's entry) of `up`.
+signing_key() {
+  local alg="${AUTH_ASSERTION_ALG:-RS256}" arn jwks kid
+  local -a aws=(AWS_ENDPOINT_URL="$1" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+    AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true)
+  arn="$(env "${aws[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$alg")"
+  jwks="$(env "${aws[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg "$alg" --format jwks)"
+  kid="$("$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["keys"][0]["kid"])' <<< "$jwks")"
+  job_client="$(printf '{"client_id":"%s","jwks":%s,"scope":"batch:upload"}' "$JOB_CLIENT_ID" "$jwks")"
+  auth_env+=(AUTH_SIGNING_KEY_ID="$arn" AUTH_ASSERTION_ALG="$alg" AUTH_ASSERTION_KID="$kid")
+  log "job signing key $arn ($alg, kid $kid) registered with the issuer"
+}
+
 up() {
+  case "${AUTH_CLIENT_AUTH:-client_secret_post}" in
+    client_secret_post | client_secret_basic | private_key_jwt) ;;
+    *)
+      log "AUTH_CLIENT_AUTH must be client_secret_post, client_secret_basic or private_key_jwt"
+      exit 2
+      ;;
+  esac
   if [[ -f "$PIDS" ]]; then
     log "a previous local stack is recorded: stopping it first"
     down
@@ -274,16 +302,27 @@ up() {
   trap on_up_exit EXIT
   echo "boot $(cat /proc/sys/kernel/random/boot_id)" > "$PIDS"
 
-  local ports moto_port issuer_port lambda_port job_secret reader_secret clients
+  local ports moto_port issuer_port lambda_port job_secret reader_secret clients job_client
+  local -a auth_env=() job_secret_env=()
   ports="$(free_ports 2)"
   read -r moto_port issuer_port <<< "$ports"
   job_secret="$(new_secret)"
   reader_secret="$(new_secret)"
-  clients="$(printf '[{"client_id":"%s","client_secret":"%s","scope":"batch:upload"},{"client_id":"%s","client_secret":"%s","scope":"batch:read"}]' \
-    "$JOB_CLIENT_ID" "$job_secret" "$READER_CLIENT_ID" "$reader_secret")"
+  job_client="$(printf '{"client_id":"%s","client_secret":"%s","scope":"batch:upload"}' "$JOB_CLIENT_ID" "$job_secret")"
+  job_secret_env=(TEST_JOB_CLIENT_SECRET="$job_secret")
 
   # The two quick services start while the functions compile.
   start_service moto python "$HERE/aws_server.py" -H 127.0.0.1 -p "$moto_port"
+  if [[ -n "${AUTH_CLIENT_AUTH:-}" ]]; then
+    auth_env=(AUTH_CLIENT_AUTH="$AUTH_CLIENT_AUTH")
+  fi
+  if [[ "${AUTH_CLIENT_AUTH:-}" == private_key_jwt ]]; then
+    wait_until moto http_up "http://127.0.0.1:$moto_port/"
+    signing_key "http://127.0.0.1:$moto_port"
+    job_secret_env=()
+  fi
+  clients="$(printf '[%s,{"client_id":"%s","client_secret":"%s","scope":"batch:read"}]' \
+    "$job_client" "$READER_CLIENT_ID" "$reader_secret")"
   (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" &&
     start_service issuer node issuer.mjs)
 
@@ -308,11 +347,12 @@ up() {
     API_URL="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION"
     RUST_LOG="${RUST_LOG:-info}"
     AWS_LAMBDA_LOG_LEVEL="${AWS_LAMBDA_LOG_LEVEL:-info}"
+    "${auth_env[@]}"
   )
   local -a test_env=(
     LAMBDA_PORT="$lambda_port"
     TEST_JOB_CLIENT_ID="$JOB_CLIENT_ID"
-    TEST_JOB_CLIENT_SECRET="$job_secret"
+    "${job_secret_env[@]}"
     TEST_READER_CLIENT_ID="$READER_CLIENT_ID"
     TEST_READER_CLIENT_SECRET="$reader_secret"
     TEST_WRONG_SECRET_ID="$WRONG_SECRET_ID"

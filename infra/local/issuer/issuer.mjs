@@ -1,14 +1,47 @@
 // Local OAuth 2.0 issuer that answers the client-credentials grant the way Auth0 does.
 // oauth2-mock-server provides the key, signing, discovery and JWKS; this script adds
-// registered clients, client authentication and Auth0's claims on the token endpoint.
+// registered clients, client authentication (client_auth.mjs), DPoP-bound tokens (dpop.mjs)
+// and Auth0's claims on the token endpoint.
 //
 // Environment:
-//   ISSUER_PORT              port to listen on (127.0.0.1 only)
-//   ISSUER_CLIENTS           JSON array [{"client_id", "client_secret", "scope"}]
-//   ISSUER_TOKEN_TTL_SECONDS access token lifetime, default 86400 (Auth0's default)
+//   ISSUER_PORT                   port to listen on (127.0.0.1 only)
+//   ISSUER_CLIENTS                JSON array of registered clients, each
+//       {"client_id", "scope", "client_secret"}  authenticates by client_secret_post or
+//                                                client_secret_basic (RFC 6749 §2.3.1), or
+//       {"client_id", "scope", "jwks": {"keys": [public JWK, ...]}}
+//                                                authenticates by private_key_jwt only
+//                                                (RFC 7523 §2.2; `jwks` as in RFC 7591 §2),
+//       and optionally "dpop_bound_access_tokens": true (RFC 9449 §5.2): its token requests
+//       must carry a DPoP proof.
+//   ISSUER_TOKEN_TTL_SECONDS      access token lifetime, default 86400 (Auth0's default)
+//   ISSUER_DPOP_NONCE             `required`: DPoP proofs must carry a nonce from the
+//                                 DPoP-Nonce header (RFC 9449 §8); unset or `off`: no nonce
+//   ISSUER_DPOP_NONCE_TTL_SECONDS lifetime of each nonce handed out, default 300
+//
+// private_key_jwt, as Auth0 checks it: client_assertion_type
+// urn:ietf:params:oauth:client-assertion-type:jwt-bearer; alg RS256, PS256 or ES256 and the
+// registered key's alg when it has one; the key chosen by kid (without a kid, each key of
+// the client is tried); iss = sub = client_id; aud = the issuer URL with its trailing slash
+// (Auth0's `https://{domain}/`) or the token endpoint URL, both accepted; exp required, in the
+// future and at most 300 s after iat (or after now without iat); iat and nbf up to 10 s ahead;
+// jti required (at most 64 characters) and refused a second time while the assertion lives.
+// Every attempt needs a new assertion, the retry after use_dpop_nonce too: the assertion is
+// checked, and its jti used up, before the DPoP proof. Failures: 401 invalid_client with a
+// fixed error_description that never repeats the assertion.
+//
+// DPoP: a token request with a valid DPoP header (typ dpop+jwt, alg ES256/PS256/RS256, public
+// jwk header, htm POST, htu the URL of the token endpoint the request was sent to, iat at most
+// 300 s old and 10 s ahead, jti not used before, nonce when required) gets token_type DPoP
+// and an access token with cnf.jkt, the RFC 7638 SHA-256 thumbprint of the proof's key.
+// An invalid proof: 400 invalid_dpop_proof; a missing or stale nonce: 400 use_dpop_nonce
+// with a DPoP-Nonce header. Successful answers carry the next nonce too when nonces are on.
 import { createServer } from "node:http";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { createLocalJWKSet, importJWK } from "jose";
 import { OAuth2Issuer, OAuth2Service } from "oauth2-mock-server";
+import { ASSERTION_ALGS, authenticateClient } from "./client_auth.mjs";
+import { DPOP_ALGS, DpopVerifier } from "./dpop.mjs";
+import { OAuthError } from "./oauth_error.mjs";
+import { ReplayCache } from "./replay.mjs";
 
 const HOST = "127.0.0.1";
 // Auth0's paths, so `{issuer}oauth/token` and `{issuer}.well-known/jwks.json` also work
@@ -17,58 +50,97 @@ const ENDPOINTS = { token: "/oauth/token", jwks: "/.well-known/jwks.json" };
 // oauth2-mock-server's own token path, kept as an alias for clients written against it.
 const TOKEN_PATHS = new Set([ENDPOINTS.token, "/token"]);
 const MAX_BODY_BYTES = 16 * 1024;
+const CLIENTS_SHAPE =
+  'ISSUER_CLIENTS must be a JSON array of {"client_id", "scope", and "client_secret" or "jwks"}';
 
 function fail(message) {
   console.error(`issuer: ${message}`);
   process.exit(2);
 }
 
-function readConfig(env) {
+function positiveInteger(env, name, fallback) {
+  const value = env[name] === undefined ? fallback : Number(env[name]);
+  if (!Number.isInteger(value) || value < 1) {
+    fail(`${name} must be a positive integer`);
+  }
+  return value;
+}
+
+// A registered JWKS: public signing keys of the assertion algorithms only, checked at start-up
+// so a bad registration fails here rather than as invalid_client later.
+async function readKeySet(clientId, jwks) {
+  if (!jwks || !Array.isArray(jwks.keys) || jwks.keys.length === 0) {
+    fail(`client ${clientId}: jwks must be {"keys": [JWK, ...]} with at least one key`);
+  }
+  for (const jwk of jwks.keys) {
+    const alg = jwk?.alg ?? (jwk?.kty === "EC" ? "ES256" : "RS256");
+    if (!ASSERTION_ALGS.includes(alg)) {
+      fail(`client ${clientId}: key alg must be one of ${ASSERTION_ALGS.join(", ")}`);
+    }
+    let key;
+    try {
+      key = await importJWK(jwk, alg);
+    } catch (err) {
+      fail(`client ${clientId}: a key in jwks is not a valid ${alg} JWK (${err.code ?? err.message})`);
+    }
+    if (key.type !== "public") {
+      fail(`client ${clientId}: jwks must hold public keys only`);
+    }
+  }
+  return createLocalJWKSet(jwks);
+}
+
+async function readClients(text) {
+  let list;
+  try {
+    list = JSON.parse(text ?? "");
+  } catch {
+    fail(CLIENTS_SHAPE);
+  }
+  if (!Array.isArray(list)) {
+    fail(CLIENTS_SHAPE);
+  }
+  const clients = new Map();
+  for (const c of list) {
+    const hasSecret = typeof c?.client_secret === "string" && c.client_secret !== "";
+    const ok =
+      c && typeof c.client_id === "string" && c.client_id !== "" &&
+      hasSecret !== (c.jwks !== undefined) &&
+      (c.scope === undefined || typeof c.scope === "string") &&
+      (c.dpop_bound_access_tokens === undefined || typeof c.dpop_bound_access_tokens === "boolean");
+    if (!ok) {
+      fail(
+        "each ISSUER_CLIENTS entry needs a non-empty client_id, either a client_secret or a jwks, " +
+          "a string scope and a boolean dpop_bound_access_tokens if any",
+      );
+    }
+    clients.set(c.client_id, {
+      secret: hasSecret ? c.client_secret : undefined,
+      keySet: hasSecret ? undefined : await readKeySet(c.client_id, c.jwks),
+      scope: c.scope ?? "",
+      dpopBound: c.dpop_bound_access_tokens === true,
+    });
+  }
+  return clients;
+}
+
+async function readConfig(env) {
   const port = Number(env.ISSUER_PORT);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     fail("ISSUER_PORT must be a port number");
   }
-  const ttl = env.ISSUER_TOKEN_TTL_SECONDS === undefined ? 86400 : Number(env.ISSUER_TOKEN_TTL_SECONDS);
-  if (!Number.isInteger(ttl) || ttl < 1) {
-    fail("ISSUER_TOKEN_TTL_SECONDS must be a positive integer");
+  const ttl = positiveInteger(env, "ISSUER_TOKEN_TTL_SECONDS", 86400);
+  const nonceMode = env.ISSUER_DPOP_NONCE ?? "off";
+  if (!["off", "required", ""].includes(nonceMode)) {
+    fail("ISSUER_DPOP_NONCE must be `required` or `off`");
   }
-  let list;
-  try {
-    list = JSON.parse(env.ISSUER_CLIENTS ?? "");
-  } catch {
-    fail("ISSUER_CLIENTS must be a JSON array of {client_id, client_secret, scope}");
-  }
-  if (!Array.isArray(list)) {
-    fail("ISSUER_CLIENTS must be a JSON array of {client_id, client_secret, scope}");
-  }
-  const clients = new Map();
-  for (const c of list) {
-    const ok =
-      c && typeof c.client_id === "string" && c.client_id !== "" &&
-      typeof c.client_secret === "string" && c.client_secret !== "" &&
-      (c.scope === undefined || typeof c.scope === "string");
-    if (!ok) {
-      fail("each ISSUER_CLIENTS entry needs a non-empty client_id and client_secret, and a string scope");
-    }
-    clients.set(c.client_id, { secret: c.client_secret, scope: c.scope ?? "" });
-  }
-  return { port, ttl, clients };
-}
-
-// Compare digests so neither the length nor the content of the secret leaks through timing.
-function secretMatches(given, expected) {
-  const a = createHash("sha256").update(given, "utf8").digest();
-  const b = createHash("sha256").update(expected, "utf8").digest();
-  return timingSafeEqual(a, b);
-}
-
-class OAuthError extends Error {
-  constructor(status, code, description, headers = {}) {
-    super(description);
-    this.status = status;
-    this.code = code;
-    this.headers = headers;
-  }
+  const nonceTtl = positiveInteger(env, "ISSUER_DPOP_NONCE_TTL_SECONDS", 300);
+  return {
+    port,
+    ttl,
+    clients: await readClients(env.ISSUER_CLIENTS),
+    nonceTtlSeconds: nonceMode === "required" ? nonceTtl : null,
+  };
 }
 
 function send(res, status, body, headers = {}) {
@@ -108,62 +180,6 @@ async function readForm(req) {
   return form;
 }
 
-// RFC 6749 §2.3.1: client_secret_basic (id and secret form-encoded inside Basic) or
-// client_secret_post (form fields); using both at once is an error.
-function clientCredentials(req, form) {
-  const header = req.headers.authorization;
-  // A client_id beside Basic is tolerated when it names the same client; a secret is not.
-  const formId = form.get("client_id");
-  if (header !== undefined) {
-    const match = /^Basic\s+([A-Za-z0-9+/=._~-]+)\s*$/i.exec(header);
-    if (!match) {
-      throw new OAuthError(401, "invalid_client", "Unsupported client authentication.", {
-        "WWW-Authenticate": 'Basic realm="oauth"',
-      });
-    }
-    if (form.has("client_secret")) {
-      throw new OAuthError(400, "invalid_request", "Use one client authentication method only.");
-    }
-    const decoded = Buffer.from(match[1], "base64").toString("utf8");
-    const colon = decoded.indexOf(":");
-    if (colon < 0) {
-      throw new OAuthError(401, "invalid_client", "Malformed Basic credentials.", {
-        "WWW-Authenticate": 'Basic realm="oauth"',
-      });
-    }
-    const raw = { id: decoded.slice(0, colon), secret: decoded.slice(colon + 1), basic: true };
-    // RFC 6749 wants both parts form-encoded, but many clients send them raw: accept either.
-    let creds = raw;
-    try {
-      const unform = (s) => decodeURIComponent(s.replace(/\+/g, " "));
-      const formDecoded = { id: unform(raw.id), secret: unform(raw.secret), basic: true };
-      creds = { ...raw, alternative: formDecoded };
-    } catch {
-      // Not valid form encoding: only the raw reading applies.
-    }
-    if (formId !== undefined && formId !== creds.id && formId !== creds.alternative?.id) {
-      throw new OAuthError(400, "invalid_request", "client_id differs from the Basic credentials.");
-    }
-    return creds;
-  }
-  return { id: formId, secret: form.get("client_secret"), basic: false };
-}
-
-function authenticate(clients, creds) {
-  const challenge = creds.basic ? { "WWW-Authenticate": 'Basic realm="oauth"' } : {};
-  if (!creds.id || creds.secret === undefined) {
-    throw new OAuthError(401, "invalid_client", "Client authentication is required.", challenge);
-  }
-  for (const candidate of [creds, creds.alternative]) {
-    const client = candidate && clients.get(candidate.id);
-    if (client !== undefined && secretMatches(candidate.secret, client.secret)) {
-      return { id: candidate.id, ...client };
-    }
-  }
-  // Same answer for an unknown client and a wrong secret, as Auth0 does.
-  throw new OAuthError(401, "invalid_client", "Unknown client or wrong client secret.", challenge);
-}
-
 // Auth0 grants the requested scopes that the client holds; no `scope` means all of them.
 function grantedScope(client, requested) {
   const held = client.scope.split(" ").filter(Boolean);
@@ -177,7 +193,9 @@ function grantedScope(client, requested) {
   return [...new Set(granted)].join(" ");
 }
 
-async function tokenEndpoint(service, config, req, res) {
+// context: { service, config, issuerUrl, assertionAudiences, replay, dpop }.
+async function tokenEndpoint(context, req, res, requestUrl) {
+  const { service, config, dpop } = context;
   const form = await readForm(req);
   const grantType = form.get("grant_type");
   if (!grantType) {
@@ -186,7 +204,11 @@ async function tokenEndpoint(service, config, req, res) {
   if (grantType !== "client_credentials") {
     throw new OAuthError(400, "unsupported_grant_type", "Only client_credentials is supported.");
   }
-  const client = authenticate(config.clients, clientCredentials(req, form));
+  const client = await authenticateClient(config.clients, req, form, context);
+  const proof = await dpop.verify(req, requestUrl);
+  if (proof === null && client.dpopBound) {
+    throw new OAuthError(400, "invalid_request", "This client must send a DPoP proof.");
+  }
   const audience = form.get("audience");
   if (!audience) {
     throw new OAuthError(400, "invalid_request", "Missing 'audience'.");
@@ -203,14 +225,24 @@ async function tokenEndpoint(service, config, req, res) {
       scope,
       gty: "client-credentials",
     });
+    // RFC 9449 §6.1: the token is bound to the proof's key.
+    if (proof !== null) {
+      payload.cnf = { jkt: proof.jkt };
+    }
   });
-  console.log(`token issued client_id=${client.id} audience=${audience} scope="${scope}"`);
-  send(res, 200, { access_token: accessToken, token_type: "Bearer", expires_in: config.ttl, scope });
+  const tokenType = proof === null ? "Bearer" : "DPoP";
+  console.log(
+    `token issued client_id=${client.id} audience=${audience} scope="${scope}" ` +
+      `client_auth=${client.method} token_type=${tokenType}`,
+  );
+  const headers = proof === null ? {} : dpop.answerHeaders();
+  send(res, 200, { access_token: accessToken, token_type: tokenType, expires_in: config.ttl, scope }, headers);
 }
 
 async function main() {
-  const config = readConfig(process.env);
+  const config = await readConfig(process.env);
   const issuerUrl = `http://${HOST}:${config.port}/`;
+  const tokenUrl = new URL(ENDPOINTS.token.slice(1), issuerUrl).href;
 
   // true: keep the trailing slash, as in Auth0's `https://{domain}/`.
   const issuer = new OAuth2Issuer(true);
@@ -223,13 +255,25 @@ async function main() {
   service.on("beforeWellKnownOpenIdConfiguration", (response) => {
     Object.assign(response.body, {
       grant_types_supported: ["client_credentials"],
-      token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic"],
+      token_endpoint_auth_methods_supported: ["client_secret_post", "client_secret_basic", "private_key_jwt"],
+      token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGS,
+      dpop_signing_alg_values_supported: DPOP_ALGS,
     });
   });
   const fallback = service.requestHandler;
+  const replay = new ReplayCache();
+  const context = {
+    service,
+    config,
+    issuerUrl,
+    assertionAudiences: [issuerUrl, tokenUrl],
+    replay,
+    dpop: new DpopVerifier({ nonceTtlSeconds: config.nonceTtlSeconds, replay }),
+  };
 
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? "/", issuerUrl).pathname.replace(/(.)\/$/, "$1");
+    const url = new URL(req.url ?? "/", issuerUrl);
+    const path = url.pathname.replace(/(.)\/$/, "$1");
     if (!TOKEN_PATHS.has(path)) {
       fallback(req, res);
       return;
@@ -238,9 +282,9 @@ async function main() {
       send(res, 405, { error: "invalid_request", error_description: "Use POST." }, { Allow: "POST" });
       return;
     }
-    tokenEndpoint(service, config, req, res).catch((err) => {
+    tokenEndpoint(context, req, res, `${url.origin}${url.pathname}`).catch((err) => {
       if (err instanceof OAuthError) {
-        console.log(`token refused error=${err.code}`);
+        console.log(`token refused error=${err.code} description="${err.message}"`);
         send(res, err.status, { error: err.code, error_description: err.message }, err.headers);
         return;
       }

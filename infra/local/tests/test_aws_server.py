@@ -1,11 +1,6 @@
 """aws_server.py gives DynamoDB's per-request atomicity under concurrent clients: counter
 updates and transactions from parallel threads, some of them cancelled, lose nothing."""
 
-import pathlib
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -13,7 +8,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-SERVER = pathlib.Path(__file__).resolve().parents[1] / "aws_server.py"
 TABLE = "Timesheets"
 WRITERS = 6
 ROUNDS = 8
@@ -21,39 +15,23 @@ BATCH = 25
 
 
 @pytest.fixture(scope="module")
-def dynamodb():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def dynamodb(aws_endpoint):
     # One attempt per call: a 500 from the emulator must fail the test, not be retried away.
     client = boto3.client(
         "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{port}",
+        endpoint_url=aws_endpoint,
         region_name="us-east-1",
         aws_access_key_id="test",
         aws_secret_access_key="test",
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
     )
-    for _ in range(100):
-        try:
-            client.list_tables()
-            break
-        except Exception:
-            time.sleep(0.1)
     client.create_table(
         TableName=TABLE,
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    yield client
-    server.terminate()
-    server.wait(timeout=10)
+    return client
 
 
 def put(pk):

@@ -22,7 +22,7 @@ def moto_env():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "AUTH_CLIENT_AUTH"},
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
@@ -73,3 +73,18 @@ def test_seed_needs_its_variables(moto_env):
     result = subprocess.run([sys.executable, str(SEED)], env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "TIMESHEETS_TABLE" in result.stderr
+
+
+def test_private_key_jwt_secret_holds_the_client_id_alone(moto_env):
+    env = {k: v for k, v in moto_env.items() if k != "TEST_JOB_CLIENT_SECRET"}
+    env.update(
+        AUTH_CLIENT_AUTH="private_key_jwt",
+        CREDENTIALS_SECRET_ID="pkjwt/job-credentials",
+        TEST_WRONG_SECRET_ID="pkjwt/wrong-credentials",
+    )
+    seed(env)
+    sm, _ = clients(env)
+    right = json.loads(sm.get_secret_value(SecretId="pkjwt/job-credentials")["SecretString"])
+    assert right == {"client_id": "job-client"}
+    wrong = json.loads(sm.get_secret_value(SecretId="pkjwt/wrong-credentials")["SecretString"])
+    assert wrong == {"client_id": "exampleco-timesheets-unregistered"}
