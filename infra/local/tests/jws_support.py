@@ -39,6 +39,8 @@ def signature(alg: str, key, data: bytes) -> bytes:
         return hmac.new(key, data, hashlib.sha256).digest()
     if alg == "RS256":
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    if alg == "RS384":
+        return key.sign(data, padding.PKCS1v15(), hashes.SHA384())
     if alg == "PS256":
         return key.sign(data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
     if alg == "ES256":

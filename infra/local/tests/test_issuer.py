@@ -2,84 +2,26 @@
 
 import base64
 import json
-import os
-import pathlib
 import secrets
-import socket
-import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from issuer_support import AUDIENCE, discovery, get_json, running_issuer, token_request
 
-ISSUER_DIR = pathlib.Path(__file__).resolve().parents[1] / "issuer"
-AUDIENCE = "https://api.exampleco.com/timesheets"
 JOB = {"client_id": "job-client", "client_secret": secrets.token_urlsafe(32), "scope": "batch:upload"}
 READER = {"client_id": "reader-client", "client_secret": secrets.token_urlsafe(32), "scope": "batch:read"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def b64url(data: str) -> bytes:
     return base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
 
 
-def start_issuer(tmp_path, **env):
-    port = free_port()
-    log = tmp_path / f"issuer-{port}.log"
-    proc = subprocess.Popen(
-        ["node", "issuer.mjs"],
-        cwd=ISSUER_DIR,
-        env={**os.environ, "ISSUER_PORT": str(port), "ISSUER_CLIENTS": json.dumps([JOB, READER]), **env},
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 20
-    while "issuer ready" not in log.read_text():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"issuer did not start: {log.read_text()}")
-        time.sleep(0.05)
-    return proc, f"http://127.0.0.1:{port}/", log
-
-
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory):
-    proc, url, log = start_issuer(tmp_path_factory.mktemp("issuer"))
-    yield url, log
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def get_json(url):
-    with urllib.request.urlopen(url, timeout=5) as resp:
-        return json.load(resp)
-
-
-def token_request(url, form, headers=None):
-    """POST to the token endpoint; returns (status, headers, body)."""
-    req = urllib.request.Request(
-        url,
-        data=urllib.parse.urlencode(form).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status, resp.headers, json.load(resp)
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, json.load(err)
-
-
-def discovery(url):
-    return get_json(url + ".well-known/openid-configuration")
+    with running_issuer(tmp_path_factory.mktemp("issuer"), [JOB, READER]) as running:
+        yield running
 
 
 def client_credentials(client, **extra):
@@ -108,6 +50,18 @@ def test_discovery_names_the_issuer_with_its_trailing_slash(issuer):
     assert doc["token_endpoint"] == url + "oauth/token"
     assert doc["jwks_uri"] == url + ".well-known/jwks.json"
     assert "client_credentials" in doc["grant_types_supported"]
+
+
+def test_discovery_advertises_client_authentication_and_dpop(issuer):
+    url, _ = issuer
+    doc = discovery(url)
+    assert doc["token_endpoint_auth_methods_supported"] == [
+        "client_secret_post",
+        "client_secret_basic",
+        "private_key_jwt",
+    ]
+    assert doc["token_endpoint_auth_signing_alg_values_supported"] == ["RS256", "PS256", "ES256"]
+    assert doc["dpop_signing_alg_values_supported"] == ["ES256", "PS256", "RS256"]
 
 
 def test_jwks_has_one_public_rs256_signing_key(issuer):
@@ -220,12 +174,8 @@ def test_log_has_no_secret_and_no_token(issuer):
 
 
 def test_token_lifetime_can_be_set(tmp_path):
-    proc, url, _ = start_issuer(tmp_path, ISSUER_TOKEN_TTL_SECONDS="120")
-    try:
+    with running_issuer(tmp_path, [JOB, READER], ISSUER_TOKEN_TTL_SECONDS="120") as (url, _):
         status, _, body = token_request(url + "oauth/token", client_credentials(JOB))
         assert status == 200 and body["expires_in"] == 120
         claims = json.loads(b64url(body["access_token"].split(".")[1]))
         assert claims["exp"] - claims["iat"] == 120
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
