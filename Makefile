@@ -17,7 +17,7 @@ SAM_ENV_VARS := events/env.json
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install up down status run test lint build deploy invoke-api invoke-job fuzz bench
+.PHONY: help install up down status run test lint build deploy invoke-api invoke-job fuzz bench public-jwk
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
@@ -102,3 +102,11 @@ fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 
 
 bench: ## Benchmark of the API's upload hot path
 	cargo bench -p timesheets-api --bench upload
+
+# The job's private_key_jwt signing key, to register with the issuer: STACK_NAME=<stack> or
+# KEY_ID=<kms key> read from AWS, else the key of the running local stand-ins (.local/stack.env).
+# FORMAT=jwk (default), jwks, pem (Auth0 Dashboard) or auth0 (Management API body); ALG= overrides.
+public-jwk: install ## Print the job's public signing key as a JWK (STACK_NAME=, KEY_ID=, FORMAT=, ALG=)
+	@if [ -z "$(STACK_NAME)$(KEY_ID)" ] && [ -f .local/stack.env ]; then . .local/stack.env; fi; \
+	python infra/local/public_jwk.py $(if $(STACK_NAME),--stack-name '$(STACK_NAME)') $(if $(KEY_ID),--key-id '$(KEY_ID)') \
+	  $(if $(ALG),--alg '$(ALG)') $(if $(FORMAT),--format '$(FORMAT)')

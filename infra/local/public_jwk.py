@@ -5,7 +5,7 @@ The key is read with kms:GetPublicKey; the private key never leaves KMS. Which k
   --key-id ID         a KMS key id, key ARN or alias
   neither             AUTH_SIGNING_KEY_ID and AUTH_ASSERTION_ALG from the environment
                       (`make public-jwk` loads them from .local/stack.env when the local
-                      stand-ins run and neither STACK nor KEY_ID is given)
+                      stand-ins run and neither STACK_NAME nor KEY_ID is given)
 AWS access goes through boto3's usual credential chain and honours AWS_ENDPOINT_URL.
 
 Output (--format):

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from infra_support import ROOT, SAMPLE_ENTRY, load_event
+from infra_support import ROOT, SAMPLE_ENTRY, deployed, load_event
 
 API = "TimesheetsApiFunction"
 JOB = "TimesheetsJobFunction"
@@ -12,6 +12,10 @@ DLQ_ARN = {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["TimesheetsTable", "Arn"]}
 SECRET_ARN = {"Ref": "CredentialsSecret"}
 JOB_ARN = {"Fn::GetAtt": [JOB, "Arn"]}
+KEY_ARN = {"Fn::GetAtt": ["ClientAssertionKey", "Arn"]}
+# Parameter values of the two kinds of deployment.
+SECRET = {}
+PRIVATE_KEY_JWT = {"ClientAuthentication": "private_key_jwt"}
 
 
 def of_type(resources, type_):
@@ -173,18 +177,19 @@ def test_every_alarm_is_one_of_the_three(resources):
 # --- IAM -----------------------------------------------------------------------------------------
 
 
-def test_no_iam_statement_has_a_wildcard_resource_or_action(resources):
+@pytest.mark.parametrize("parameters,count", [(SECRET, 5), (PRIVATE_KEY_JWT, 6)], ids=["secret", "private_key_jwt"])
+def test_no_iam_statement_has_a_wildcard_resource_or_action(cfn, parameters, count):
     seen = 0
-    for role in of_type(resources, "AWS::IAM::Role").values():
+    for role in of_type(deployed(cfn, **parameters)["Resources"], "AWS::IAM::Role").values():
         for statement in statements(role):
             seen += 1
             assert statement["Effect"] == "Allow"
             for resource in as_list(statement["Resource"]):
-                assert resource in (TABLE_ARN, SECRET_ARN, DLQ_ARN, JOB_ARN), resource
+                assert resource in (TABLE_ARN, SECRET_ARN, DLQ_ARN, JOB_ARN, KEY_ARN), resource
                 assert "*" not in json.dumps(resource)
             for action in as_list(statement["Action"]):
                 assert "*" not in action
-    assert seen == 5
+    assert seen == count
 
 
 def test_api_role_may_only_touch_items_of_the_table(resources):
@@ -203,7 +208,13 @@ def test_api_role_may_only_touch_items_of_the_table(resources):
     ]
 
 
-def test_job_role_may_only_read_the_secret_and_dead_letter(resources):
+@pytest.mark.parametrize(
+    "parameters,signing",
+    [(SECRET, {}), (PRIVATE_KEY_JWT, {json.dumps(KEY_ARN, sort_keys=True): {"kms:Sign", "kms:GetPublicKey"}})],
+    ids=["secret", "private_key_jwt"],
+)
+def test_job_role_may_only_read_the_secret_dead_letter_and_sign_with_its_key(cfn, parameters, signing):
+    resources = deployed(cfn, **parameters)["Resources"]
     role = role_of(resources, JOB)
     assert role["Properties"]["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -216,7 +227,15 @@ def test_job_role_may_only_read_the_secret_and_dead_letter(resources):
     assert by_resource == {
         json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
         json.dumps(DLQ_ARN, sort_keys=True): {"sqs:SendMessage"},
+        **signing,
     }
+
+
+def test_only_the_job_may_use_the_signing_key(cfn):
+    resources = deployed(cfn, **PRIVATE_KEY_JWT)["Resources"]
+    for name, role in of_type(resources, "AWS::IAM::Role").items():
+        kms_actions = {a for s in statements(role) for a in as_list(s["Action"]) if a.startswith("kms:")}
+        assert kms_actions == ({"kms:Sign", "kms:GetPublicKey"} if role is role_of(resources, JOB) else set()), name
 
 
 # --- Functions -----------------------------------------------------------------------------------
@@ -242,13 +261,47 @@ def test_api_function_environment_is_exactly_what_it_reads(resources):
     }
 
 
-def test_job_function_environment_is_exactly_what_it_reads(resources):
-    assert resources[JOB]["Properties"]["Environment"]["Variables"] == {
-        "AUTH_ISSUER": {"Ref": "AuthIssuer"},
-        "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
-        "CREDENTIALS_SECRET_ID": SECRET_ARN,
-        "API_URL": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
-    }
+JOB_ENV = {
+    "AUTH_ISSUER": {"Ref": "AuthIssuer"},
+    "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
+    "CREDENTIALS_SECRET_ID": SECRET_ARN,
+    "API_URL": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
+    "AUTH_CLIENT_AUTH": {"Ref": "ClientAuthentication"},
+}
+SIGNING_ENV = {
+    "AUTH_SIGNING_KEY_ID": {"Ref": "ClientAssertionKey"},
+    "AUTH_ASSERTION_ALG": {"Ref": "ClientAssertionAlgorithm"},
+}
+
+
+@pytest.mark.parametrize(
+    "parameters,expected",
+    [
+        (SECRET, JOB_ENV),
+        ({"ClientAuthentication": "client_secret_basic", "ClientAssertionKid": "ignored-kid"}, JOB_ENV),
+        (PRIVATE_KEY_JWT, {**JOB_ENV, **SIGNING_ENV}),
+        (
+            {**PRIVATE_KEY_JWT, "ClientAssertionKid": "auth0-credential-kid", "ClientAssertionAudience": "https://login.exampleco.com/"},
+            {
+                **JOB_ENV,
+                **SIGNING_ENV,
+                "AUTH_ASSERTION_KID": {"Ref": "ClientAssertionKid"},
+                "AUTH_ASSERTION_AUDIENCE": {"Ref": "ClientAssertionAudience"},
+            },
+        ),
+    ],
+    ids=["secret-post", "secret-basic", "private_key_jwt", "private_key_jwt-kid-audience"],
+)
+def test_job_function_environment_is_exactly_what_it_reads(cfn, parameters, expected):
+    resources = deployed(cfn, **parameters)["Resources"]
+    assert resources[JOB]["Properties"]["Environment"]["Variables"] == expected
+
+
+def test_signing_key_names_match_the_local_stack():
+    # The Rust job reads one set of names, from SAM in AWS and from .local/stack.env locally.
+    stack_sh = (ROOT / "infra/local/stack.sh").read_text()
+    for name in ("AUTH_CLIENT_AUTH", "AUTH_SIGNING_KEY_ID", "AUTH_ASSERTION_ALG", "AUTH_ASSERTION_KID"):
+        assert f"{name}=" in stack_sh, name
 
 
 def test_an_idempotency_claim_outlives_the_api_function(resources):
@@ -295,6 +348,60 @@ def test_table_single_key_on_demand_ttl_pitr_retained(resources):
     assert "TableName" not in props
 
 
+# --- private_key_jwt signing key ----------------------------------------------------------------
+
+
+def test_signing_key_exists_only_with_private_key_jwt(cfn):
+    assert cfn["Conditions"]["UsePrivateKeyJwt"] == {"Fn::Equals": [{"Ref": "ClientAuthentication"}, "private_key_jwt"]}
+    assert cfn["Resources"]["ClientAssertionKey"]["Condition"] == "UsePrivateKeyJwt"
+    assert of_type(deployed(cfn)["Resources"], "AWS::KMS::Key") == {}
+    for mode in ("client_secret_post", "client_secret_basic"):
+        assert of_type(deployed(cfn, ClientAuthentication=mode)["Resources"], "AWS::KMS::Key") == {}
+    assert list(of_type(deployed(cfn, **PRIVATE_KEY_JWT)["Resources"], "AWS::KMS::Key")) == ["ClientAssertionKey"]
+
+
+@pytest.mark.parametrize("alg,spec", [("RS256", "RSA_2048"), ("PS256", "RSA_2048"), ("ES256", "ECC_NIST_P256")])
+def test_signing_key_is_an_asymmetric_sign_verify_key_for_the_alg(cfn, alg, spec):
+    key = deployed(cfn, **PRIVATE_KEY_JWT, ClientAssertionAlgorithm=alg)["Resources"]["ClientAssertionKey"]
+    props = key["Properties"]
+    assert (props["KeyUsage"], props["KeySpec"]) == ("SIGN_VERIFY", spec)
+    # Asymmetric keys cannot rotate: a new key means a new registration with the issuer.
+    assert "EnableKeyRotation" not in props
+    assert (key["DeletionPolicy"], props["PendingWindowInDays"]) == ("Delete", 30)
+
+
+def test_signing_key_policy_delegates_to_iam_in_this_account_only(cfn):
+    policy = deployed(cfn, **PRIVATE_KEY_JWT)["Resources"]["ClientAssertionKey"]["Properties"]["KeyPolicy"]
+    (statement,) = policy["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+
+
+def test_client_authentication_parameters(cfn):
+    params = cfn["Parameters"]
+    assert params["ClientAuthentication"]["Default"] == "client_secret_post"
+    assert params["ClientAuthentication"]["AllowedValues"] == ["client_secret_post", "client_secret_basic", "private_key_jwt"]
+    assert params["ClientAssertionAlgorithm"]["Default"] == "RS256"
+    assert params["ClientAssertionAlgorithm"]["AllowedValues"] == ["RS256", "PS256", "ES256"]
+    assert (params["ClientAssertionKid"]["Default"], params["ClientAssertionAudience"]["Default"]) == ("", "")
+
+
+@pytest.mark.parametrize(
+    "kid,ok",
+    [
+        ("", True),
+        ("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs", True),
+        ("k" * 64, True),
+        ("k" * 65, False),
+        ("kid with spaces", False),
+        ("kid/slash", False),
+    ],
+)
+def test_kid_pattern_is_auth0s(cfn, kid, ok):
+    pattern = cfn["Parameters"]["ClientAssertionKid"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, kid) is not None) is ok
+
+
 def test_secret_is_created_with_placeholders_only(resources):
     props = resources["CredentialsSecret"]["Properties"]
     assert json.loads(props["SecretString"]) == {"client_id": "REPLACE_ME", "client_secret": "REPLACE_ME"}
@@ -329,13 +436,28 @@ def test_issuer_pattern_requires_https_and_trailing_slash(cfn, issuer, ok):
     assert (re.fullmatch(pattern, issuer) is not None) is ok
 
 
-def test_outputs(cfn):
-    outputs = {name: o["Value"] for name, o in cfn["Outputs"].items()}
-    assert outputs == {
-        "ApiUrl": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
-        "SecretArn": SECRET_ARN,
-        "TableName": {"Ref": "TimesheetsTable"},
-        "DeadLetterQueueUrl": {"Ref": "JobDeadLetterQueue"},
-        "JobFunctionName": {"Ref": "TimesheetsJobFunction"},
-        "AlarmTopicArn": {"Ref": "AlarmTopic"},
-    }
+OUTPUTS = {
+    "ApiUrl": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
+    "SecretArn": SECRET_ARN,
+    "TableName": {"Ref": "TimesheetsTable"},
+    "DeadLetterQueueUrl": {"Ref": "JobDeadLetterQueue"},
+    "JobFunctionName": {"Ref": "TimesheetsJobFunction"},
+    "AlarmTopicArn": {"Ref": "AlarmTopic"},
+}
+
+
+@pytest.mark.parametrize(
+    "parameters,expected",
+    [
+        (SECRET, OUTPUTS),
+        # The names infra/local/public_jwk.py --stack-name reads.
+        (
+            PRIVATE_KEY_JWT,
+            {**OUTPUTS, "SigningKeyId": {"Ref": "ClientAssertionKey"}, "ClientAssertionAlgorithm": {"Ref": "ClientAssertionAlgorithm"}},
+        ),
+    ],
+    ids=["secret", "private_key_jwt"],
+)
+def test_outputs(cfn, parameters, expected):
+    outputs = {name: o["Value"] for name, o in deployed(cfn, **parameters)["Outputs"].items()}
+    assert outputs == expected

@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 
+import boto3
 import pytest
 
 LOCAL = pathlib.Path(__file__).resolve().parents[1]
@@ -60,3 +61,19 @@ def aws_env(aws_endpoint):
         "AWS_REGION": "us-east-1",
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+@pytest.fixture(scope="session")
+def aws_client(aws_endpoint):
+    """aws_client(service, **options): a boto3 client of the emulator."""
+    def client(service, **options):
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            **options,
+        )
+
+    return client

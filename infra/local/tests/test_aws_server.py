@@ -3,7 +3,6 @@ updates and transactions from parallel threads, some of them cancelled, lose not
 
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -15,16 +14,9 @@ BATCH = 25
 
 
 @pytest.fixture(scope="module")
-def dynamodb(aws_endpoint):
+def dynamodb(aws_client):
     # One attempt per call: a 500 from the emulator must fail the test, not be retried away.
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
+    client = aws_client("dynamodb", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
     client.create_table(
         TableName=TABLE,
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],

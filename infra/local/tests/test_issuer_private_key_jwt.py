@@ -9,7 +9,6 @@ import sys
 import time
 import uuid
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import serialization
 from issuer_support import ASSERTION_TYPE, AUDIENCE, refused_start, running_issuer, token_request
@@ -278,18 +277,12 @@ def script(aws_env, name, *args):
 
 
 @pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
-def test_assertion_signed_by_kms_gets_a_token(tmp_path, aws_env, alg):
+def test_assertion_signed_by_kms_gets_a_token(tmp_path, aws_env, aws_client, alg):
     # As `stack.sh up` registers the job: the key from signing_key.py, its JWKS from public_jwk.py.
     arn = script(aws_env, "signing_key.py", alg)
     jwks = json.loads(script(aws_env, "public_jwk.py", "--key-id", arn, "--alg", alg, "--format", "jwks"))
     client = {"client_id": "kms-job", "jwks": jwks, "scope": "batch:upload"}
-    kms = boto3.session.Session().client(
-        "kms",
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    kms = aws_client("kms")
     with running_issuer(tmp_path, [client]) as (url, _):
         now = int(time.time())
         claims = {"iss": "kms-job", "sub": "kms-job", "aud": url, "jti": str(uuid.uuid4()), "iat": now, "exp": now + 60}

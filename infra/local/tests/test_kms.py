@@ -4,7 +4,6 @@ as given, and GetPublicKey names the key by ARN with its KeySpec."""
 
 import hashlib
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import hashes, serialization
@@ -17,14 +16,8 @@ KEY_SPECS = {"RS256": "RSA_2048", "PS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
 
 
 @pytest.fixture(scope="module")
-def kms(aws_endpoint):
-    return boto3.client(
-        "kms",
-        endpoint_url=aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def kms(aws_client):
+    return aws_client("kms")
 
 
 def jws_verify(public_key, alg, sig, message=MESSAGE):

@@ -6,7 +6,6 @@ import pathlib
 import subprocess
 import sys
 
-import boto3
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -20,14 +19,8 @@ KEY_SPECS = {"RS256": "RSA_2048", "PS256": "RSA_2048", "ES256": "ECC_NIST_P256"}
 
 
 @pytest.fixture(scope="module")
-def kms(aws_env):
-    return boto3.session.Session().client(
-        "kms",
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def kms(aws_client):
+    return aws_client("kms")
 
 
 @pytest.fixture
@@ -175,15 +168,9 @@ def test_no_key_named_says_how_to_name_one(run):
     assert "pass --stack-name or --key-id" in err
 
 
-def test_stack_outputs_name_the_key_and_alg(kms, run, aws_env):
+def test_stack_outputs_name_the_key_and_alg(kms, run, aws_client):
     key = signing_key(kms, "RSA_2048")
-    cloudformation = boto3.session.Session().client(
-        "cloudformation",
-        endpoint_url=aws_env["AWS_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    cloudformation = aws_client("cloudformation")
     template = {
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {
