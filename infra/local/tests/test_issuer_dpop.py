@@ -8,11 +8,11 @@ import time
 import uuid
 
 import pytest
+from assertion_support import CLIENTS as KEY_CLIENTS
+from assertion_support import assertion, assertion_form
 from issuer_support import AUDIENCE, refused_start, running_issuer, token_request, token_request_with_header_lines
 from jws_support import b64url, claims_of, new_key, public_der, sign
 from public_jwk import public_jwk, thumbprint
-from test_issuer_private_key_jwt import CLIENTS as KEY_CLIENTS
-from test_issuer_private_key_jwt import assertion, assertion_form
 
 JOB = {"client_id": "job-client", "client_secret": secrets.token_urlsafe(32), "scope": "batch:upload"}
 BOUND = {"client_id": "bound-client", "client_secret": secrets.token_urlsafe(32), "scope": "batch:upload", "dpop_bound_access_tokens": True}

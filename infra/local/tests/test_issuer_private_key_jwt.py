@@ -10,25 +10,17 @@ import time
 import uuid
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from issuer_support import ASSERTION_TYPE, AUDIENCE, refused_start, running_issuer, token_request
-from jws_support import b64url, claims_of, kms_sign, new_key, public_der, sign
-from public_jwk import public_jwk
+from assertion_support import CLIENTS, KEYS, assertion, assertion_form, jwk_of
 from conftest import LOCAL
+from cryptography.hazmat.primitives import serialization
+from issuer_support import AUDIENCE, refused_start, running_issuer, token_request
+from jws_support import b64url, claims_of, kms_sign, new_key, sign
 
-KEYS = {alg: new_key(alg) for alg in ("RS256", "PS256", "ES256")}
 # A second key registered for the rotation client, and one nobody registered.
 NEXT_KEY = new_key("RS256")
 STRANGER_KEY = new_key("RS256")
 
 
-def jwk_of(key, alg, **changes):
-    jwk = public_jwk(public_der(key), alg)
-    jwk.update(changes)
-    return {k: v for k, v in jwk.items() if v is not None}
-
-
-CLIENTS = {alg: {"client_id": f"pkjwt-{alg.lower()}", "jwks": {"keys": [jwk_of(KEYS[alg], alg)]}, "scope": "batch:upload"} for alg in KEYS}
 # Two keys without kid: the issuer tries each (key rotation without kid in the assertion).
 ROTATION = {
     "client_id": "pkjwt-rotation",
@@ -43,23 +35,6 @@ def issuer(tmp_path_factory):
     clients = [*CLIENTS.values(), ROTATION, SECRET_CLIENT]
     with running_issuer(tmp_path_factory.mktemp("issuer"), clients) as running:
         yield running
-
-
-def assertion(url, client=None, key=None, alg="RS256", header=None, **claims):
-    """A client assertion as a client builds it; claims set to None are left out."""
-    client = client or CLIENTS[alg]
-    now = int(time.time())
-    body = {"iss": client["client_id"], "sub": client["client_id"], "aud": url, "jti": str(uuid.uuid4()), "iat": now, "exp": now + 60}
-    body.update(claims)
-    kid = client["jwks"]["keys"][0].get("kid") if "jwks" in client else None
-    head = {"alg": alg, "typ": "JWT", "kid": kid, **(header or {})}
-    return sign({k: v for k, v in head.items() if v is not None}, {k: v for k, v in body.items() if v is not None}, key or KEYS[alg])
-
-
-def assertion_form(jwt, **extra):
-    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE, "client_assertion": jwt, "audience": AUDIENCE}
-    form.update(extra)
-    return {k: v for k, v in form.items() if v is not None}
 
 
 def assert_invalid_client(answer, jwt, description):
