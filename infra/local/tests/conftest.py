@@ -1,7 +1,6 @@
 """Fixtures shared by the stand-in tests: the local AWS emulator (aws_server.py) on a free port."""
 
 import pathlib
-import socket
 import subprocess
 import sys
 import time
@@ -11,16 +10,11 @@ import urllib.request
 import boto3
 import pytest
 
-LOCAL = pathlib.Path(__file__).resolve().parents[1]
-# The tests import the stand-ins' scripts (public_jwk) and jws_support whatever the import mode.
+# The tests import the stand-ins' scripts (public_jwk) and their helpers whatever the import mode.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from stand_ins import LOCAL, free_port  # noqa: E402
+
 sys.path.insert(0, str(LOCAL))
-sys.path.insert(0, str(LOCAL / "tests"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

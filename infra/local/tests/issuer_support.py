@@ -12,7 +12,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import free_port
+from stand_ins import free_port
 
 ISSUER_DIR = pathlib.Path(__file__).resolve().parents[1] / "issuer"
 AUDIENCE = "https://api.exampleco.com/timesheets"

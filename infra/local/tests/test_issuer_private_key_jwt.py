@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 from assertion_support import CLIENTS, KEYS, assertion, assertion_form, jwk_of
-from conftest import LOCAL
 from cryptography.hazmat.primitives import serialization
 from issuer_support import AUDIENCE, refused_start, running_issuer, token_request
 from jws_support import b64url, claims_of, kms_sign, new_key, sign
+from stand_ins import LOCAL
 
 # A second key registered for the rotation client, and one nobody registered.
 NEXT_KEY = new_key("RS256")
