@@ -10,8 +10,9 @@ use crate::auth::bearer;
 use crate::auth::scope::UPLOAD_SCOPE;
 use crate::auth::verifier::{AccessToken, TokenError, TokenVerifier};
 use crate::body::{self, Upload};
+use crate::error::ApiError;
 use crate::idempotency::{self, Decision};
-use crate::response::{self, ApiError};
+use crate::response;
 use crate::store::{Insert, StoreError, TimesheetStore};
 
 /// The one route of the API.

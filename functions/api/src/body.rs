@@ -6,7 +6,7 @@ use lambda_http::Body;
 use serde_json::Value;
 use timesheets::{MAX_BATCH_ENTRIES, TimesheetEntry};
 
-use crate::response::ApiError;
+use crate::error::ApiError;
 
 /// Largest body accepted, in bytes; one entry is well under 1 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use timesheets::ErrorBody;
 
 use crate::app::UploadApi;
-use crate::response::ApiError;
+use crate::error::ApiError;
 use crate::store::TimesheetStore;
 
 /// What an invocation's payload is.

@@ -6,7 +6,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use http::HeaderMap;
 use timesheets::IDEMPOTENCY_KEY_HEADER;
 
-use crate::response::ApiError;
+use crate::error::ApiError;
 use crate::store::{Claim, IdempotencyRecord, StoreError, TimesheetStore};
 
 /// How long a key is remembered, in seconds (the draft suggests at least 24 h).

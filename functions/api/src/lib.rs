@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod error;
 pub mod event;
 pub mod idempotency;
 pub mod response;

@@ -40,9 +40,7 @@ const DEVIATIONS: [(u64, &str); 2] = [
 fn vectors_dir() -> PathBuf {
     match std::env::var_os("WYCHEPROOF_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/wycheproof")
-        }
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/wycheproof"),
     }
 }
 

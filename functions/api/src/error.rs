@@ -1,0 +1,116 @@
+//! Why a request was not served: one [`ApiError`] per failing step of the pipeline, each with
+//! its status, `error` code and `error_description`. How an error becomes an HTTP response
+//! (challenges, `Allow`, `Retry-After`) is the `response` module's work.
+
+use http::StatusCode;
+
+use crate::auth::scope::UPLOAD_SCOPE;
+
+/// Why a request was not served, each mapped to one status and error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No bearer credentials: `401`, bare challenge (RFC 6750 §3.1).
+    MissingToken,
+    /// Malformed credentials: `400 invalid_request` (RFC 6750 §3.1).
+    InvalidRequest(String),
+    /// Token not acceptable: `401 invalid_token` (RFC 6750 §3.1).
+    InvalidToken(String),
+    /// Token lacks `batch:upload`: `403 insufficient_scope` (RFC 6750 §3.1).
+    InsufficientScope,
+    /// Body is not a valid entry: `400 invalid_body`, the description names the field.
+    InvalidBody(String),
+    /// `Content-Type` is not JSON: `415 unsupported_media_type`.
+    UnsupportedMediaType,
+    /// Body over the limit: `413 payload_too_large`.
+    PayloadTooLarge(usize),
+    /// Unknown path: `404 not_found`.
+    NotFound,
+    /// Known path, other method: `405 method_not_allowed` with `Allow: POST`.
+    MethodNotAllowed,
+    /// `Idempotency-Key` repeated, empty, too long or not visible ASCII: `400 invalid_idempotency_key`.
+    InvalidIdempotencyKey,
+    /// The first request with this key is still running: `409 idempotency_key_in_use` with `Retry-After`.
+    IdempotencyKeyInUse,
+    /// The key was used with another body: `422 idempotency_key_reused`.
+    IdempotencyKeyReused,
+    /// A dependency (issuer keys, DynamoDB) failed: `503 temporarily_unavailable` with `Retry-After`.
+    Unavailable(&'static str),
+}
+
+impl ApiError {
+    /// HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidRequest(_) | Self::InvalidBody(_) | Self::InvalidIdempotencyKey => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Whether this is an authentication or authorization refusal (RFC 6750 §3.1 errors).
+    pub fn is_auth(&self) -> bool {
+        matches!(
+            self,
+            Self::MissingToken
+                | Self::InvalidRequest(_)
+                | Self::InvalidToken(_)
+                | Self::InsufficientScope
+        )
+    }
+
+    /// The `error` code of the body, e.g. `invalid_token`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidBody(_) => "invalid_body",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::Unavailable(_) => "temporarily_unavailable",
+        }
+    }
+
+    /// The `error_description`: one sentence, never a token, a secret or an internal detail.
+    pub fn description(&self) -> String {
+        match self {
+            Self::MissingToken => "send an access token: Authorization: Bearer <token>".to_owned(),
+            Self::InvalidRequest(text) | Self::InvalidToken(text) | Self::InvalidBody(text) => {
+                text.clone()
+            }
+            Self::InsufficientScope => format!("the access token lacks the scope {UPLOAD_SCOPE}"),
+            Self::UnsupportedMediaType => {
+                "send the entry as Content-Type: application/json".to_owned()
+            }
+            Self::PayloadTooLarge(limit) => format!("the body is larger than {limit} bytes"),
+            Self::NotFound => "no such resource; use POST /timesheets/upload".to_owned(),
+            Self::MethodNotAllowed => "use POST on /timesheets/upload".to_owned(),
+            Self::InvalidIdempotencyKey => {
+                "send one Idempotency-Key of 1 to 255 visible ASCII characters, no comma".to_owned()
+            }
+            Self::IdempotencyKeyInUse => {
+                "a request with this Idempotency-Key is still being processed; retry later"
+                    .to_owned()
+            }
+            Self::IdempotencyKeyReused => {
+                "this Idempotency-Key was used with a different body".to_owned()
+            }
+            Self::Unavailable(what) => format!("{what} is unavailable; retry later"),
+        }
+    }
+}
