@@ -2,17 +2,15 @@
 //! practices. Everything that decides trust is configuration or the issuer's JWKS, never the
 //! token itself.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::jose;
 use super::jwks::{JwksCache, JwksError, KeySet};
 use super::key_policy;
 use super::scope::{self, ScopeClaim};
-use super::strict_json;
 
 /// Longest token looked at, in bytes; anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -191,7 +189,7 @@ impl TokenVerifier {
             }
         };
         let decoding_key = check_signature(&jws, alg, &key)?;
-        let payload = strict_json::decode_object(jws.payload).map_err(|_| {
+        let payload = jose::decode_object(jws.payload).map_err(|_| {
             invalid(
                 "malformed",
                 "the access token's claims are not a JSON object",
@@ -248,7 +246,7 @@ fn check_header(
 ) -> Result<(Algorithm, String), TokenError> {
     // Read from the object itself, not through `Option` fields: a member set to `null` is
     // present and malformed, not absent (`"crit": null` must not pass as no `crit`).
-    let header = strict_json::decode_object(encoded).map_err(|_| {
+    let header = jose::decode_object(encoded).map_err(|_| {
         invalid(
             "malformed",
             "the access token's header is not a JSON object",
@@ -337,9 +335,4 @@ fn map_jwt_error(kind: &ErrorKind) -> TokenError {
         }
         _ => invalid("malformed", "the access token is malformed"),
     }
-}
-
-/// Decodes a base64url segment without padding (RFC 7515 §2), for the header and payload checks.
-pub(crate) fn decode_segment(segment: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(segment).ok()
 }

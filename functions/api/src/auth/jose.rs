@@ -1,9 +1,9 @@
-//! JOSE header and claims segments: base64url, then JSON objects with unique member names
-//! (see `timesheets::strict_json` for why duplicates are refused).
+//! JOSE segments (RFC 7515 §2, §7.1): base64url without padding, then JSON objects with unique
+//! member names (see `timesheets::strict_json` for why duplicates are refused).
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
-
-use super::verifier::decode_segment;
 
 /// Why a segment is not a clean JSON object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +21,14 @@ pub fn decode_object(segment: &str) -> Result<Map<String, Value>, NotAnObject> {
     }
 }
 
+/// Decodes a base64url segment without padding (RFC 7515 §2); `None` when it is not one.
+fn decode_segment(segment: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(segment).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn segment(json: &str) -> String {
         URL_SAFE_NO_PAD.encode(json)
