@@ -8,7 +8,7 @@ use timesheets::telemetry::metric;
 
 use crate::auth::bearer;
 use crate::auth::scope::UPLOAD_SCOPE;
-use crate::auth::verifier::{AccessToken, TokenError, TokenVerifier};
+use crate::auth::verifier::{TokenError, TokenVerifier, VerifiedToken};
 use crate::body::{self, Upload};
 use crate::error::ApiError;
 use crate::idempotency::{self, Decision};
@@ -165,7 +165,7 @@ impl<S: TimesheetStore> UploadApi<S> {
         }
     }
 
-    async fn authorize(&self, request: &Request) -> Result<AccessToken, ApiError> {
+    async fn authorize(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
         let token_in_query = request
             .query_string_parameters_ref()
             .is_some_and(|query| query.first("access_token").is_some());

@@ -30,7 +30,7 @@ pub struct VerifierPolicy {
 
 /// A verified access token: who the client is and what it was granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessToken {
+pub struct VerifiedToken {
     /// `sub`: Auth0 sets `{client_id}@clients` for the client-credentials grant.
     pub subject: Option<String>,
     /// `azp` (Auth0, OIDC) or `client_id` (RFC 9068 §2.2).
@@ -39,7 +39,7 @@ pub struct AccessToken {
     permissions: Option<Vec<String>>,
 }
 
-impl AccessToken {
+impl VerifiedToken {
     /// Whether the token grants `wanted` through `scope` or Auth0's `permissions`.
     pub fn grants(&self, wanted: &str) -> bool {
         scope::grants(self.scope.as_ref(), self.permissions.as_deref(), wanted)
@@ -177,7 +177,7 @@ impl TokenVerifier {
     /// # Errors
     /// [`TokenError::Invalid`] naming the first rule the token breaks;
     /// [`TokenError::KeysUnavailable`] when the issuer's JWKS cannot be had at all.
-    pub async fn verify(&self, token: &str) -> Result<AccessToken, TokenError> {
+    pub async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let jws = CompactJws::split(token)?;
         let (alg, kid) = check_header(jws.header, &self.policy.algorithms)?;
         let key = match self.jwks.key(&kid).await {
@@ -218,7 +218,7 @@ impl TokenVerifier {
                 "the access token was issued in the future",
             ));
         }
-        Ok(AccessToken {
+        Ok(VerifiedToken {
             subject: claims.sub,
             client_id: claims.azp.or(claims.client_id),
             scope: claims.scope,
