@@ -182,10 +182,10 @@ impl<S: TimesheetStore> UploadApi<S> {
             .verify(token)
             .await
             .map_err(|error| match error {
-                TokenError::Invalid { cause, description } => {
-                    tracing::info!(cause, "access token refused");
-                    auth_failure(format!("invalid_token:{cause}"));
-                    ApiError::InvalidToken(description.to_owned())
+                TokenError::Invalid(rejection) => {
+                    tracing::info!(cause = rejection.cause(), "access token refused");
+                    auth_failure(rejection.metric_reason());
+                    ApiError::InvalidToken(rejection)
                 }
                 TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
             })

@@ -4,6 +4,7 @@
 
 use http::StatusCode;
 
+use crate::auth::rejection::TokenRejection;
 use crate::auth::scope::UPLOAD_SCOPE;
 
 /// Why a request was not served, each mapped to one status and error code.
@@ -14,7 +15,7 @@ pub enum ApiError {
     /// Malformed credentials: `400 invalid_request` (RFC 6750 §3.1).
     InvalidRequest(String),
     /// Token not acceptable: `401 invalid_token` (RFC 6750 §3.1).
-    InvalidToken(String),
+    InvalidToken(TokenRejection),
     /// Token lacks `batch:upload`: `403 insufficient_scope` (RFC 6750 §3.1).
     InsufficientScope,
     /// Body is not a valid entry: `400 invalid_body`, the description names the field.
@@ -90,9 +91,8 @@ impl ApiError {
     pub fn description(&self) -> String {
         match self {
             Self::MissingToken => "send an access token: Authorization: Bearer <token>".to_owned(),
-            Self::InvalidRequest(text) | Self::InvalidToken(text) | Self::InvalidBody(text) => {
-                text.clone()
-            }
+            Self::InvalidRequest(text) | Self::InvalidBody(text) => text.clone(),
+            Self::InvalidToken(rejection) => rejection.description().to_owned(),
             Self::InsufficientScope => format!("the access token lacks the scope {UPLOAD_SCOPE}"),
             Self::UnsupportedMediaType => {
                 "send the entry as Content-Type: application/json".to_owned()

@@ -27,8 +27,8 @@ impl ApiError {
         };
         match self {
             Self::MissingToken => Some(format!(r#"Bearer realm="{REALM}""#)),
-            Self::InvalidRequest(text) | Self::InvalidToken(text) => {
-                Some(with_error(self.code(), text))
+            Self::InvalidRequest(_) | Self::InvalidToken(_) => {
+                Some(with_error(self.code(), &self.description()))
             }
             Self::InsufficientScope => Some(format!(
                 r#"{}, scope="{UPLOAD_SCOPE}""#,
@@ -141,11 +141,11 @@ mod tests {
 
     #[test]
     fn descriptions_cannot_break_the_header() {
-        let response = ApiError::InvalidToken("a \"quoted\" \\ text\n".into()).into_response();
+        let response = ApiError::InvalidRequest("a \"quoted\" \\ text\n".into()).into_response();
         assert_eq!(
             header(&response, WWW_AUTHENTICATE),
             Some(
-                r#"Bearer realm="timesheets", error="invalid_token", error_description="a 'quoted' ' text'""#
+                r#"Bearer realm="timesheets", error="invalid_request", error_description="a 'quoted' ' text'""#
             )
         );
     }

@@ -33,7 +33,7 @@ const fn invalid(why: &'static str) -> Expect {
     Expect::Invalid(why)
 }
 
-// Fragments of the `error_description` of each token rule (verifier.rs).
+// Fragments of the `error_description` of each token rule (auth/rejection.rs).
 const COMPACT: &str = "not a JWS in compact form";
 const SIGNATURE: &str = "signature does not verify";
 const HEADER: &str = "header is not a JSON object";

@@ -26,6 +26,41 @@ fn decode_segment(segment: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
+/// The segments of a compact JWS (RFC 7515 §7.1), still base64url-encoded.
+#[derive(Debug, Clone, Copy)]
+pub struct CompactJws<'a> {
+    /// The whole token.
+    pub token: &'a str,
+    /// The JOSE header segment.
+    pub header: &'a str,
+    /// The payload segment: the claims of a JWT.
+    pub payload: &'a str,
+    /// The signature segment.
+    pub signature: &'a str,
+    /// `header.payload`, the bytes the signature covers.
+    pub signing_input: &'a str,
+}
+
+impl<'a> CompactJws<'a> {
+    /// The segments of `token`; `None` unless it has exactly three, with a header and a
+    /// signature. An empty payload is a valid JWS (RFC 7515 §7.1) but never valid claims: the
+    /// claims check refuses it. An empty signature is `alg: none`, refused here.
+    pub fn split(token: &'a str) -> Option<Self> {
+        let (signing_input, signature) = token.rsplit_once('.')?;
+        let (header, payload) = signing_input.split_once('.')?;
+        if header.is_empty() || signature.is_empty() || payload.contains('.') {
+            return None;
+        }
+        Some(Self {
+            token,
+            header,
+            payload,
+            signature,
+            signing_input,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +83,18 @@ mod tests {
             assert_eq!(decode_object(&segment(bad)), Err(NotAnObject), "{bad}");
         }
         assert_eq!(decode_object("!!!"), Err(NotAnObject));
+    }
+
+    #[test]
+    fn compact_means_three_segments_with_header_and_signature() {
+        let jws = CompactJws::split("h.p.s").unwrap();
+        assert_eq!(
+            (jws.header, jws.payload, jws.signature, jws.signing_input),
+            ("h", "p", "s", "h.p")
+        );
+        assert!(CompactJws::split("h..s").is_some());
+        for bad in ["", "h.p", "h.p.", ".p.s", "h.p.s.x", "a.b.c.d.e"] {
+            assert!(CompactJws::split(bad).is_none(), "{bad}");
+        }
     }
 }

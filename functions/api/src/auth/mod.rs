@@ -1,9 +1,12 @@
 //! Who may call the API: bearer extraction, token verification, the JWKS cache, the scope rule.
 
 pub mod bearer;
+mod claims;
+mod header;
 mod jose;
 pub mod jwks;
 mod key_policy;
+pub mod rejection;
 mod rsa_key;
 pub mod scope;
 pub mod verifier;
