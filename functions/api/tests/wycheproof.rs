@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use timesheets_api::auth::jwks::KeySet;
+use timesheets_api::auth::key_set::KeySet;
 use timesheets_api::auth::verifier::verify_signature;
 
 const FILES: [&str; 2] = ["json_web_signature_test.json", "json_web_key_test.json"];

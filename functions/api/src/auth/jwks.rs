@@ -4,7 +4,6 @@
 //! refetch at most once per `cooldown` (so random `kid`s cannot turn the API into a JWKS
 //! amplifier); when a refetch fails the keys already held keep serving (stale on error).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use timesheets::http_client::{self, FetchError};
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
-use super::key_policy;
+use super::key_set::KeySet;
 
 /// Timings and limits of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,86 +46,23 @@ pub enum JwksError {
     UnknownKid,
     /// No keys are held and the JWKS cannot be fetched (a `503`, not the client's fault).
     #[error("the issuer's keys are unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(JwksUnavailable),
 }
 
-/// Private key members (RFC 7518 §6.2.2, §6.3.2, §6.4.1): a published key carrying them can
-/// be used by anyone to sign, so it proves nothing and is not used.
-const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
-
-/// The usable keys of a JWK Set, by `kid`.
-///
-/// A key is skipped, one by one so a single odd key does not hide the rest, when it does not
-/// parse as a JWK, has no `kid`, or carries private members. A `kid` held by two keys is
-/// dropped altogether: which key a token means would be a guess.
-#[derive(Debug, Clone, Default)]
-pub struct KeySet {
-    keys: HashMap<String, Arc<Jwk>>,
-}
-
-impl KeySet {
-    /// The usable keys of a JWKS document `{"keys": [...]}`; anything else gives an empty set.
-    pub fn from_document(document: &Value) -> Self {
-        let keys = document
-            .get("keys")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        Self::from_keys(keys)
-    }
-
-    /// Keys by `kid`. Skipped: keys that are not objects, carry private members, do not parse,
-    /// have no `kid`, or may not verify signatures ([`key_policy::is_signing_key`]); and every
-    /// key of a `kid` that several entries share, counted before anything is skipped, so a
-    /// skipped copy cannot leave its twin in use.
-    fn from_keys(values: &[Value]) -> Self {
-        let mut kid_counts: HashMap<&str, usize> = HashMap::new();
-        for kid in values.iter().filter_map(|value| value.get("kid")?.as_str()) {
-            *kid_counts.entry(kid).or_default() += 1;
-        }
-        let mut keys = HashMap::new();
-        for value in values {
-            let Some(object) = value.as_object() else {
-                continue;
-            };
-            if PRIVATE_MEMBERS
-                .iter()
-                .any(|name| object.contains_key(*name))
-            {
-                tracing::warn!("the issuer's JWKS publishes private key material; key skipped");
-                continue;
-            }
-            let Ok(jwk) = serde_json::from_value::<Jwk>(value.clone()) else {
-                continue;
-            };
-            let Some(kid) = jwk.common.key_id.clone() else {
-                continue;
-            };
-            if kid_counts.get(kid.as_str()).copied().unwrap_or_default() > 1 {
-                tracing::warn!(%kid, "the issuer's JWKS has several keys with one kid; kid not used");
-                continue;
-            }
-            if key_policy::is_signing_key(&jwk) {
-                keys.insert(kid, Arc::new(jwk));
-            }
-        }
-        Self { keys }
-    }
-
-    /// The key named `kid`.
-    pub fn get(&self, kid: &str) -> Option<Arc<Jwk>> {
-        self.keys.get(kid).cloned()
-    }
-
-    /// How many keys are usable.
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// Whether no key is usable.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
+/// Why no key of the issuer is held.
+#[derive(Debug, thiserror::Error)]
+pub enum JwksUnavailable {
+    /// The JWKS could not be fetched or is not a JWK Set document.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The JWKS holds no key that may verify signatures (an issuer's bad deploy,
+    /// `{"keys": []}`), counted as a failed fetch so the keys held keep serving.
+    #[error("the JWKS has no usable signing key")]
+    NoUsableKey,
+    /// No fetch has succeeded yet and this request may not start one (cooldown), or the one
+    /// it waited for failed.
+    #[error("no keys fetched from the issuer yet")]
+    NotFetched,
 }
 
 #[derive(Debug, Default)]
@@ -216,7 +152,7 @@ impl JwksCache {
                 Err(error) => {
                     tracing::warn!(%error, kept_keys = held.keys.len(), "JWKS fetch failed");
                     if held.keys.is_empty() {
-                        return Err(JwksError::Unavailable(error.to_string()));
+                        return Err(JwksError::Unavailable(error));
                     }
                 }
             }
@@ -224,9 +160,9 @@ impl JwksCache {
         let held = self.held.read().await;
         match held.keys.get(kid) {
             Some(key) => Ok(key),
-            None if held.keys.is_empty() => Err(JwksError::Unavailable(
-                "no keys fetched from the issuer yet".to_owned(),
-            )),
+            None if held.keys.is_empty() => {
+                Err(JwksError::Unavailable(JwksUnavailable::NotFetched))
+            }
             None => Err(JwksError::UnknownKid),
         }
     }
@@ -243,89 +179,14 @@ impl JwksCache {
 
     /// The issuer's usable keys. A document without any is treated as a failed fetch, so an
     /// issuer's bad deploy (`{"keys": []}`) does not drop the keys held.
-    async fn fetch(&self) -> Result<KeySet, FetchError> {
+    async fn fetch(&self) -> Result<KeySet, JwksUnavailable> {
         let url = self.endpoint.url(&self.client).await;
         let document: JwkSetDocument =
             http_client::get_json(&self.client, &url, self.policy.max_bytes).await?;
         let keys = KeySet::from_keys(&document.keys);
         if keys.is_empty() {
-            return Err(FetchError::Json(serde::de::Error::custom(
-                "the JWKS has no usable signing key",
-            )));
+            return Err(JwksUnavailable::NoUsableKey);
         }
         Ok(keys)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn kids(set: &KeySet) -> Vec<String> {
-        let mut kids: Vec<String> = set.keys.keys().cloned().collect();
-        kids.sort();
-        kids
-    }
-
-    /// A sound RSA signing key named `kid`, with `changes` merged in (`null` removes).
-    fn rsa(kid: &str, changes: Value) -> Value {
-        testkit::keys::TestKey::generate(kid).jwk_with(&changes)
-    }
-
-    #[test]
-    fn odd_keys_are_skipped_not_fatal() {
-        let document = json!({"keys": [
-            rsa("a", json!({})),
-            rsa("no-kid", json!({"kid": null})),
-            {"kty": "weird", "kid": "b", "alg": "made-up"},
-            "not a key",
-        ]});
-        assert_eq!(kids(&KeySet::from_document(&document)), ["a"]);
-    }
-
-    #[test]
-    fn keys_that_may_not_verify_signatures_are_not_held() {
-        let document = json!({"keys": [
-            rsa("sig", json!({})),
-            rsa("no-use", json!({"use": null, "alg": null})),
-            rsa("verify", json!({"use": null, "key_ops": ["verify"]})),
-            rsa("enc", json!({"use": "enc"})),
-            rsa("sign-only", json!({"use": null, "key_ops": ["sign"]})),
-            rsa("weak", json!({"n": "AQAB"})),
-            {"kty": "oct", "kid": "secret", "k": "c2VjcmV0"},
-        ]});
-        assert_eq!(
-            kids(&KeySet::from_document(&document)),
-            ["no-use", "sig", "verify"]
-        );
-        // A document of such keys only holds nothing: the fetch counts as failed.
-        let unusable =
-            json!({"keys": [rsa("enc", json!({"use": "enc"})), rsa("weak", json!({"n": "AQAB"}))]});
-        assert!(KeySet::from_document(&unusable).is_empty());
-    }
-
-    #[test]
-    fn private_keys_and_shared_kids_are_not_used() {
-        let leaked = rsa("leaked", json!({}));
-        let mut leaked_twin = leaked.clone();
-        leaked_twin["d"] = json!("AQAB");
-        let document = json!({"keys": [
-            rsa("public", json!({})),
-            rsa("private", json!({"d": "AQAB"})),
-            rsa("twice", json!({})),
-            rsa("twice", json!({})),
-            // The copy with private members is skipped; its twin must not be used either.
-            leaked,
-            leaked_twin,
-        ]});
-        assert_eq!(kids(&KeySet::from_document(&document)), ["public"]);
-    }
-
-    #[test]
-    fn documents_without_a_key_list_are_empty() {
-        for document in [json!({}), json!({"keys": {}}), json!([]), json!("keys")] {
-            assert!(KeySet::from_document(&document).is_empty(), "{document}");
-        }
     }
 }

@@ -6,6 +6,7 @@ mod header;
 mod jose;
 pub mod jwks;
 mod key_policy;
+pub mod key_set;
 pub mod rejection;
 mod rsa_key;
 pub mod scope;

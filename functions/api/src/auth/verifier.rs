@@ -11,8 +11,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use super::claims::{self, Claims};
 use super::header::{self, AcceptedHeader};
 use super::jose::CompactJws;
-use super::jwks::{JwksCache, JwksError, KeySet};
+use super::jwks::{JwksCache, JwksError};
 use super::key_policy;
+use super::key_set::KeySet;
 use super::rejection::TokenRejection;
 use super::scope::{self, ScopeClaim};
 
