@@ -107,7 +107,7 @@ impl<S: TimesheetStore> UploadApi<S> {
                 first_id,
                 replayed: false,
             }),
-            Insert::AlreadyStored => Err(unavailable(ids_taken(first_id))),
+            Insert::AlreadyStored => Err(unavailable(StoreError::IdsTaken { first_id })),
         }
     }
 
@@ -153,7 +153,7 @@ impl<S: TimesheetStore> UploadApi<S> {
                 if let Err(release) = self.store.release(&scope_key).await {
                     tracing::warn!(error = %release, "releasing the idempotency key failed");
                 }
-                Err(unavailable(ids_taken(first_id)))
+                Err(unavailable(StoreError::IdsTaken { first_id }))
             }
             // It may have landed: keep the ids, so the retry stores under them or replays.
             Err(error) => {
@@ -195,15 +195,6 @@ impl<S: TimesheetStore> UploadApi<S> {
 /// Counts a refusal by its reason, e.g. `invalid_token:expired`.
 fn auth_failure(reason: String) {
     metrics::counter!(metric::AUTH_FAILURES, "Reason" => reason).increment(1);
-}
-
-/// Freshly reserved ids found taken: the id counter is behind the stored timesheets (rows
-/// written outside the API, say). Answering `201` would lose the entries; a retry reserves new
-/// ids past the taken ones.
-fn ids_taken(first_id: u64) -> StoreError {
-    StoreError(format!(
-        "timesheet {first_id} already exists: the id counter is behind the stored timesheets"
-    ))
 }
 
 fn unavailable(error: StoreError) -> ApiError {

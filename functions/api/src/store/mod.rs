@@ -1,11 +1,14 @@
 //! Where timesheets and idempotency records are kept: a port the handler depends on, with a
 //! DynamoDB adapter for Lambda and an in-memory one for unit tests. The policy built on these
-//! primitives (what a repeated key means) lives in `crate::idempotency`.
+//! primitives (what a repeated key means) lives in the `idempotency` module.
 
 pub mod dynamodb;
 pub mod memory;
 
+use std::error::Error;
 use std::future::Future;
+
+use aws_sdk_dynamodb::error::DisplayErrorContext;
 
 use timesheets::TimesheetEntry;
 
@@ -60,10 +63,49 @@ pub enum Insert {
     AlreadyStored,
 }
 
-/// The store failed; the API answers `503` and the caller may retry.
+/// Why the store failed; the API answers `503` and the caller may retry.
+///
+/// The messages carry the underlying error's own text (for the SDK, with its error context),
+/// since the log line that reports a store failure prints only this error.
 #[derive(Debug, thiserror::Error)]
-#[error("timesheet store failed: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// A DynamoDB request failed: throttled, timed out, refused, or the service errored.
+    #[error("timesheet store failed: {operation}: {}", DisplayErrorContext(&**source))]
+    Unavailable {
+        /// The DynamoDB operation, e.g. `TransactWriteItems`.
+        operation: &'static str,
+        /// The SDK's error.
+        source: Box<dyn Error + Send + Sync>,
+    },
+    /// A request to DynamoDB could not be built; nothing was sent.
+    #[error("timesheet store failed: {operation} request not built: {source}")]
+    Build {
+        /// The DynamoDB operation, e.g. `TransactWriteItems`.
+        operation: &'static str,
+        /// What could not be built.
+        source: Box<dyn Error + Send + Sync>,
+    },
+    /// A stored item is not what this API writes, e.g. an id counter without a number.
+    #[error("timesheet store failed: {what}")]
+    Corrupt {
+        /// Which item, and how it is wrong.
+        what: &'static str,
+    },
+    /// Freshly reserved ids are already taken: the id counter is behind the stored
+    /// timesheets (rows written outside the API, say). Answering `201` would lose the entries;
+    /// a retry reserves new ids past the taken ones.
+    #[error(
+        "timesheet store failed: timesheet {first_id} already exists: the id counter is behind the stored timesheets"
+    )]
+    IdsTaken {
+        /// The first id of the reservation.
+        first_id: u64,
+    },
+    /// An idempotency record was deleted between the failed conditional write and the read
+    /// of what made it fail (another request released the key); a retry meets a settled key.
+    #[error("timesheet store failed: idempotency record changed concurrently")]
+    RecordChanged,
+}
 
 /// Timesheet and idempotency-record persistence.
 pub trait TimesheetStore: Send + Sync {

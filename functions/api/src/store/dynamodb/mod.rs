@@ -1,53 +1,48 @@
-//! DynamoDB adapter: one table, partition key `pk` (S), TTL attribute `expires_at`.
+//! DynamoDB adapter on one table, whose items are laid out in [`item`].
 //!
-//! Items: `COUNTER#timesheet` holds `last_id`, bumped atomically with `ADD` (never max+1, so
-//! concurrent Lambda instances never share an id); each timesheet is `TIMESHEET#<id>`; each
-//! idempotency record is `IDEMPOTENCY#<scope key>`. Timesheets are written with
-//! `attribute_not_exists(pk)`, in one transaction per request (all or nothing), even for one
-//! entry: the SDK gives each call a `ClientRequestToken`, so when it retries after a lost answer
-//! DynamoDB answers success again instead of failing the condition on the first write
+//! The counter's `last_id` is bumped atomically with `ADD` (never max+1, so concurrent Lambda
+//! instances never share an id). Timesheets are written with `attribute_not_exists(pk)`, in one
+//! transaction per request (all or nothing), even for one entry: the SDK gives each call a
+//! `ClientRequestToken`, so when it retries after a lost answer DynamoDB answers success again
+//! instead of failing the condition on the first write
 //! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>).
 //! A conditional `PutItem` would cost half the write capacity but has no such token.
 
-use std::collections::HashMap;
+pub mod item;
+
+use std::error::Error;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use timesheets::TimesheetEntry;
 
 use super::{Claim, IdempotencyRecord, Insert, StoreError, TimesheetStore};
+use item::{COUNTER_KEY, PARTITION_KEY, n, record_key, s, timesheet_key};
 
-/// Partition key attribute of the table.
-pub const PARTITION_KEY: &str = "pk";
-/// TTL attribute of the table (Unix seconds).
-pub const TTL_ATTRIBUTE: &str = "expires_at";
-const COUNTER_KEY: &str = "COUNTER#timesheet";
 const NEW_ITEM: &str = "attribute_not_exists(pk)";
 
-/// The `pk` of timesheet `id`.
-pub fn timesheet_key(id: u64) -> String {
-    format!("TIMESHEET#{id}")
+/// The DynamoDB `operation` failed with `error`.
+fn failed<E, R>(operation: &'static str, error: SdkError<E, R>) -> StoreError
+where
+    SdkError<E, R>: Error + Send + Sync + 'static,
+{
+    StoreError::Unavailable {
+        operation,
+        source: Box::new(error),
+    }
 }
 
-fn record_key(scope_key: &str) -> String {
-    format!("IDEMPOTENCY#{scope_key}")
-}
-
-fn s(text: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(text.into())
-}
-
-fn n(number: impl ToString) -> AttributeValue {
-    AttributeValue::N(number.to_string())
-}
-
-fn failed<E: std::error::Error + 'static, R: std::fmt::Debug>(error: SdkError<E, R>) -> StoreError {
-    StoreError(DisplayErrorContext(error).to_string())
+/// The `TransactWriteItems` of timesheets could not be built.
+fn unbuilt(error: impl Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Build {
+        operation: "TransactWriteItems",
+        source: Box::new(error),
+    }
 }
 
 /// Whether a conditional write failed its condition (`ConditionalCheckFailedException`).
@@ -60,7 +55,7 @@ fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
 
 /// Whether a transaction was cancelled only because a timesheet's `pk` already exists, read
 /// from its structured `CancellationReasons` (one per item, `None` code for items that passed).
-fn ids_taken<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
+fn already_stored<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
     match error.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
             let codes: Vec<&str> = cancelled
@@ -90,24 +85,6 @@ impl DynamoDbStore {
             table: table.into(),
         }
     }
-
-    fn timesheet_item(
-        id: u64,
-        entry: &TimesheetEntry,
-        client_id: &str,
-        created_at: &str,
-    ) -> HashMap<String, AttributeValue> {
-        HashMap::from([
-            (PARTITION_KEY.to_owned(), s(timesheet_key(id))),
-            ("id".to_owned(), n(id)),
-            ("user_id".to_owned(), s(&entry.user_id)),
-            ("date".to_owned(), s(&entry.date)),
-            ("project".to_owned(), s(&entry.project)),
-            ("hours".to_owned(), n(entry.hours)),
-            ("client_id".to_owned(), s(client_id)),
-            ("created_at".to_owned(), s(created_at)),
-        ])
-    }
 }
 
 impl TimesheetStore for DynamoDbStore {
@@ -122,13 +99,15 @@ impl TimesheetStore for DynamoDbStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(|error| failed("UpdateItem", error))?;
         let last: u64 = output
             .attributes()
             .and_then(|attributes| attributes.get("last_id"))
             .and_then(|value| value.as_n().ok())
             .and_then(|text| text.parse().ok())
-            .ok_or_else(|| StoreError("the id counter returned no number".to_owned()))?;
+            .ok_or(StoreError::Corrupt {
+                what: "the id counter returned no number",
+            })?;
         Ok(last + 1 - count)
     }
 
@@ -140,20 +119,15 @@ impl TimesheetStore for DynamoDbStore {
     ) -> Result<Insert, StoreError> {
         let created_at = OffsetDateTime::now_utc()
             .format(&Rfc3339)
-            .map_err(|error| StoreError(error.to_string()))?;
+            .map_err(unbuilt)?;
         let mut items = Vec::with_capacity(entries.len());
         for (id, entry) in (first_id..).zip(entries) {
             let put = Put::builder()
                 .table_name(&self.table)
-                .set_item(Some(Self::timesheet_item(
-                    id,
-                    entry,
-                    client_id,
-                    &created_at,
-                )))
+                .set_item(Some(item::timesheet(id, entry, client_id, &created_at)))
                 .condition_expression(NEW_ITEM)
                 .build()
-                .map_err(|error| StoreError(error.to_string()))?;
+                .map_err(unbuilt)?;
             items.push(TransactWriteItem::builder().put(put).build());
         }
         match self
@@ -164,8 +138,8 @@ impl TimesheetStore for DynamoDbStore {
             .await
         {
             Ok(_) => Ok(Insert::Stored),
-            Err(error) if ids_taken(&error) => Ok(Insert::AlreadyStored),
-            Err(error) => Err(failed(error)),
+            Err(error) if already_stored(&error) => Ok(Insert::AlreadyStored),
+            Err(error) => Err(failed("TransactWriteItems", error)),
         }
     }
 
@@ -179,7 +153,7 @@ impl TimesheetStore for DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(|error| failed("GetItem", error))?;
         Ok(output.item.is_some())
     }
 
@@ -192,28 +166,9 @@ impl TimesheetStore for DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(failed)?
+            .map_err(|error| failed("GetItem", error))?
             .item;
-        Ok(item.map(|item| {
-            let number = |name: &str| {
-                item.get(name)
-                    .and_then(|value| value.as_n().ok())
-                    .and_then(|text| text.parse::<i64>().ok())
-                    .unwrap_or_default()
-            };
-            IdempotencyRecord {
-                scope_key: scope_key.to_owned(),
-                fingerprint: item
-                    .get("fingerprint")
-                    .and_then(|value| value.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default(),
-                first_id: number("first_id") as u64,
-                count: number("count") as u64,
-                claimed_at: number("claimed_at"),
-                expires_at: number(TTL_ATTRIBUTE),
-            }
-        }))
+        Ok(item.map(|item| item::to_record(scope_key, &item)))
     }
 
     async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {
@@ -221,12 +176,7 @@ impl TimesheetStore for DynamoDbStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .item(PARTITION_KEY, s(record_key(&record.scope_key)))
-            .item("fingerprint", s(&record.fingerprint))
-            .item("first_id", n(record.first_id))
-            .item("count", n(record.count))
-            .item("claimed_at", n(record.claimed_at))
-            .item(TTL_ATTRIBUTE, n(record.expires_at))
+            .set_item(Some(item::record(record)))
             // TTL deletion lags by up to days: an expired record counts as absent.
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
             .expression_attribute_values(":now", n(now))
@@ -238,12 +188,10 @@ impl TimesheetStore for DynamoDbStore {
                 match self.find_record(&record.scope_key).await? {
                     Some(existing) => Ok(Claim::Exists(existing)),
                     // Deleted between the two calls (released): let the caller retry later.
-                    None => Err(StoreError(
-                        "idempotency record changed concurrently".to_owned(),
-                    )),
+                    None => Err(StoreError::RecordChanged),
                 }
             }
-            Err(error) => Err(failed(error)),
+            Err(error) => Err(failed("PutItem", error)),
         }
     }
 
@@ -267,7 +215,7 @@ impl TimesheetStore for DynamoDbStore {
         match result {
             Ok(_) => Ok(true),
             Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(failed(error)),
+            Err(error) => Err(failed("UpdateItem", error)),
         }
     }
 
@@ -278,7 +226,7 @@ impl TimesheetStore for DynamoDbStore {
             .key(PARTITION_KEY, s(record_key(scope_key)))
             .send()
             .await
-            .map_err(failed)?;
+            .map_err(|error| failed("DeleteItem", error))?;
         Ok(())
     }
 }
