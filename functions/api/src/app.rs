@@ -31,26 +31,23 @@ struct Stored {
     replayed: bool,
 }
 
-impl<S: TimesheetStore> UploadApi<S> {
-    /// The API with its token verifier and timesheet store.
-    pub fn new(verifier: TokenVerifier, store: S) -> Self {
-        Self { verifier, store }
-    }
+/// One request's result and who made it, for its one log line.
+struct Outcome {
+    /// The verified token's client; `None` when refused before the token was verified.
+    client: Option<String>,
+    result: Result<(Stored, Upload), ApiError>,
+}
 
-    /// The store, for tests that look at what was stored.
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
-    /// Serves one request; every outcome is a response, and one log line says which.
-    pub async fn handle(&self, request: Request) -> Response<Body> {
-        let mut client = None;
-        match self.upload(&request, &mut client).await {
+impl Outcome {
+    /// Logs and counts the outcome, then answers it.
+    fn into_response(self) -> Response<Body> {
+        let client = self.client.as_deref().unwrap_or("-");
+        match self.result {
             Ok((stored, upload)) => {
                 let count = upload.entries.len() as u64;
                 tracing::info!(
                     status = 201,
-                    client = client.as_deref().unwrap_or("-"),
+                    client,
                     first_timesheet_id = stored.first_id,
                     last_timesheet_id = stored.first_id + count - 1,
                     replayed = stored.replayed,
@@ -65,7 +62,7 @@ impl<S: TimesheetStore> UploadApi<S> {
                 tracing::info!(
                     status = error.status().as_u16(),
                     error = error.code(),
-                    client = client.as_deref().unwrap_or("-"),
+                    client,
                     "upload refused"
                 );
                 if !error.is_auth() {
@@ -76,21 +73,56 @@ impl<S: TimesheetStore> UploadApi<S> {
             }
         }
     }
+}
 
-    async fn upload(
+impl<S: TimesheetStore> UploadApi<S> {
+    /// The API with its token verifier and timesheet store.
+    pub fn new(verifier: TokenVerifier, store: S) -> Self {
+        Self { verifier, store }
+    }
+
+    /// The store, for tests that look at what was stored.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Serves one request; every outcome is a response, and one log line says which.
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        self.upload(&request).await.into_response()
+    }
+
+    async fn upload(&self, request: &Request) -> Outcome {
+        match self.admit(request).await {
+            Ok(token) => Outcome {
+                client: Some(token.client().to_owned()),
+                result: self.serve(request, &token).await,
+            },
+            Err(error) => Outcome {
+                client: None,
+                result: Err(error),
+            },
+        }
+    }
+
+    /// Route and token: who is asking.
+    async fn admit(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
+        route(request)?;
+        self.authorize(request).await
+    }
+
+    /// Scope, body, idempotency key, store: what the verified client asks for.
+    async fn serve(
         &self,
         request: &Request,
-        client: &mut Option<String>,
+        token: &VerifiedToken,
     ) -> Result<(Stored, Upload), ApiError> {
-        route(request)?;
-        let token = self.authorize(request).await?;
-        let client = client.insert(token.client().to_owned());
         if !token.grants(UPLOAD_SCOPE) {
             auth_failure("insufficient_scope".to_owned());
             return Err(ApiError::InsufficientScope);
         }
+        let client = token.client();
         let upload = body::parse_upload(request.headers(), request.body())?;
-        let key = idempotency::key(request.headers())?;
+        let key = idempotency::header::key(request.headers())?;
         let stored = match key {
             None => self.store_new(&upload, client).await,
             Some(key) => self.store_once(&upload, client, &key, request.body()).await,

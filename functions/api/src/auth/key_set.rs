@@ -38,7 +38,7 @@ impl KeySet {
     /// have no `kid`, or may not verify signatures ([`key_policy::is_signing_key`]); and every
     /// key of a `kid` that several entries share, counted before anything is skipped, so a
     /// skipped copy cannot leave its twin in use.
-    pub fn from_keys(values: &[Value]) -> Self {
+    pub(super) fn from_keys(values: &[Value]) -> Self {
         let mut kid_counts: HashMap<&str, usize> = HashMap::new();
         for kid in values.iter().filter_map(|value| value.get("kid")?.as_str()) {
             *kid_counts.entry(kid).or_default() += 1;
