@@ -306,7 +306,7 @@ def test_signing_key_names_match_the_local_stack():
 
 def test_an_idempotency_claim_outlives_the_api_function(resources):
     # A claim older than IN_FLIGHT_SECONDS may be taken over: its attempt must be over by then.
-    source = (ROOT / "functions/api/src/idempotency.rs").read_text()
+    source = (ROOT / "functions/api/src/idempotency/mod.rs").read_text()
     in_flight = int(re.search(r"pub const IN_FLIGHT_SECONDS: i64 = (\d+);", source).group(1))
     assert resources[API]["Properties"]["Timeout"] < in_flight
 
