@@ -203,7 +203,7 @@ mod tests {
         let error = client
             .upload_batch(
                 &AccessToken::new("t".to_owned()),
-                &[crate::input::sample_entry()],
+                &[TimesheetEntry::sample()],
                 "key",
                 Duration::from_secs(2),
             )

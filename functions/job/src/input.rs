@@ -10,16 +10,6 @@
 use serde_json::Value;
 use timesheets::TimesheetEntry;
 
-/// The sample entry of the ExampleCo scenario, uploaded when the input names no entries.
-pub fn sample_entry() -> TimesheetEntry {
-    TimesheetEntry {
-        user_id: "007".to_owned(),
-        date: "2017-05-10T17:40:20.095Z".to_owned(),
-        project: "StoreZero".to_owned(),
-        hours: 5.0,
-    }
-}
-
 /// The input is not usable; the message names the entry and field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("job input: {0}")]
@@ -105,7 +95,7 @@ fn check_shape(event: &Value) -> Result<(), InputError> {
 /// [`InputError`] when `entries` is not an array or an entry breaks a field rule.
 pub fn entries(event: &Value) -> Result<Vec<TimesheetEntry>, InputError> {
     match event.get("entries") {
-        None | Some(Value::Null) => Ok(vec![sample_entry()]),
+        None | Some(Value::Null) => Ok(vec![TimesheetEntry::sample()]),
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
@@ -132,7 +122,7 @@ mod tests {
             "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}
         });
         for event in [scheduled_event, json!({}), Value::Null] {
-            assert_eq!(entries(&event).unwrap(), vec![sample_entry()]);
+            assert_eq!(entries(&event).unwrap(), vec![TimesheetEntry::sample()]);
         }
     }
 
@@ -192,7 +182,7 @@ mod tests {
             input.run_id.as_deref(),
             Some("53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa")
         );
-        assert_eq!(input.entries, vec![sample_entry()]);
+        assert_eq!(input.entries, vec![TimesheetEntry::sample()]);
 
         let scheduler_input = json!({"id": "2017-05-10T17:00:00Z", "entries": [
             {"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5}
