@@ -3,12 +3,17 @@
 //! and uploads through the API function (cargo lambda) into DynamoDB (moto).
 
 use e2e::*;
-use serde_json::json;
+use serde_json::{Value, json};
+use timesheets::TimesheetEntry;
 use timesheets::config::ProcessEnv;
+use timesheets::entry::SAMPLE_ENTRY;
 use timesheets_job::{JobConfig, JobError, RunContext, TimesheetsJob};
 
-fn entry(project: &str) -> serde_json::Value {
-    json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": project, "hours": 5})
+/// The sample entry as JSON, on `project`.
+fn entry(project: &str) -> Value {
+    let mut entry: Value = serde_json::from_str(SAMPLE_ENTRY).unwrap();
+    entry["project"] = json!(project);
+    entry
 }
 
 #[tokio::test]
@@ -17,14 +22,15 @@ async fn scheduled_job_uploads_the_sample_entry_into_dynamodb() {
     assert_eq!(result["uploaded"], 1, "{result}");
     let created = &result["timesheets"][0];
     let id = created["id"].as_u64().expect("an id");
+    let sample = TimesheetEntry::sample();
     assert_eq!(
         created["message"],
-        format!("Created timesheet {id} for employee 007.")
+        format!("Created timesheet {id} for employee {}.", sample.user_id)
     );
     let row = stored_row(id).await.expect("the row is stored");
-    assert_eq!(row["user_id"], "007");
-    assert_eq!(row["project"], "StoreZero");
-    assert_eq!(row["date"], "2017-05-10T17:40:20.095Z");
+    assert_eq!(row["user_id"], sample.user_id);
+    assert_eq!(row["project"], sample.project);
+    assert_eq!(row["date"], sample.date);
     assert_eq!(row["hours"], "5");
     assert_eq!(row["client_id"], stack_var("TEST_JOB_CLIENT_ID"));
 }

@@ -1,5 +1,6 @@
 """The running local stack (`infra/local/stack.sh up`, `.local/stack.env`) and tokens from its issuer."""
 
+import json
 import os
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / ".local" / "logs"
 SPEC = ROOT / "infra" / "openapi.yaml"
+# The scenario's sample entry as the job's schedule input carries it; the job's tests/events.rs
+# checks that file against the one definition, timesheets::entry::SAMPLE_ENTRY.
+SAMPLE_ENTRY = json.loads((ROOT / "events" / "schedule.json").read_text(encoding="utf-8"))["entries"][0]
 STACK_VARIABLES = (
     "API_URL",
     "AUTH_ISSUER",

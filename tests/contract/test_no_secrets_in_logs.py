@@ -15,9 +15,8 @@ import time
 import boto3
 import pytest
 import requests
-from contract_support import LOGS, ROOT, Hidden, bearer, token_request
+from contract_support import LOGS, ROOT, SAMPLE_ENTRY, Hidden, bearer, token_request
 
-ENTRY = {"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}
 # A JWS in compact form, whole or cut short: base64url of `{"` starts header and payload.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?")
 # A credential after an Authorization scheme (RFC 6750 b64token, RFC 7617): 16 characters or more,
@@ -32,7 +31,7 @@ EVIDENCE_TIMEOUT_SECONDS = 10
 def upload(upload_url, headers, params=None):
     return requests.post(
         upload_url,
-        json=ENTRY,
+        json=SAMPLE_ENTRY,
         headers={"Content-Type": "application/json", **headers},
         params=params,
         timeout=15,

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 import schemathesis
-from contract_support import SPEC, access_token, bearer, stack_environment
+from contract_support import SAMPLE_ENTRY, SPEC, access_token, bearer, stack_environment
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -148,11 +148,8 @@ def explicit_call(headers=None, body=None, path=None):
     return case, response
 
 
-ENTRY = {"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}
-
-
 def test_no_token_is_401_with_a_bare_challenge(stack):
-    case, response = explicit_call(body=ENTRY)
+    case, response = explicit_call(body=SAMPLE_ENTRY)
     assert response.status_code == 401
     assert header(response, "WWW-Authenticate") == 'Bearer realm="timesheets"'
     assert response.json()["error"] == "missing_token"
@@ -162,7 +159,7 @@ def test_no_token_is_401_with_a_bare_challenge(stack):
 def test_a_forged_token_is_401_invalid_token(stack, job_token):
     head, payload, signature = job_token.split(".")
     forged = f"{head}.{payload}.{signature[:-4]}AAAA"
-    case, response = explicit_call(headers={"Authorization": bearer(forged)}, body=ENTRY)
+    case, response = explicit_call(headers={"Authorization": bearer(forged)}, body=SAMPLE_ENTRY)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
     assert 'error="invalid_token"' in header(response, "WWW-Authenticate")
@@ -170,14 +167,14 @@ def test_a_forged_token_is_401_invalid_token(stack, job_token):
 
 
 def test_a_malformed_authorization_header_is_400_invalid_request(stack):
-    case, response = explicit_call(headers={"Authorization": "Bearer not a token"}, body=ENTRY)
+    case, response = explicit_call(headers={"Authorization": "Bearer not a token"}, body=SAMPLE_ENTRY)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     case.validate_response(response)
 
 
 def test_a_token_without_batch_upload_is_403(stack, reader_token):
-    case, response = explicit_call(headers={"Authorization": bearer(reader_token)}, body=ENTRY)
+    case, response = explicit_call(headers={"Authorization": bearer(reader_token)}, body=SAMPLE_ENTRY)
     assert response.status_code == 403
     assert 'scope="batch:upload"' in header(response, "WWW-Authenticate")
     assert response.json()["error"] == "insufficient_scope"
@@ -185,7 +182,7 @@ def test_a_token_without_batch_upload_is_403(stack, reader_token):
 
 
 def test_a_body_over_64_kib_is_413(stack, job_token):
-    body = [dict(ENTRY, project="x" * 128)] * 100
+    body = [dict(SAMPLE_ENTRY, project="x" * 128)] * 100
     body = [dict(entry, user_id="u" * 64) for entry in body] * 3
     case, response = explicit_call(headers={"Authorization": bearer(job_token)}, body=body)
     assert len(response.request.body) > 64 * 1024
@@ -196,7 +193,7 @@ def test_a_body_over_64_kib_is_413(stack, job_token):
 
 def test_an_unknown_path_is_404(stack, job_token):
     case, response = explicit_call(
-        headers={"Authorization": bearer(job_token)}, body=ENTRY, path="/timesheets/download"
+        headers={"Authorization": bearer(job_token)}, body=SAMPLE_ENTRY, path="/timesheets/download"
     )
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
@@ -207,7 +204,7 @@ def test_an_unknown_path_is_404(stack, job_token):
 
 def test_hours_too_small_to_store_are_a_400_naming_the_field(stack, job_token):
     # DynamoDB numbers stop at 1e-130: a body the store could not hold must be refused, not 503.
-    case, response = explicit_call(headers={"Authorization": bearer(job_token)}, body=dict(ENTRY, hours=5e-324))
+    case, response = explicit_call(headers={"Authorization": bearer(job_token)}, body=dict(SAMPLE_ENTRY, hours=5e-324))
     assert response.status_code == 400, response.status_code
     assert response.json()["error_description"] == "`hours` must be at least 0.01 (36 seconds)"
     case.validate_response(response)

@@ -17,14 +17,6 @@ INFRA = ROOT / "infra"
 TEMPLATE = INFRA / "template.yaml"
 EVENTS = ROOT / "events"
 
-SAMPLE_ENTRY = {
-    "user_id": "007",
-    "date": "2017-05-10T17:40:20.095Z",
-    "project": "StoreZero",
-    "hours": 5,
-}
-
-
 class OfflinePolicyLoader(ManagedPolicyLoader):
     """The translator knows AWSLambdaBasicExecutionRole itself; it never needs IAM here."""
 
@@ -41,6 +33,11 @@ def load_yaml(path: Path):
 
 def load_event(name: str):
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+
+
+# The scenario's sample entry as the job's schedule input carries it; the job's tests/events.rs
+# checks every event file against the one definition, timesheets::entry::SAMPLE_ENTRY.
+SAMPLE_ENTRY = load_event("schedule.json")["entries"][0]
 
 
 def to_cloudformation(sam_template):

@@ -167,10 +167,8 @@ pub async fn rows_with_project(project: &str) -> usize {
 /// The scenario's sample entry (employee 007, 5 hours) on `project`.
 pub fn sample_entry(project: &str) -> timesheets::TimesheetEntry {
     timesheets::TimesheetEntry {
-        user_id: "007".to_owned(),
-        date: "2017-05-10T17:40:20.095Z".to_owned(),
         project: project.to_owned(),
-        hours: 5.0,
+        ..timesheets::TimesheetEntry::sample()
     }
 }
 

@@ -18,8 +18,7 @@ use timesheets_api::store::memory::MemoryStore;
 
 const ISSUER: &str = "https://tenant.example.auth0.com/";
 const AUDIENCE: &str = "https://api.exampleco.com/timesheets";
-const SAMPLE: &str =
-    r#"{"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}"#;
+const SAMPLE: &str = timesheets::entry::SAMPLE_ENTRY;
 
 fn verifier(server: &JwksServer) -> TokenVerifier {
     let client = timesheets::http_client::build(Duration::from_secs(1)).unwrap();

@@ -118,7 +118,7 @@ mod tests {
         headers
     }
 
-    const SAMPLE: &str = r#"{"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}"#;
+    const SAMPLE: &str = timesheets::entry::SAMPLE_ENTRY;
 
     #[test]
     fn json_media_types_are_accepted() {

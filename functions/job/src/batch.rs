@@ -1,6 +1,7 @@
-//! The batches of one run: their idempotency keys and what became of each.
+//! The batches of one run: the run's entries cut into API requests, each with its idempotency
+//! key.
 
-use serde::Serialize;
+use timesheets::{MAX_BATCH_ENTRIES, TimesheetEntry};
 use uuid::Uuid;
 
 /// Namespace of the idempotency keys (UUID v5, RFC 9562 §5.5). Fixed in the code: a redelivered
@@ -17,25 +18,31 @@ pub fn idempotency_key(run_id: &str, index: usize) -> String {
     .to_string()
 }
 
-/// What became of one batch; part of the invocation's result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BatchReport {
-    /// Position of the batch in the run, from 0; batch `i` holds entries `100 i` to `100 i + 99`.
+/// One request's worth of a run's entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch<'a> {
+    /// Position of the batch in the run, from 0.
     pub index: usize,
-    /// The `Idempotency-Key` it was sent with.
+    /// Its `Idempotency-Key`: [`idempotency_key`] of the run and `index`.
     pub idempotency_key: String,
-    /// Entries in the batch.
-    pub entries: usize,
-    /// Requests made to the API for it (0 when the deadline left no time to try).
-    pub attempts: u32,
-    /// The API replayed an earlier answer for this key: an earlier delivery of the run (or an
-    /// attempt whose answer was lost) had stored the batch.
-    pub replayed: bool,
-    /// Ids of the batch's timesheets, in entry order; empty when it failed.
-    pub ids: Vec<u64>,
-    /// Why it failed; absent when stored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// Its entries: 1 to [`MAX_BATCH_ENTRIES`], in input order.
+    pub entries: &'a [TimesheetEntry],
+}
+
+/// The batches of run `run_id`: `entries` in order, [`MAX_BATCH_ENTRIES`] a batch (the API's
+/// limit), so batch `i` holds entries `100 i` to `100 i + 99`.
+pub fn batches<'a>(
+    run_id: &'a str,
+    entries: &'a [TimesheetEntry],
+) -> impl Iterator<Item = Batch<'a>> + 'a {
+    entries
+        .chunks(MAX_BATCH_ENTRIES)
+        .enumerate()
+        .map(move |(index, entries)| Batch {
+            index,
+            idempotency_key: idempotency_key(run_id, index),
+            entries,
+        })
 }
 
 #[cfg(test)]
@@ -53,5 +60,22 @@ mod tests {
         // Pinned (computed independently with Python's uuid.uuid5): changing the namespace or
         // the name format would make an event redelivered across a deploy store its batches twice.
         assert_eq!(key, "f6bc9eeb-e23c-54a8-a221-891b598972fa");
+    }
+
+    #[test]
+    fn entries_are_cut_at_the_api_limit_in_order() {
+        let entries: Vec<TimesheetEntry> = (0..MAX_BATCH_ENTRIES * 2 + 1)
+            .map(|i| TimesheetEntry {
+                user_id: format!("{i:03}"),
+                ..TimesheetEntry::sample()
+            })
+            .collect();
+        let cut: Vec<Batch> = batches("run", &entries).collect();
+        let sizes: Vec<usize> = cut.iter().map(|batch| batch.entries.len()).collect();
+        assert_eq!(sizes, [MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES, 1]);
+        assert_eq!(cut[1].entries[0].user_id, format!("{MAX_BATCH_ENTRIES:03}"));
+        assert_eq!(cut[2].index, 2);
+        assert_eq!(cut[2].idempotency_key, idempotency_key("run", 2));
+        assert_eq!(batches("run", &[]).count(), 0);
     }
 }

@@ -8,22 +8,48 @@
 //!   retry of one scheduled run.
 
 use serde_json::Value;
-use timesheets::TimesheetEntry;
+use timesheets::{EntryError, TimesheetEntry};
 
-/// The sample entry of the ExampleCo scenario, uploaded when the input names no entries.
-pub fn sample_entry() -> TimesheetEntry {
-    TimesheetEntry {
-        user_id: "007".to_owned(),
-        date: "2017-05-10T17:40:20.095Z".to_owned(),
-        project: "StoreZero".to_owned(),
-        hours: 5.0,
-    }
-}
-
-/// The input is not usable; the message names the entry and field.
+/// What is wrong with the event; the message names the member, or the entry and field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("job input: {0}")]
-pub struct InputError(String);
+pub enum InputError {
+    /// The event is neither `null` nor a JSON object.
+    #[error("job input: the event must be a JSON object: {{\"id\", \"entries\"}}")]
+    NotAnObject,
+    /// A member other than `id` and `entries`, in an event that is not an EventBridge event.
+    #[error(
+        "job input: unknown member `{name}`: expected {{\"id\", \"entries\"}}, a Scheduled Event or a Lambda destination record"
+    )]
+    UnknownMember {
+        /// The member's name.
+        name: String,
+    },
+    /// `id` is the empty string.
+    #[error("job input: `id` must not be empty")]
+    EmptyRunId,
+    /// `id` still holds an EventBridge Scheduler context attribute (`<aws.scheduler...>`).
+    #[error(
+        "job input: `id` is the unsubstituted placeholder {id}: use EventBridge Scheduler's context attributes"
+    )]
+    UnsubstitutedRunId {
+        /// The `id` as received.
+        id: String,
+    },
+    /// `id` is not a string.
+    #[error("job input: `id` must be a string naming the scheduled run")]
+    RunIdNotAString,
+    /// `entries` is not an array.
+    #[error("job input: `entries` must be an array of timesheet entries")]
+    EntriesNotAnArray,
+    /// An entry breaks a field rule of the upload contract.
+    #[error("job input: entries[{index}]: {source}")]
+    InvalidEntry {
+        /// Position of the entry in `entries`, from 0.
+        index: usize,
+        /// The field at fault and why.
+        source: EntryError,
+    },
+}
 
 /// What one invocation was asked to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,20 +79,12 @@ pub fn parse(event: &Value) -> Result<JobInput, InputError> {
     check_shape(event)?;
     let run_id = match event.get("id") {
         None | Some(Value::Null) => None,
-        Some(Value::String(id)) if id.is_empty() => {
-            return Err(InputError("`id` must not be empty".to_owned()));
-        }
+        Some(Value::String(id)) if id.is_empty() => return Err(InputError::EmptyRunId),
         Some(Value::String(id)) if id.contains("<aws.") => {
-            return Err(InputError(format!(
-                "`id` is the unsubstituted placeholder {id}: use EventBridge Scheduler's context attributes"
-            )));
+            return Err(InputError::UnsubstitutedRunId { id: id.clone() });
         }
         Some(Value::String(id)) => Some(id.clone()),
-        Some(_) => {
-            return Err(InputError(
-                "`id` must be a string naming the scheduled run".to_owned(),
-            ));
-        }
+        Some(_) => return Err(InputError::RunIdNotAString),
     };
     Ok(JobInput {
         run_id,
@@ -83,14 +101,10 @@ fn check_shape(event: &Value) -> Result<(), InputError> {
             .keys()
             .find(|name| !matches!(name.as_str(), "id" | "entries"))
         {
-            Some(name) => Err(InputError(format!(
-                "unknown member `{name}`: expected {{\"id\", \"entries\"}}, a Scheduled Event or a Lambda destination record"
-            ))),
+            Some(name) => Err(InputError::UnknownMember { name: name.clone() }),
             None => Ok(()),
         },
-        _ => Err(InputError(
-            "the event must be a JSON object: {\"id\", \"entries\"}".to_owned(),
-        )),
+        _ => Err(InputError::NotAnObject),
     }
 }
 
@@ -105,18 +119,16 @@ fn check_shape(event: &Value) -> Result<(), InputError> {
 /// [`InputError`] when `entries` is not an array or an entry breaks a field rule.
 pub fn entries(event: &Value) -> Result<Vec<TimesheetEntry>, InputError> {
     match event.get("entries") {
-        None | Some(Value::Null) => Ok(vec![sample_entry()]),
+        None | Some(Value::Null) => Ok(vec![TimesheetEntry::sample()]),
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
             .map(|(index, item)| {
                 TimesheetEntry::from_json(item)
-                    .map_err(|error| InputError(format!("entries[{index}]: {error}")))
+                    .map_err(|source| InputError::InvalidEntry { index, source })
             })
             .collect(),
-        Some(_) => Err(InputError(
-            "`entries` must be an array of timesheet entries".to_owned(),
-        )),
+        Some(_) => Err(InputError::EntriesNotAnArray),
     }
 }
 
@@ -124,6 +136,15 @@ pub fn entries(event: &Value) -> Result<Vec<TimesheetEntry>, InputError> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use timesheets::entry::SAMPLE_ENTRY;
+
+    fn sample() -> Value {
+        serde_json::from_str(SAMPLE_ENTRY).unwrap()
+    }
+
+    fn other_entry() -> Value {
+        json!({"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5})
+    }
 
     #[test]
     fn without_entries_the_sample_is_uploaded() {
@@ -132,27 +153,23 @@ mod tests {
             "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}
         });
         for event in [scheduled_event, json!({}), Value::Null] {
-            assert_eq!(entries(&event).unwrap(), vec![sample_entry()]);
+            assert_eq!(entries(&event).unwrap(), vec![TimesheetEntry::sample()]);
         }
     }
 
     #[test]
     fn given_entries_are_validated_and_kept_in_order() {
-        let event = json!({"entries": [
-            {"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5},
-            {"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5}
-        ]});
+        let event = json!({"entries": [sample(), other_entry()]});
         let got = entries(&event).unwrap();
         assert_eq!(got.len(), 2);
+        assert_eq!(got[0], TimesheetEntry::sample());
         assert_eq!(got[1].user_id, "008");
         assert_eq!(got[1].hours, 7.5);
     }
 
     #[test]
     fn a_dead_letter_record_is_its_failed_event_and_other_shapes_are_refused() {
-        let failed = json!({"id": "run-7", "entries": [
-            {"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5}
-        ]});
+        let failed = json!({"id": "run-7", "entries": [other_entry()]});
         let record = json!({
             "version": "1.0", "timestamp": "2026-11-30T06:03:00.000Z",
             "requestContext": {"requestId": "e4b46cbf", "functionArn": "arn:aws:lambda:us-east-1:1:function:job:$LATEST",
@@ -164,19 +181,19 @@ mod tests {
         assert_eq!(parse(&record).unwrap(), parse(&failed).unwrap());
         assert_eq!(parse(&record).unwrap().run_id.as_deref(), Some("run-7"));
 
-        for (event, why) in [
+        let unknown = |name: &str| InputError::UnknownMember {
+            name: name.to_owned(),
+        };
+        for (event, expected) in [
             (
                 json!({"requestPayload": failed.clone()}),
-                "unknown member `requestPayload`",
+                unknown("requestPayload"),
             ),
-            (
-                json!({"id": "run-7", "entry": []}),
-                "unknown member `entry`",
-            ),
-            (json!([failed]), "must be a JSON object"),
+            (json!({"id": "run-7", "entry": []}), unknown("entry")),
+            (json!([failed]), InputError::NotAnObject),
+            (json!("run-7"), InputError::NotAnObject),
         ] {
-            let error = parse(&event).unwrap_err().to_string();
-            assert!(error.contains(why), "{error}");
+            assert_eq!(parse(&event).unwrap_err(), expected, "{event}");
         }
     }
 
@@ -192,11 +209,9 @@ mod tests {
             input.run_id.as_deref(),
             Some("53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa")
         );
-        assert_eq!(input.entries, vec![sample_entry()]);
+        assert_eq!(input.entries, vec![TimesheetEntry::sample()]);
 
-        let scheduler_input = json!({"id": "2017-05-10T17:00:00Z", "entries": [
-            {"user_id": "008", "date": "2017-05-11T09:00:00Z", "project": "Sentinel", "hours": 7.5}
-        ]});
+        let scheduler_input = json!({"id": "2017-05-10T17:00:00Z", "entries": [other_entry()]});
         let input = parse(&scheduler_input).unwrap();
         assert_eq!(input.run_id.as_deref(), Some("2017-05-10T17:00:00Z"));
         assert_eq!(input.entries[0].user_id, "008");
@@ -206,30 +221,77 @@ mod tests {
 
     #[test]
     fn unusable_run_ids_are_refused() {
-        for id in [
-            json!(""),
-            json!(42),
-            json!({"t": 1}),
-            json!("<aws.scheduler.scheduled-time>"),
-            json!(
-                "arn:aws:scheduler:eu-west-1:1:schedule/default/s/<aws.scheduler.scheduled-time>"
+        let placeholder = |id: &str| {
+            (
+                json!(id),
+                InputError::UnsubstitutedRunId { id: id.to_owned() },
+            )
+        };
+        for (id, expected) in [
+            (json!(""), InputError::EmptyRunId),
+            (json!(42), InputError::RunIdNotAString),
+            (json!({"t": 1}), InputError::RunIdNotAString),
+            placeholder("<aws.scheduler.scheduled-time>"),
+            placeholder(
+                "arn:aws:scheduler:eu-west-1:1:schedule/default/s/<aws.scheduler.scheduled-time>",
             ),
         ] {
-            let error = parse(&json!({"id": id})).unwrap_err().to_string();
-            assert!(error.starts_with("job input: `id` "), "{error}");
+            let error = parse(&json!({ "id": id })).unwrap_err();
+            assert_eq!(error, expected, "{id}");
+            assert!(error.to_string().starts_with("job input: `id` "), "{error}");
         }
     }
 
     #[test]
     fn a_bad_entry_is_named_by_index_and_field() {
-        let event = json!({"entries": [
-            {"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5},
-            {"user_id": "008", "date": "yesterday", "project": "Sentinel", "hours": 7.5}
-        ]});
+        let mut bad = other_entry();
+        bad["date"] = json!("yesterday");
+        let error = entries(&json!({"entries": [sample(), bad]})).unwrap_err();
+        let InputError::InvalidEntry { index, source } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!((*index, source.field.as_str()), (1, "date"));
         assert_eq!(
-            entries(&event).unwrap_err().to_string(),
+            error.to_string(),
             "job input: entries[1]: `date` must be an RFC 3339 date-time such as 2017-05-10T17:40:20.095Z"
         );
-        assert!(entries(&json!({"entries": "all"})).is_err());
+        assert_eq!(
+            entries(&json!({"entries": "all"})).unwrap_err(),
+            InputError::EntriesNotAnArray
+        );
+    }
+
+    /// The texts users see in a failed invocation's `errorMessage`.
+    #[test]
+    fn messages_name_what_is_wrong() {
+        for (error, text) in [
+            (
+                InputError::NotAnObject,
+                r#"job input: the event must be a JSON object: {"id", "entries"}"#,
+            ),
+            (
+                InputError::UnknownMember {
+                    name: "entry".to_owned(),
+                },
+                r#"job input: unknown member `entry`: expected {"id", "entries"}, a Scheduled Event or a Lambda destination record"#,
+            ),
+            (InputError::EmptyRunId, "job input: `id` must not be empty"),
+            (
+                InputError::UnsubstitutedRunId {
+                    id: "<aws.scheduler.scheduled-time>".to_owned(),
+                },
+                "job input: `id` is the unsubstituted placeholder <aws.scheduler.scheduled-time>: use EventBridge Scheduler's context attributes",
+            ),
+            (
+                InputError::RunIdNotAString,
+                "job input: `id` must be a string naming the scheduled run",
+            ),
+            (
+                InputError::EntriesNotAnArray,
+                "job input: `entries` must be an array of timesheet entries",
+            ),
+        ] {
+            assert_eq!(error.to_string(), text);
+        }
     }
 }

@@ -2,7 +2,6 @@
 //! client credentials from AWS Secrets Manager, gets an access token with the OAuth 2.0
 //! client-credentials grant and uploads timesheets to the API.
 
-pub mod api_client;
 pub mod batch;
 pub mod config;
 pub mod credentials;
@@ -10,6 +9,7 @@ pub mod input;
 pub mod job;
 pub mod retry;
 pub mod token_client;
+pub mod upload_client;
 
 pub use config::JobConfig;
-pub use job::{JobError, JobReport, RunContext, TimesheetsJob};
+pub use job::{BatchReport, JobError, JobReport, RunContext, TimesheetsJob};

@@ -24,11 +24,12 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 /// 24 h tokens by default).
 const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A bearer access token. `Debug` and `Display` never show it.
+/// An access token the issuer granted the job (RFC 6749 §5.1), sent as a bearer token
+/// (RFC 6750 §2.1). It has no `Display`, and `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AccessToken(String);
+pub struct IssuedToken(String);
 
-impl AccessToken {
+impl IssuedToken {
     pub(crate) fn new(token: String) -> Self {
         Self(token)
     }
@@ -39,9 +40,9 @@ impl AccessToken {
     }
 }
 
-impl fmt::Debug for AccessToken {
+impl fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AccessToken(<redacted>)")
+        f.write_str("IssuedToken(<redacted>)")
     }
 }
 
@@ -119,7 +120,7 @@ struct OAuthErrorResponse {
 
 #[derive(Debug)]
 struct CachedToken {
-    token: AccessToken,
+    token: IssuedToken,
     client_id: String,
     renew_at: Instant,
 }
@@ -157,7 +158,7 @@ impl TokenClient {
         &self,
         credentials: &ClientCredentials,
         budget: &Budget,
-    ) -> Result<AccessToken, TokenRequestError> {
+    ) -> Result<IssuedToken, TokenRequestError> {
         let mut cached = self.cached.lock().await;
         if let Some(kept) = cached.as_ref().filter(|kept| {
             kept.client_id == credentials.client_id && Instant::now() < kept.renew_at
@@ -186,7 +187,7 @@ impl TokenClient {
         &self,
         credentials: &ClientCredentials,
         timeout: Duration,
-    ) -> Result<(AccessToken, Duration), TokenRequestError> {
+    ) -> Result<(IssuedToken, Duration), TokenRequestError> {
         let url = self.endpoint.url(&self.http).await;
         metrics::counter!(metric::TOKEN_REQUESTS).increment(1);
         // client_secret_post (RFC 6749 §2.3.1): Auth0's default for machine-to-machine apps.
@@ -224,7 +225,7 @@ impl TokenClient {
             return Err(TokenRequestError::BadResponse);
         }
         Ok((
-            AccessToken::new(answer.access_token),
+            IssuedToken::new(answer.access_token),
             lifetime(answer.expires_in),
         ))
     }
@@ -294,7 +295,7 @@ mod tests {
 
     #[test]
     fn the_token_never_shows() {
-        let token = AccessToken::new("eyJ.secret.sig".to_owned());
-        assert_eq!(format!("{token:?}"), "AccessToken(<redacted>)");
+        let token = IssuedToken::new("eyJ.secret.sig".to_owned());
+        assert_eq!(format!("{token:?}"), "IssuedToken(<redacted>)");
     }
 }

@@ -17,8 +17,13 @@ pub const MIN_HOURS: f64 = 0.01;
 
 const FIELDS: [&str; 4] = ["user_id", "date", "project", "hours"];
 
-/// One timesheet entry, as uploaded:
-/// `{"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}`.
+/// The ExampleCo scenario's sample entry, as JSON text (employee 007, 5 hours on StoreZero): what
+/// the job uploads when its input names no entries, and what the committed `events/*.json`
+/// carry (checked against this by the job's `tests/events.rs`).
+pub const SAMPLE_ENTRY: &str =
+    r#"{"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}"#;
+
+/// One timesheet entry, as uploaded, e.g. [`SAMPLE_ENTRY`].
 ///
 /// Build it with [`TimesheetEntry::from_json`] so the field rules hold; `date` keeps the
 /// client's RFC 3339 text as sent.
@@ -62,6 +67,12 @@ impl EntryError {
 }
 
 impl TimesheetEntry {
+    /// [`SAMPLE_ENTRY`], parsed.
+    pub fn sample() -> Self {
+        let body = serde_json::from_str(SAMPLE_ENTRY).expect("the sample entry is JSON");
+        Self::from_json(&body).expect("the sample entry keeps the field rules")
+    }
+
     /// Validates a parsed JSON body against the upload contract.
     ///
     /// # Errors
@@ -132,7 +143,7 @@ mod tests {
     use serde_json::json;
 
     fn sample() -> Value {
-        json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5})
+        serde_json::from_str(SAMPLE_ENTRY).unwrap()
     }
 
     fn error_for(body: Value) -> String {
@@ -152,8 +163,8 @@ mod tests {
     }
 
     #[test]
-    fn accepts_the_sample_entry() {
-        let entry = TimesheetEntry::from_json(&sample()).unwrap();
+    fn the_sample_entry_is_the_scenarios() {
+        let entry = TimesheetEntry::sample();
         assert_eq!(entry.user_id, "007");
         assert_eq!(entry.date, "2017-05-10T17:40:20.095Z");
         assert_eq!(entry.project, "StoreZero");

@@ -137,12 +137,7 @@ mod tests {
     use timesheets::TimesheetEntry;
 
     fn entry() -> TimesheetEntry {
-        TimesheetEntry {
-            user_id: "007".into(),
-            date: "2017-05-10T17:40:20.095Z".into(),
-            project: "StoreZero".into(),
-            hours: 5.0,
-        }
+        TimesheetEntry::sample()
     }
 
     #[test]

@@ -18,8 +18,7 @@ use timesheets_api::store::memory::MemoryStore;
 
 pub const ISSUER: &str = "https://tenant.example.auth0.com/";
 pub const AUDIENCE: &str = "https://api.exampleco.com/timesheets";
-pub const SAMPLE: &str =
-    r#"{"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5}"#;
+pub const SAMPLE: &str = timesheets::entry::SAMPLE_ENTRY;
 
 /// What a client sees of a response.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use timesheets::{
 use url::Url;
 
 use crate::retry::{self, Classify, OutOfTime, Verdict};
-use crate::token_client::AccessToken;
+use crate::token_client::IssuedToken;
 
 /// Largest API answer read, in bytes (100 created timesheets are about 6 KiB).
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
@@ -105,7 +105,7 @@ impl UploadClient {
     /// [`UploadError`] unless the API answers 2xx with one created timesheet per entry.
     pub async fn upload_batch(
         &self,
-        token: &AccessToken,
+        token: &IssuedToken,
         entries: &[TimesheetEntry],
         idempotency_key: &str,
         timeout: Duration,
@@ -202,8 +202,8 @@ mod tests {
         let client = UploadClient::new(reqwest::Client::new(), &api);
         let error = client
             .upload_batch(
-                &AccessToken::new("t".to_owned()),
-                &[crate::input::sample_entry()],
+                &IssuedToken::new("t".to_owned()),
+                &[TimesheetEntry::sample()],
                 "key",
                 Duration::from_secs(2),
             )

@@ -1,0 +1,67 @@
+//! The scheduled job: credentials → access token → upload the entries in batches of at most
+//! [`timesheets::MAX_BATCH_ENTRIES`], each with an idempotency key derived from the run.
+//!
+//! [`TimesheetsJob`] is built once per sandbox; each invocation is one run (`run.rs`) with its
+//! [`RunContext`] (`context.rs`) and its access token (`token.rs`), ending in a [`JobReport`]
+//! (`report.rs`) or a [`JobError`] (`error.rs`).
+
+mod context;
+mod error;
+mod report;
+mod run;
+mod token;
+
+use std::time::Duration;
+
+use timesheets::discovery::{EndpointKind, IssuerEndpoint};
+
+use crate::config::JobConfig;
+use crate::credentials::SecretsManagerCredentials;
+use crate::retry::RetryPolicy;
+use crate::token_client::TokenClient;
+use crate::upload_client::UploadClient;
+
+pub use context::RunContext;
+pub use error::JobError;
+pub use report::{BatchReport, JobReport};
+
+/// The job's shared state: built once per sandbox, borrowed by each invocation.
+#[derive(Debug)]
+pub struct TimesheetsJob {
+    credentials: SecretsManagerCredentials,
+    tokens: TokenClient,
+    api: UploadClient,
+    retry: RetryPolicy,
+    http_timeout: Duration,
+}
+
+impl TimesheetsJob {
+    /// Builds the job from its configuration and the AWS SDK configuration.
+    ///
+    /// # Errors
+    /// When the HTTP client or the Secrets Manager caching client cannot be built.
+    pub async fn from_config(
+        config: &JobConfig,
+        sdk_config: &aws_config::SdkConfig,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let http = timesheets::http_client::build(config.http_timeout)?;
+        let endpoint = IssuerEndpoint::new(
+            &config.issuer,
+            EndpointKind::Token,
+            config.token_url.clone(),
+        );
+        Ok(Self {
+            credentials: SecretsManagerCredentials::new(
+                sdk_config,
+                &config.secret_id,
+                config.secret_ttl,
+                config.http_timeout,
+            )
+            .await?,
+            tokens: TokenClient::new(http.clone(), endpoint, config.audience.clone()),
+            api: UploadClient::new(http, &config.api_url),
+            retry: config.retry,
+            http_timeout: config.http_timeout,
+        })
+    }
+}
