@@ -17,7 +17,7 @@ SAM_ENV_VARS := events/env.json
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install up down status run test lint build deploy invoke-api invoke-job fuzz bench public-jwk
+.PHONY: help install up down status run test lint build deploy invoke-api invoke-job fuzz bench profile public-jwk
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
@@ -100,8 +100,22 @@ invoke-job: build ## sam local invoke of the job with events/schedule.json (need
 fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 cases each
 	PROPTEST_CASES=20000 cargo test -p timesheets-api --test fuzz
 
-bench: ## Benchmark of the API's upload hot path
-	cargo bench -p timesheets-api --bench upload
+# Release bootstraps built as `cargo lambda build` builds them (each package on its own, so no
+# other package's features leak in), then the bench driver; figures in docs/performance.md.
+bench: install ## Figures of the API function next to a hello-world lambda_http function
+	cargo build --release -p timesheets-api --bin timesheets-api
+	cargo build --release -p hello-lambda
+	cargo build --release -p lambda-bench
+	target/release/lambda-bench --api target/release/timesheets-api \
+	  --hello target/release/hello-lambda --repo .
+
+# The same bootstraps with symbols (profile `profiling`), warm requests under callgrind.
+profile: install ## Where a warm request's CPU goes, by function (callgrind; dumps in .local/profile)
+	cargo build --profile profiling -p timesheets-api --bin timesheets-api
+	cargo build --profile profiling -p hello-lambda
+	cargo build --release -p lambda-bench
+	target/release/lambda-bench --api target/profiling/timesheets-api \
+	  --hello target/profiling/hello-lambda --repo . --profile .local/profile
 
 # The job's private_key_jwt signing key, to register with the issuer: STACK_NAME=<stack> or
 # KEY_ID=<kms key> read from AWS, else the key of the running local stand-ins (.local/stack.env).

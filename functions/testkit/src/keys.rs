@@ -70,6 +70,12 @@ impl TestKey {
         )
     }
 
+    /// The public key as PKCS#1 `RSAPublicKey` DER (RFC 8017 §A.1.1), for verifying with the
+    /// crypto backend directly.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.pair.public_key().as_ref().to_vec()
+    }
+
     /// PKCS#8 DER of the private key (for libraries that sign from DER).
     pub fn pkcs8_der(&self) -> Vec<u8> {
         self.pair

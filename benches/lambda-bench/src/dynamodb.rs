@@ -1,0 +1,99 @@
+//! The local DynamoDB of `infra/local` (moto through `aws_server.py`), started for the
+//! "body stored" figures and seeded with the timesheets table by `seed.py`.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The table the API function writes to, as in the template and the local stack.
+pub const TABLE: &str = "Timesheets";
+
+/// The running emulator; stopped when dropped.
+pub struct LocalDynamoDb {
+    child: Child,
+    /// `AWS_ENDPOINT_URL` for the function.
+    pub endpoint: String,
+}
+
+impl LocalDynamoDb {
+    /// Starts the emulator with the repository's `.venv` Python and creates the table.
+    ///
+    /// # Errors
+    /// A sentence saying what is missing or did not start.
+    pub fn start(repo: &Path) -> Result<Self, String> {
+        let python = repo.join(".venv/bin/python");
+        if !python.exists() {
+            return Err("no .venv: run make install".to_owned());
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|error| error.to_string())?
+            .port();
+        let child = Command::new(&python)
+            .arg(repo.join("infra/local/aws_server.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| format!("aws_server.py: {error}"))?;
+        let dynamodb = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err("aws_server.py did not listen within 60 s".to_owned());
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+        let seeded = Command::new(&python)
+            .arg(repo.join("infra/local/seed.py"))
+            .envs(dynamodb.env())
+            .envs([
+                ("CREDENTIALS_SECRET_ID", "bench/unused"),
+                ("TEST_WRONG_SECRET_ID", "bench/unused-wrong"),
+                ("TEST_JOB_CLIENT_ID", "bench"),
+                ("TEST_JOB_CLIENT_SECRET", "unused"),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .map_err(|error| format!("seed.py: {error}"))?;
+        if !seeded.success() {
+            return Err(format!("seed.py failed ({seeded})"));
+        }
+        Ok(dynamodb)
+    }
+
+    /// The AWS environment a function needs to use this emulator.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = Self::placeholder_env();
+        env.push(("AWS_ENDPOINT_URL".to_owned(), self.endpoint.clone()));
+        env
+    }
+
+    /// The AWS environment without an endpoint: region, test credentials, the table name.
+    pub fn placeholder_env() -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("TIMESHEETS_TABLE", TABLE),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect()
+    }
+}
+
+impl Drop for LocalDynamoDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

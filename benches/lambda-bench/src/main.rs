@@ -1,0 +1,128 @@
+//! `make bench`: every performance figure of the API function next to its baseline, in one
+//! run on this machine. Figures are printed, never asserted: the targets are in the table.
+//!
+//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--repo DIR] [--profile OUT_DIR]`
+//! with release builds of `timesheets-api` and `hello-lambda` (the Makefile builds both);
+//! `--profile` runs warm requests under callgrind instead (`make profile`).
+
+mod crypto;
+mod dynamodb;
+mod function;
+mod issuer;
+mod profile;
+mod report;
+mod runtime_api;
+mod scenarios;
+mod sizes;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn argument(name: &str) -> Option<PathBuf> {
+    let mut args = std::env::args().skip_while(|arg| arg != name);
+    args.next()?;
+    args.next().map(PathBuf::from)
+}
+
+/// AWS settings pointing nowhere: enough for the refused-body figures, which never reach
+/// DynamoDB.
+fn unreachable_aws_env() -> Vec<(String, String)> {
+    let mut env = dynamodb::LocalDynamoDb::placeholder_env();
+    env.push((
+        "AWS_ENDPOINT_URL".to_owned(),
+        "http://127.0.0.1:9".to_owned(),
+    ));
+    env
+}
+
+fn profile(
+    api: &std::path::Path,
+    hello: &std::path::Path,
+    issuer: &issuer::Issuer,
+    out_dir: &std::path::Path,
+) -> ExitCode {
+    let setup = scenarios::Setup {
+        api,
+        hello,
+        issuer,
+        aws_env: unreachable_aws_env(),
+        stored: false,
+    };
+    let fresh = issuer.tokens(500_000, 400);
+    for target in scenarios::profile_targets(&setup, &fresh) {
+        if let Err(why) = profile::run(&target, out_dir) {
+            eprintln!("lambda-bench: profiling {}: {why}", target.name);
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let (Some(api), Some(hello)) = (argument("--api"), argument("--hello")) else {
+        eprintln!("usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--repo DIR]");
+        return ExitCode::from(2);
+    };
+    let repo = argument("--repo").unwrap_or_else(|| PathBuf::from("."));
+    println!(
+        "lambda-bench: {} cores; medians; CPU is user+system of the function process",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    );
+
+    let issuer = issuer::Issuer::start();
+    if let Some(out_dir) = argument("--profile") {
+        return profile(&api, &hello, &issuer, &out_dir);
+    }
+    let verify = crypto::measure(&issuer);
+    let verify_rows = crypto::rows(&verify);
+    report::print_table(
+        "Token verification (in process, release build)",
+        "raw RSA-2048 PKCS#1 v1.5 verify (aws-lc-rs)",
+        &verify_rows,
+    );
+
+    let dynamodb = dynamodb::LocalDynamoDb::start(&repo)
+        .inspect_err(|why| eprintln!("lambda-bench: local DynamoDB not started: {why}"))
+        .ok();
+    let aws_env = dynamodb
+        .as_ref()
+        .map_or_else(unreachable_aws_env, dynamodb::LocalDynamoDb::env);
+    let setup = scenarios::Setup {
+        api: &api,
+        hello: &hello,
+        issuer: &issuer,
+        aws_env,
+        stored: dynamodb.is_some(),
+    };
+    let function_rows = match scenarios::rows(&setup) {
+        Ok(rows) => rows,
+        Err(why) => {
+            eprintln!("lambda-bench: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    drop(dynamodb);
+    report::print_table(
+        "Release bootstraps under a local Lambda Runtime API (127.0.0.1)",
+        "hello-world lambda_http",
+        &function_rows,
+    );
+    let size_rows = sizes::rows(&repo);
+    report::print_table(
+        "Deployment package (make build: sam build, arm64)",
+        "hello-world lambda_http",
+        &size_rows,
+    );
+    let missed = [&verify_rows, &function_rows, &size_rows]
+        .iter()
+        .any(|rows| report::any_missed(rows));
+    println!(
+        "\n{}",
+        if missed {
+            "Some targets are missed: see MISSED above and docs/performance.md for where the time goes."
+        } else {
+            "Every figure meets its target."
+        }
+    );
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,221 @@
+//! A minimal Lambda Runtime API on 127.0.0.1: the calls a function makes to the Lambda
+//! service, served by the bench instead.
+//!
+//! `GET /2018-06-01/runtime/invocation/next` waits for the next event the bench hands in;
+//! `POST .../invocation/{id}/response` and `.../error` hand the answer back; `POST
+//! /2018-06-01/runtime/init/error` reports a failed init. Each is timestamped where it is read
+//! or written, so the bench measures the function and not its own queueing. See
+//! <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// What the function did, as the stand-in saw it.
+#[derive(Debug)]
+pub enum Call {
+    /// It asked for the next event (at the instant its request was read).
+    Next(Instant),
+    /// It answered invocation `id` with `body`; `delivered` is when the event was written to it.
+    Response {
+        id: String,
+        body: Vec<u8>,
+        delivered: Instant,
+        at: Instant,
+    },
+    /// It reported an invocation or init error.
+    Error { path: String, body: Vec<u8> },
+}
+
+/// One invocation to deliver.
+struct Event {
+    id: String,
+    payload: Vec<u8>,
+}
+
+/// The running stand-in; its threads end with the process.
+pub struct RuntimeApi {
+    addr: SocketAddr,
+    events: Sender<Event>,
+    calls: Receiver<Call>,
+    next_id: u64,
+}
+
+struct Shared {
+    events: Mutex<Receiver<Event>>,
+    calls: Mutex<Sender<Call>>,
+    /// When each delivered invocation was written, by id.
+    delivered: Mutex<Vec<(String, Instant)>>,
+}
+
+impl RuntimeApi {
+    /// Starts on a free port of 127.0.0.1.
+    pub fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let (events_tx, events_rx) = mpsc::channel();
+        let (calls_tx, calls_rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            events: Mutex::new(events_rx),
+            calls: Mutex::new(calls_tx),
+            delivered: Mutex::new(Vec::new()),
+        });
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let shared = shared.clone();
+                thread::spawn(move || serve(stream, &shared));
+            }
+        });
+        Ok(Self {
+            addr,
+            events: events_tx,
+            calls: calls_rx,
+            next_id: 0,
+        })
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The next call the function makes, waiting at most `timeout`.
+    pub fn call(&self, timeout: Duration) -> Option<Call> {
+        self.calls.recv_timeout(timeout).ok()
+    }
+
+    /// Hands `payload` to the function's pending (or next) `/next` poll; returns its request id.
+    pub fn deliver(&mut self, payload: Vec<u8>) -> String {
+        self.next_id += 1;
+        let id = format!("bench-{:08}", self.next_id);
+        self.events
+            .send(Event {
+                id: id.clone(),
+                payload,
+            })
+            .expect("the accept thread holds the receiver");
+        id
+    }
+}
+
+fn serve(stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nodelay(true);
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    let mut writer = write_half;
+    while let Some((method, path, body)) = read_request(&mut reader) {
+        let read_at = Instant::now();
+        let calls = shared.calls.lock().expect("calls lock").clone();
+        if method == "GET" && path.ends_with("/runtime/invocation/next") {
+            let _ = calls.send(Call::Next(read_at));
+            let event = shared.events.lock().expect("events lock").recv();
+            let Ok(event) = event else { return };
+            let deadline = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis()
+                + 10_000;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                 lambda-runtime-aws-request-id: {id}\r\n\
+                 lambda-runtime-deadline-ms: {deadline}\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 lambda-runtime-trace-id: Root=1-5e9f0c65-1de4d666d4dd26aced652b6c;Parent=60a7d0c22fb2f001;Sampled=0\r\n\
+                 content-length: {}\r\n\r\n",
+                event.payload.len(),
+                id = event.id,
+            );
+            let mut answer = head.into_bytes();
+            answer.extend_from_slice(&event.payload);
+            shared
+                .delivered
+                .lock()
+                .expect("delivered lock")
+                .push((event.id, Instant::now()));
+            if writer.write_all(&answer).is_err() {
+                return;
+            }
+        } else {
+            let invocation = path
+                .strip_prefix("/2018-06-01/runtime/invocation/")
+                .and_then(|rest| rest.strip_suffix("/response"));
+            let call = match invocation {
+                Some(id) if method == "POST" => {
+                    let mut delivered = shared.delivered.lock().expect("delivered lock");
+                    let at = delivered
+                        .iter()
+                        .position(|(known, _)| known == id)
+                        .map_or(read_at, |index| delivered.swap_remove(index).1);
+                    Call::Response {
+                        id: id.to_owned(),
+                        body,
+                        delivered: at,
+                        at: read_at,
+                    }
+                }
+                _ => Call::Error { path, body },
+            };
+            let _ = calls.send(call);
+            let accepted = "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\n\
+                            content-length: 15\r\n\r\n{\"status\":\"OK\"}";
+            if writer.write_all(accepted.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// One HTTP/1.1 request: method, path and body (`content-length` or chunked).
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(String, String, Vec<u8>)> {
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut line = Vec::new();
+        if reader.read_until(b'\n', &mut line).ok()? == 0 {
+            return None;
+        }
+        head.extend_from_slice(&line);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut request = httparse::Request::new(&mut headers);
+    request.parse(&head).ok()?;
+    let method = request.method?.to_owned();
+    let path = request.path?.to_owned();
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|header| header.name.eq_ignore_ascii_case(name))
+            .map(|header| String::from_utf8_lossy(header.value).into_owned())
+    };
+    let body = if let Some(length) = header("content-length") {
+        let mut body = vec![0; length.trim().parse().ok()?];
+        reader.read_exact(&mut body).ok()?;
+        body
+    } else if header("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
+        read_chunked(reader)?
+    } else {
+        Vec::new()
+    };
+    Some((method, path, body))
+}
+
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        reader.read_line(&mut size_line).ok()?;
+        let size = usize::from_str_radix(size_line.trim().split(';').next()?, 16).ok()?;
+        let mut chunk = vec![0; size + 2];
+        reader.read_exact(&mut chunk).ok()?;
+        if size == 0 {
+            // Trailers end with an empty line; the zero chunk's CRLF was read above.
+            return Some(body);
+        }
+        body.extend_from_slice(&chunk[..size]);
+    }
+}

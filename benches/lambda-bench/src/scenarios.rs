@@ -1,0 +1,310 @@
+//! The function figures: cold starts (init, first request) and warm CPU per request, for the
+//! API function and the hello-world baseline, each in processes of their own.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::function::Function;
+use crate::issuer::{AUDIENCE, Issuer};
+use crate::profile::Target;
+use crate::report::{self, Row};
+
+/// Cold starts per function; the figures are medians.
+const COLD_STARTS: usize = 11;
+/// Warm invocations before any figure, and per round; rounds per figure.
+const WARM_UP: usize = 100;
+const PER_ROUND: usize = 200;
+const ROUNDS: usize = 11;
+/// Rounds against the local DynamoDB, whose every write takes milliseconds.
+const STORED_PER_ROUND: usize = 30;
+const STORED_ROUNDS: usize = 5;
+
+/// A body the API refuses with `400 invalid_body` once the token passed.
+const REFUSED_BODY: &str = r#"{"user_id": "007"}"#;
+
+/// The event sent to every function: `events/upload.json`, an HTTP API payload v2.0.
+fn upload_event(token: &str, body: &str) -> Vec<u8> {
+    let mut event: Value = serde_json::from_str(include_str!("../../../events/upload.json"))
+        .expect("events/upload.json is JSON");
+    event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    event["headers"]["content-length"] = Value::String(body.len().to_string());
+    event["body"] = Value::String(body.to_owned());
+    event.to_string().into_bytes()
+}
+
+/// The body of `events/upload.json`: one valid entry, stored with `201`.
+fn stored_body() -> String {
+    let event: Value = serde_json::from_str(include_str!("../../../events/upload.json"))
+        .expect("events/upload.json is JSON");
+    event["body"].as_str().expect("a body").to_owned()
+}
+
+/// The two functions and what they run against.
+pub struct Setup<'a> {
+    pub api: &'a Path,
+    pub hello: &'a Path,
+    pub issuer: &'a Issuer,
+    /// The API's AWS environment; `stored` says whether it reaches a seeded local DynamoDB.
+    pub aws_env: Vec<(String, String)>,
+    pub stored: bool,
+}
+
+impl Setup<'_> {
+    fn api_env(&self) -> Vec<(String, String)> {
+        let mut env = self.aws_env.clone();
+        env.push(("AUTH_ISSUER".to_owned(), self.issuer.url()));
+        env.push(("AUTH_AUDIENCE".to_owned(), AUDIENCE.to_owned()));
+        env
+    }
+
+    fn start_api(&self) -> Result<Function, String> {
+        Function::start(self.api, "timesheets-api", &self.api_env())
+    }
+
+    fn start_hello(&self) -> Result<Function, String> {
+        Function::start(self.hello, "hello-lambda", &[])
+    }
+}
+
+/// Median figures of one function.
+#[derive(Default)]
+struct Cold {
+    init: Duration,
+    first_request: Duration,
+}
+
+fn status(answer: &Value) -> u64 {
+    answer["statusCode"].as_u64().unwrap_or(0)
+}
+
+/// Invokes `function` with `event` and checks the answer's status.
+fn expect(function: &mut Function, event: &[u8], wanted: u64) -> Result<Duration, String> {
+    let answer = function.invoke(event)?;
+    if status(&answer.body) != wanted {
+        return Err(format!(
+            "expected status {wanted}, got the answer {}",
+            answer.body
+        ));
+    }
+    Ok(answer.latency)
+}
+
+fn cold_starts(setup: &Setup) -> Result<(Cold, Cold), String> {
+    let (mut hello, mut api) = (Vec::new(), Vec::new());
+    let token = setup.issuer.token(0);
+    let refused = upload_event(&token, REFUSED_BODY);
+    // Alternated, so a busy moment of the machine falls on both.
+    for _ in 0..COLD_STARTS {
+        let mut function = setup.start_hello()?;
+        let latency = expect(&mut function, &refused, 200)?;
+        hello.push((function.init, latency));
+        let mut function = setup.start_api()?;
+        let latency = expect(&mut function, &refused, 400)?;
+        api.push((function.init, latency));
+    }
+    let medians = |samples: Vec<(Duration, Duration)>| {
+        let (mut init, mut first): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
+        Cold {
+            init: report::median(&mut init),
+            first_request: report::median(&mut first),
+        }
+    };
+    Ok((medians(hello), medians(api)))
+}
+
+/// Median CPU per invocation over `rounds` rounds of `per_round`, each invocation's event
+/// made by `event(i)`; a round during which a thread ended is measured again.
+fn cpu_per_request(
+    function: &mut Function,
+    rounds: usize,
+    per_round: usize,
+    wanted: u64,
+    mut event: impl FnMut(usize) -> Vec<u8>,
+) -> Result<Duration, String> {
+    let mut samples = Vec::with_capacity(rounds);
+    let mut serial = 0;
+    let mut attempts = 0;
+    while samples.len() < rounds {
+        attempts += 1;
+        if attempts > rounds * 3 {
+            return Err("threads kept ending during the rounds".to_owned());
+        }
+        let events: Vec<Vec<u8>> = (0..per_round).map(|i| event(serial + i)).collect();
+        serial += per_round;
+        let threads = function.threads();
+        let before = function.cpu();
+        for event in &events {
+            expect(function, event, wanted)?;
+        }
+        let spent = function.cpu().saturating_sub(before);
+        if function.threads() == threads {
+            samples.push(spent / per_round as u32);
+        }
+    }
+    Ok(report::median(&mut samples))
+}
+
+/// Warm figures of the API function, in one process as one sandbox serves them.
+struct Warm {
+    same_refused: Duration,
+    new_refused: Duration,
+    same_stored: Option<Duration>,
+    new_stored: Option<Duration>,
+    peak_rss: u64,
+}
+
+fn warm_api(setup: &Setup) -> Result<Warm, String> {
+    let issuer = setup.issuer;
+    let token = issuer.token(1);
+    let refused = upload_event(&token, REFUSED_BODY);
+    let fresh = issuer.tokens(10_000, ((ROUNDS * 3) * PER_ROUND) as u64);
+    let mut function = setup.start_api()?;
+    for _ in 0..WARM_UP {
+        expect(&mut function, &refused, 400)?;
+    }
+    let same_refused = cpu_per_request(&mut function, ROUNDS, PER_ROUND, 400, |_| refused.clone())?;
+    let new_refused = cpu_per_request(&mut function, ROUNDS, PER_ROUND, 400, |i| {
+        upload_event(&fresh[i % fresh.len()], REFUSED_BODY)
+    })?;
+    let (same_stored, new_stored) = if setup.stored {
+        let body = stored_body();
+        let stored = upload_event(&token, &body);
+        let fresh_stored = issuer.tokens(100_000, (STORED_ROUNDS * 3 * STORED_PER_ROUND) as u64);
+        let same = cpu_per_request(&mut function, STORED_ROUNDS, STORED_PER_ROUND, 201, |_| {
+            stored.clone()
+        })?;
+        let new = cpu_per_request(&mut function, STORED_ROUNDS, STORED_PER_ROUND, 201, |i| {
+            upload_event(&fresh_stored[i % fresh_stored.len()], &body)
+        })?;
+        (Some(same), Some(new))
+    } else {
+        (None, None)
+    };
+    Ok(Warm {
+        same_refused,
+        new_refused,
+        same_stored,
+        new_stored,
+        peak_rss: function.peak_rss(),
+    })
+}
+
+fn warm_hello(setup: &Setup) -> Result<(Duration, u64), String> {
+    let event = upload_event("unused", REFUSED_BODY);
+    let mut function = setup.start_hello()?;
+    for _ in 0..WARM_UP {
+        expect(&mut function, &event, 200)?;
+    }
+    let cpu = cpu_per_request(&mut function, ROUNDS, PER_ROUND, 200, |_| event.clone())?;
+    Ok((cpu, function.peak_rss()))
+}
+
+/// The warm refused-body requests of both functions, for `make profile`: the API with the
+/// same token and with a new token each, and the hello-world function.
+pub fn profile_targets<'a>(setup: &'a Setup, fresh: &'a [String]) -> Vec<Target<'a>> {
+    let token = setup.issuer.token(2);
+    vec![
+        Target {
+            name: "timesheets-api-same-token",
+            bootstrap: setup.api,
+            env: setup.api_env(),
+            event: Box::new(move |_| upload_event(&token, REFUSED_BODY)),
+            status: 400,
+        },
+        Target {
+            name: "timesheets-api-new-token",
+            bootstrap: setup.api,
+            env: setup.api_env(),
+            event: Box::new(move |i| upload_event(&fresh[i % fresh.len()], REFUSED_BODY)),
+            status: 400,
+        },
+        Target {
+            name: "hello-lambda",
+            bootstrap: setup.hello,
+            env: Vec::new(),
+            event: Box::new(|_| upload_event("unused", REFUSED_BODY)),
+            status: 200,
+        },
+    ]
+}
+
+/// Measures everything and returns the table rows.
+pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
+    let (hello_cold, api_cold) = cold_starts(setup)?;
+    let (hello_cpu, hello_rss) = warm_hello(setup)?;
+    let warm = warm_api(setup)?;
+    let us = report::duration;
+    let cpu_row = |name: &str, ours: Duration, allowance: Option<u64>| {
+        let row = Row::new(
+            name,
+            us(hello_cpu),
+            us(ours),
+            Some(report::ratio(ours, hello_cpu)),
+        );
+        match allowance {
+            Some(extra) => row.target(
+                &format!("≤ hello + {extra} µs"),
+                ours <= hello_cpu + Duration::from_micros(extra),
+            ),
+            None => row,
+        }
+    };
+    let init_ratio = report::ratio(api_cold.init, hello_cold.init);
+    let mut rows = vec![
+        Row::new(
+            "init (spawn → first /invocation/next)",
+            us(hello_cold.init),
+            us(api_cold.init),
+            Some(init_ratio),
+        )
+        .target("≤ 2.00× hello", init_ratio <= 2.0),
+        Row::new(
+            "first request after init (JWKS from a loopback issuer)",
+            us(hello_cold.first_request),
+            us(api_cold.first_request),
+            Some(report::ratio(
+                api_cold.first_request,
+                hello_cold.first_request,
+            )),
+        )
+        .target("≤ 5 ms", api_cold.first_request <= Duration::from_millis(5)),
+        cpu_row(
+            "CPU per warm request, same token, body refused (400)",
+            warm.same_refused,
+            Some(25),
+        ),
+        cpu_row(
+            "CPU per warm request, new token each, body refused (400)",
+            warm.new_refused,
+            Some(60),
+        ),
+    ];
+    let not_measured = || "not measured: no local DynamoDB".to_owned();
+    for (name, figure) in [
+        (
+            "CPU per warm request, same token, body stored (201, local DynamoDB)",
+            warm.same_stored,
+        ),
+        (
+            "CPU per warm request, new token each, body stored (201, local DynamoDB)",
+            warm.new_stored,
+        ),
+    ] {
+        rows.push(match figure {
+            Some(cpu) => cpu_row(name, cpu, None),
+            None => Row::new(name, us(hello_cpu), not_measured(), None),
+        });
+    }
+    rows.push(
+        Row::new(
+            "peak RSS",
+            report::megabytes(hello_rss),
+            report::megabytes(warm.peak_rss),
+            Some(warm.peak_rss as f64 / hello_rss as f64),
+        )
+        .target("≤ 12 MB", warm.peak_rss <= 12_000_000),
+    );
+    Ok(rows)
+}
