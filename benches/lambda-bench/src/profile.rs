@@ -8,6 +8,18 @@ use std::process::Command;
 
 use crate::function::Function;
 
+/// Frames every profile shares (process start, runtime entry, future plumbing): left out.
+const BOILERPLATE: [&str; 8] = [
+    "libc-start",
+    "(below main)",
+    "lang_start",
+    "::block_on",
+    "enter_runtime",
+    "core::ops::function::",
+    "backtrace.rs",
+    "core::future::future",
+];
+
 /// Requests before the counters are zeroed, and requests profiled.
 const WARM_UP: usize = 50;
 const PROFILED: usize = 200;
@@ -47,67 +59,55 @@ pub fn run(target: &Target, out_dir: &Path) -> Result<(), String> {
         format!("--callgrind-out-file={}", out.display()),
     ];
     let mut function = Function::start_under(&wrapper, target.bootstrap, target.name, &target.env)?;
+    let pid = function.pid().to_string();
+    // Dump 1: the init phase, spawn to the first poll.
+    control(&["--dump", &pid])?;
     for i in 0..WARM_UP {
         answer(&mut function, &(target.event)(i), target.status)?;
     }
-    let pid = function.pid().to_string();
     control(&["--zero", &pid])?;
     for i in 0..PROFILED {
         answer(&mut function, &(target.event)(WARM_UP + i), target.status)?;
     }
+    // Dump 2: the profiled requests.
     control(&["--dump", &pid])?;
     drop(function);
-    // The dump is named after the output file with the dump's sequence number appended.
-    let dump = std::fs::read_dir(out_dir)
-        .map_err(|error| error.to_string())?
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with(&format!("callgrind.{}.out.", target.name)))
-        })
-        .max()
-        .ok_or("callgrind wrote no dump")?;
-    for inclusive in ["yes", "no"] {
-        let report = Command::new("callgrind_annotate")
-            .args([
-                &format!("--inclusive={inclusive}"),
-                "--threshold=95",
-                "--auto=no",
-            ])
-            .arg(&dump)
-            .output()
-            .map_err(|error| format!("callgrind_annotate: {error}"))?;
-        let text = String::from_utf8_lossy(&report.stdout);
-        let heading = if inclusive == "yes" {
-            "inclusive"
-        } else {
-            "self"
-        };
-        println!(
-            "\n## {}: instructions of {PROFILED} warm requests, top functions ({heading})\n",
-            target.name
-        );
-        if let Some(total) = text.lines().find(|line| line.contains("PROG TOTALS")) {
-            let instructions: u64 = total
-                .split_whitespace()
-                .next()
-                .map(|count| count.replace(',', ""))
-                .and_then(|count| count.parse().ok())
-                .unwrap_or(0);
-            println!(
-                "{} instructions per request",
-                instructions / PROFILED as u64
-            );
-        }
-        for line in text
-            .lines()
-            .skip_while(|line| !line.contains("file:function"))
-            .take(40)
-        {
-            println!("{line}");
-        }
+    // Dumps are named after the output file with their sequence number appended.
+    let dump = |n: u32| out_dir.join(format!("callgrind.{}.out.{n}", target.name));
+    annotate(&dump(1), &format!("{}: init, top functions (inclusive)", target.name), 1)?;
+    annotate(
+        &dump(2),
+        &format!("{}: {PROFILED} warm requests, top functions (inclusive)", target.name),
+        PROFILED,
+    )
+}
+
+/// Prints callgrind_annotate's inclusive costs in `dump`, totals divided by `per` (the
+/// requests profiled, or 1 for init).
+fn annotate(dump: &Path, heading: &str, per: usize) -> Result<(), String> {
+    let report = Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--threshold=100", "--auto=no"])
+        .arg(dump)
+        .output()
+        .map_err(|error| format!("callgrind_annotate: {error}"))?;
+    let text = String::from_utf8_lossy(&report.stdout);
+    println!("\n## {heading}\n");
+    if let Some(total) = text.lines().find(|line| line.contains("PROGRAM TOTALS")) {
+        let instructions: u64 = total
+            .split_whitespace()
+            .next()
+            .map(|count| count.replace(',', ""))
+            .and_then(|count| count.parse().ok())
+            .unwrap_or(0);
+        println!("{} instructions each (user space)", instructions / per as u64);
+    }
+    for line in text
+        .lines()
+        .skip_while(|line| !line.contains("file:function"))
+        .filter(|line| !BOILERPLATE.iter().any(|frame| line.contains(frame)))
+        .take(60)
+    {
+        println!("{line}");
     }
     Ok(())
 }
