@@ -81,6 +81,11 @@ impl<S: TimesheetStore> UploadApi<S> {
         Self { verifier, store }
     }
 
+    /// The token verifier, e.g. to fetch the issuer's keys during init.
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+
     /// The store, for tests that look at what was stored.
     pub fn store(&self) -> &S {
         &self.store

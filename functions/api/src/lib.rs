@@ -18,8 +18,8 @@ use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 pub use app::UploadApi;
 pub use config::ApiConfig;
 
-/// Builds the token verifier for `config`; keys are fetched on the first token, not here,
-/// so a cold start costs no round trip to the issuer.
+/// Builds the token verifier for `config`; keys are fetched by
+/// [`TokenVerifier::prefetch_keys`] during init, or else on the first token.
 ///
 /// # Errors
 /// When the HTTP client cannot be built.

@@ -6,14 +6,23 @@ use timesheets::config::ProcessEnv;
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::{ApiConfig, UploadApi};
 
-#[tokio::main]
+// A Lambda sandbox serves one invocation at a time: one thread does it all, without the
+// worker threads, their start-up and the cross-thread wake-ups of the multi-thread runtime.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let metrics = timesheets::telemetry::init("timesheets-api")?;
     let config =
         ApiConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
-    let aws = aws_config::load_from_env().await;
+    let verifier = timesheets_api::verifier(&config)?;
+    // The issuer's keys are fetched while the SDK is set up, so the first request does not
+    // wait for them; bounded by AUTH_JWKS_TIMEOUT_SECONDS, and a failure does not fail init.
+    let prefetch = tokio::time::timeout(config.jwks_timeout, verifier.prefetch_keys());
+    let (aws, prefetched) = tokio::join!(aws_config::load_from_env(), prefetch);
+    if prefetched.is_err() {
+        tracing::warn!("JWKS prefetch timed out; the first token fetches");
+    }
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table);
-    let api = UploadApi::new(timesheets_api::verifier(&config)?, store);
+    let api = UploadApi::new(verifier, store);
     let api = &api;
     // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400.
     let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| async move {

@@ -3,7 +3,7 @@
 //! are never read: the key comes from the issuer's JWKS only.
 
 use jsonwebtoken::Algorithm;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::jose;
 use super::rejection::TokenRejection;
@@ -15,6 +15,8 @@ pub struct AcceptedHeader {
     pub alg: Algorithm,
     /// The key's `kid` in the issuer's JWKS, not empty.
     pub kid: String,
+    /// Every member, for the type checks made once the signature verified.
+    pub members: Map<String, Value>,
 }
 
 /// Checks the base64url header segment `encoded` against the rules, `alg` against `algorithms`.
@@ -41,13 +43,15 @@ pub fn check(encoded: &str, algorithms: &[Algorithm]) -> Result<AcceptedHeader, 
             return Err(TokenRejection::Typ);
         }
     }
-    match header.get("kid") {
-        Some(Value::String(kid)) if !kid.is_empty() => Ok(AcceptedHeader {
-            alg,
-            kid: kid.clone(),
-        }),
-        _ => Err(TokenRejection::NoKid),
-    }
+    let kid = match header.get("kid") {
+        Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
+        _ => return Err(TokenRejection::NoKid),
+    };
+    Ok(AcceptedHeader {
+        alg,
+        kid,
+        members: header,
+    })
 }
 
 /// HMAC needs a shared secret, which a JWKS never holds: refused even if configured

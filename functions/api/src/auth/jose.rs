@@ -22,15 +22,13 @@ pub fn decode_object(segment: &str) -> Result<Map<String, Value>, NotAnObject> {
 }
 
 /// Decodes a base64url segment without padding (RFC 7515 §2); `None` when it is not one.
-fn decode_segment(segment: &str) -> Option<Vec<u8>> {
+pub fn decode_segment(segment: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
 /// The segments of a compact JWS (RFC 7515 §7.1), still base64url-encoded.
 #[derive(Debug, Clone, Copy)]
 pub struct CompactJws<'a> {
-    /// The whole token.
-    pub token: &'a str,
     /// The JOSE header segment.
     pub header: &'a str,
     /// The payload segment: the claims of a JWT.
@@ -52,7 +50,6 @@ impl<'a> CompactJws<'a> {
             return None;
         }
         Some(Self {
-            token,
             header,
             payload,
             signature,

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::jwk::Jwk;
 use serde::Deserialize;
 use serde_json::Value;
 use timesheets::discovery::IssuerEndpoint;
@@ -16,6 +15,7 @@ use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 
 use super::key_set::KeySet;
+use super::verifying_key::VerifyingKey;
 
 /// Timings and limits of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +72,9 @@ struct Held {
     attempted_at: Option<Instant>,
     /// Fetch attempts started, so a waiter can tell that another task fetched meanwhile.
     attempts: u64,
+    /// Successful fetches, so holders of keys (the verified-token cache) can tell the set
+    /// may have changed.
+    generation: u64,
 }
 
 /// The JWKS cache; one per Lambda sandbox, shared by every invocation.
@@ -107,7 +110,7 @@ impl JwksCache {
     /// # Errors
     /// [`JwksError::UnknownKid`] when the issuer has no such key (or may not be asked again
     /// yet); [`JwksError::Unavailable`] when no keys at all can be had.
-    pub async fn key(&self, kid: &str) -> Result<Arc<Jwk>, JwksError> {
+    pub async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, JwksError> {
         let (seen_attempts, stale) = {
             let held = self.held.read().await;
             let key = held.keys.get(kid);
@@ -145,9 +148,11 @@ impl JwksCache {
             let now = Instant::now();
             held.attempted_at = Some(now);
             match fetched {
-                Ok(keys) => {
+                Ok(mut keys) => {
+                    keys.adopt_unchanged(&held.keys);
                     held.keys = keys;
                     held.fetched_at = Some(now);
+                    held.generation += 1;
                 }
                 Err(error) => {
                     tracing::warn!(%error, kept_keys = held.keys.len(), "JWKS fetch failed");
@@ -165,6 +170,38 @@ impl JwksCache {
             }
             None => Err(JwksError::UnknownKid),
         }
+    }
+
+    /// Fetches the keys once if none are held, e.g. during the Lambda init phase so the first
+    /// request does not wait for the issuer. A failure is logged and leaves no trace: no
+    /// cooldown starts, so the first request fetches exactly as it would have.
+    pub async fn prefetch(&self) {
+        let _turn = self.fetching.lock().await;
+        if !self.held.read().await.keys.is_empty() {
+            return;
+        }
+        match self.fetch().await {
+            Ok(keys) => {
+                let mut held = self.held.write().await;
+                let now = Instant::now();
+                held.keys = keys;
+                held.fetched_at = Some(now);
+                held.attempted_at = Some(now);
+                held.attempts += 1;
+                held.generation += 1;
+            }
+            Err(error) => tracing::warn!(%error, "JWKS prefetch failed; the first token fetches"),
+        }
+    }
+
+    /// How many fetches have succeeded: changes whenever the held keys may have.
+    pub async fn generation(&self) -> u64 {
+        self.held.read().await.generation
+    }
+
+    /// Runs `f` on the held keys, without fetching.
+    pub async fn with_keys<R>(&self, f: impl FnOnce(&KeySet) -> R) -> R {
+        f(&self.held.read().await.keys)
     }
 
     fn is_fresh(&self, held: &Held) -> bool {

@@ -1,9 +1,9 @@
 //! Which of the issuer's keys may verify what (RFC 7517 §4.2–4.4, RFC 8725 §3.1).
 
+use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
 };
-use jsonwebtoken::{Algorithm, DecodingKey};
 
 use super::rsa_key;
 
@@ -32,12 +32,11 @@ pub fn is_signing_key(jwk: &Jwk) -> bool {
     for_signatures && may_verify && sound
 }
 
-/// The key to verify an `alg` signature with, if `jwk` may: its `alg`, when given, is `alg`
-/// and its `kty`/`crv` fit it. `None` otherwise, which the verifier answers with
-/// `invalid_token` (`key_mismatch`). `jwk` comes from a `KeySet`, which holds only keys that
-/// passed [`is_signing_key`] when the JWKS was fetched, so that check (RSA soundness included)
-/// is not repeated per token.
-pub fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
+/// Whether `jwk` may verify `alg` signatures: its `alg`, when given, is `alg` and its
+/// `kty`/`crv` fit it. When not, the verifier answers `invalid_token` (`key_mismatch`).
+/// Decided once per key and algorithm when the JWKS is fetched (`VerifyingKey`), for keys
+/// that passed [`is_signing_key`], so no rule is repeated per token.
+pub fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
     let bound_to_other_alg = jwk
         .common
         .key_algorithm
@@ -63,8 +62,5 @@ pub fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
         }
         _ => false,
     };
-    if bound_to_other_alg || !kty_fits {
-        return None;
-    }
-    DecodingKey::from_jwk(jwk).ok()
+    !bound_to_other_alg && kty_fits
 }

@@ -8,6 +8,7 @@ use jsonwebtoken::jwk::Jwk;
 use serde_json::Value;
 
 use super::key_policy;
+use super::verifying_key::VerifyingKey;
 
 /// Private key members (RFC 7518 §6.2.2, §6.3.2, §6.4.1): a published key carrying them can
 /// be used by anyone to sign, so it proves nothing and is not used.
@@ -17,10 +18,11 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 ///
 /// A key is skipped, one by one so a single odd key does not hide the rest, when it does not
 /// parse as a JWK, has no `kid`, or carries private members. A `kid` held by two keys is
-/// dropped altogether: which key a token means would be a guess.
+/// dropped altogether: which key a token means would be a guess. Each key is held prepared
+/// ([`VerifyingKey`]): its policy decided and its material parsed once, here.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
-    keys: HashMap<String, Arc<Jwk>>,
+    keys: HashMap<String, Arc<VerifyingKey>>,
 }
 
 impl KeySet {
@@ -66,15 +68,34 @@ impl KeySet {
                 continue;
             }
             if key_policy::is_signing_key(&jwk) {
-                keys.insert(kid, Arc::new(jwk));
+                keys.insert(kid, Arc::new(VerifyingKey::new(jwk)));
             }
         }
         Self { keys }
     }
 
     /// The key named `kid`.
-    pub fn get(&self, kid: &str) -> Option<Arc<Jwk>> {
+    pub fn get(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
         self.keys.get(kid).cloned()
+    }
+
+    /// Whether `kid` still names exactly `key` (the same prepared key, not a new one).
+    pub fn holds(&self, kid: &str, key: &Arc<VerifyingKey>) -> bool {
+        self.keys
+            .get(kid)
+            .is_some_and(|held| Arc::ptr_eq(held, key))
+    }
+
+    /// Keeps the prepared keys of `previous` whose `kid` and JWK are unchanged here, so a
+    /// refetch of the same JWKS neither parses them again nor looks like a rotation.
+    pub(super) fn adopt_unchanged(&mut self, previous: &KeySet) {
+        for (kid, key) in &mut self.keys {
+            if let Some(old) = previous.keys.get(kid)
+                && old.jwk() == key.jwk()
+            {
+                *key = old.clone();
+            }
+        }
     }
 
     /// How many keys are usable.

@@ -2,6 +2,7 @@
 
 pub mod bearer;
 mod claims;
+pub mod clock;
 mod header;
 mod jose;
 pub mod jwks;
@@ -10,4 +11,6 @@ pub mod key_set;
 pub mod rejection;
 mod rsa_key;
 pub mod scope;
+pub mod token_cache;
 pub mod verifier;
+mod verifying_key;

@@ -2,20 +2,24 @@
 //! practices. Everything that decides trust is configuration or the issuer's JWKS, never the
 //! token itself. The steps, in order: the compact form (`jose`), the header rules (`header`),
 //! the key named by `kid` (JWKS and `key_policy`), the signature, the claims (`claims`).
+//! A token that passed them all is kept (`token_cache`) and accepted again without them until
+//! its `exp`, while its key is still the issuer's.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use jsonwebtoken::jwk::Jwk;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use jsonwebtoken::Algorithm;
 
-use super::claims::{self, Claims};
+use super::claims::{self, Checked, Claims, ClaimsPolicy};
+use super::clock::{Clock, SystemClock};
 use super::header::{self, AcceptedHeader};
 use super::jose::CompactJws;
 use super::jwks::{JwksCache, JwksError};
-use super::key_policy;
 use super::key_set::KeySet;
 use super::rejection::TokenRejection;
 use super::scope::{self, ScopeClaim};
+use super::token_cache::{self, Entry, TokenCache};
+use super::verifying_key::VerifyingKey;
 
 /// Longest token looked at, in bytes; anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -59,6 +63,20 @@ impl VerifiedToken {
         scope::grants(self.scope.as_ref(), self.permissions.as_deref(), wanted)
     }
 
+    /// Bytes of claim text held, to bound what the verified-token cache keeps.
+    fn text_len(&self) -> usize {
+        let scope = match &self.scope {
+            Some(ScopeClaim::Delimited(text)) => text.len(),
+            Some(ScopeClaim::List(items)) => items.iter().map(String::len).sum(),
+            None => 0,
+        };
+        let permissions: usize = self.permissions.iter().flatten().map(String::len).sum();
+        self.subject.as_ref().map_or(0, String::len)
+            + self.client_id.as_ref().map_or(0, String::len)
+            + scope
+            + permissions
+    }
+
     /// The client, for logs and idempotency: `azp`/`client_id`, else `sub`.
     pub fn client(&self) -> &str {
         self.client_id
@@ -92,9 +110,9 @@ pub fn verify_signature(
     keys: &KeySet,
 ) -> Result<Algorithm, TokenError> {
     let jws = split(token)?;
-    let AcceptedHeader { alg, kid } = header::check(jws.header, algorithms)?;
+    let AcceptedHeader { alg, kid, .. } = header::check(jws.header, algorithms)?;
     let key = keys.get(&kid).ok_or(TokenRejection::UnknownKid)?;
-    check_signature(&jws, alg, &key)?;
+    key.verify(alg, jws.signing_input.as_bytes(), jws.signature)?;
     Ok(alg)
 }
 
@@ -103,12 +121,32 @@ pub fn verify_signature(
 pub struct TokenVerifier {
     policy: VerifierPolicy,
     jwks: JwksCache,
+    clock: Arc<dyn Clock>,
+    verified: TokenCache<VerifiedToken>,
+    signature_checks: AtomicU64,
 }
 
 impl TokenVerifier {
-    /// A verifier for `policy` taking keys from `jwks`.
+    /// A verifier for `policy` taking keys from `jwks`, on the system clock.
     pub fn new(policy: VerifierPolicy, jwks: JwksCache) -> Self {
-        Self { policy, jwks }
+        Self::with_clock(policy, jwks, Arc::new(SystemClock))
+    }
+
+    /// A verifier reading the time from `clock` (tests of `exp`, `nbf` and the cache).
+    pub fn with_clock(policy: VerifierPolicy, jwks: JwksCache, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            policy,
+            jwks,
+            clock,
+            verified: TokenCache::default(),
+            signature_checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Fetches the issuer's keys now if none are held (discovery included), so the first
+    /// token does not wait for them; a failure only logs, and that token fetches as usual.
+    pub async fn prefetch_keys(&self) {
+        self.jwks.prefetch().await;
     }
 
     /// Verifies `token` (the compact JWS from the `Authorization` header).
@@ -118,15 +156,71 @@ impl TokenVerifier {
     /// [`TokenError::KeysUnavailable`] when the issuer's JWKS cannot be had at all.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let jws = split(token)?;
-        let AcceptedHeader { alg, kid } = header::check(jws.header, &self.policy.algorithms)?;
+        let digest = token_cache::digest(token);
+        let now = self.clock.now();
+        self.forget_rotated_keys().await;
+        if let Some(entry) = self.verified.get(&digest, now) {
+            // Its key must still be the issuer's: past the JWKS TTL this refreshes the keys
+            // as any token does, and a kid gone from the JWKS is refused as it would be.
+            let key = self
+                .key(&entry.kid)
+                .await
+                .inspect_err(|_| self.verified.remove(&digest))?;
+            if Arc::ptr_eq(&key, &entry.key) {
+                return Ok(VerifiedToken::clone(&entry.token));
+            }
+            self.verified.remove(&digest);
+        }
+        let AcceptedHeader { alg, kid, members } =
+            header::check(jws.header, &self.policy.algorithms)?;
         let key = self.key(&kid).await?;
-        let decoding_key = check_signature(&jws, alg, &key)?;
-        let claims = claims::check(&jws, &decoding_key, &self.validation(alg))?;
-        Ok(VerifiedToken::from_claims(claims))
+        self.signature_checks.fetch_add(1, Ordering::Relaxed);
+        key.verify(alg, jws.signing_input.as_bytes(), jws.signature)?;
+        let Checked { claims, expires_at } =
+            claims::check(jws.payload, members, self.claims_policy(), now)?;
+        let verified = VerifiedToken::from_claims(claims);
+        let text_len = verified.text_len();
+        let entry = Entry {
+            token: Arc::new(verified.clone()),
+            kid,
+            key,
+            expires_at,
+        };
+        self.verified.insert(digest, entry, text_len, now);
+        Ok(verified)
+    }
+
+    /// Signature checks made so far: one per token verified in full, none for a token
+    /// accepted from the cache.
+    pub fn signature_checks(&self) -> u64 {
+        self.signature_checks.load(Ordering::Relaxed)
+    }
+
+    /// How many verified tokens are kept.
+    pub fn cached_tokens(&self) -> usize {
+        self.verified.len()
+    }
+
+    /// Whether `token` is kept as verified.
+    pub fn is_cached(&self, token: &str) -> bool {
+        self.verified.contains(&token_cache::digest(token))
+    }
+
+    /// After the JWKS changed, drops the kept tokens whose `kid` no longer names their key.
+    async fn forget_rotated_keys(&self) {
+        let generation = self.jwks.generation().await;
+        if generation != self.verified.generation() {
+            self.jwks
+                .with_keys(|keys| {
+                    self.verified
+                        .sync_keys(generation, |kid, key| keys.holds(kid, key));
+                })
+                .await;
+        }
     }
 
     /// The issuer's key named `kid`.
-    async fn key(&self, kid: &str) -> Result<Arc<Jwk>, TokenError> {
+    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, TokenError> {
         match self.jwks.key(kid).await {
             Ok(key) => Ok(key),
             Err(JwksError::UnknownKid) => Err(TokenRejection::UnknownKid.into()),
@@ -137,15 +231,12 @@ impl TokenVerifier {
         }
     }
 
-    fn validation(&self, alg: Algorithm) -> Validation {
-        let mut validation = Validation::new(alg);
-        validation.set_issuer(&[&self.policy.issuer]);
-        validation.set_audience(&self.policy.audiences);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.leeway = self.policy.leeway_seconds;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation
+    fn claims_policy(&self) -> ClaimsPolicy<'_> {
+        ClaimsPolicy {
+            issuer: &self.policy.issuer,
+            audiences: &self.policy.audiences,
+            leeway: self.policy.leeway_seconds,
+        }
     }
 }
 
@@ -155,18 +246,4 @@ fn split(token: &str) -> Result<CompactJws<'_>, TokenRejection> {
         return Err(TokenRejection::TooLarge);
     }
     CompactJws::split(token).ok_or(TokenRejection::NotCompact)
-}
-
-/// The key policy, then the signature over the signing input. Returns the key for the claims.
-fn check_signature(
-    jws: &CompactJws,
-    alg: Algorithm,
-    jwk: &Jwk,
-) -> Result<DecodingKey, TokenRejection> {
-    let key = key_policy::decoding_key(jwk, alg).ok_or(TokenRejection::KeyMismatch)?;
-    match jsonwebtoken::crypto::verify(jws.signature, jws.signing_input.as_bytes(), &key, alg) {
-        Ok(true) => Ok(key),
-        // A signature that is not base64url, or a key the backend cannot load, verifies nothing.
-        Ok(false) | Err(_) => Err(TokenRejection::Signature),
-    }
 }

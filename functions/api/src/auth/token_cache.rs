@@ -1,0 +1,200 @@
+//! Access tokens already verified, kept across warm invocations so a token the API has seen
+//! is accepted without another signature check until its `exp`.
+//!
+//! Rules: keyed by SHA-256 of the whole compact token (a hit means the very same header,
+//! claims and signature); an entry serves only while `now < exp`, `exp` without leeway, and
+//! only while its `kid` still names the same key in the JWKS; only verified tokens enter, so
+//! tokens the API refuses never displace anything, and making an entry costs whoever makes it
+//! a token the issuer signed. Bounded by [`MAX_ENTRIES`] and [`MAX_BYTES`]; when full, expired
+//! entries go first, then the least recently used.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_lc_rs::digest::{self, SHA256};
+
+use super::verifying_key::VerifyingKey;
+
+/// Most tokens held.
+pub const MAX_ENTRIES: usize = 1024;
+/// Most bytes held, counting each entry as [`ENTRY_OVERHEAD`] plus its claims' text.
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// Largest single entry; a token with more claim text is verified every time instead.
+pub const MAX_ENTRY_BYTES: usize = 4 * 1024;
+/// Bytes counted per entry besides its claims' text (key, digest, map slot).
+const ENTRY_OVERHEAD: usize = 256;
+
+/// SHA-256 of a compact token.
+pub type TokenDigest = [u8; 32];
+
+/// The digest a token is cached under.
+pub fn digest(token: &str) -> TokenDigest {
+    let mut out = [0; 32];
+    out.copy_from_slice(digest::digest(&SHA256, token.as_bytes()).as_ref());
+    out
+}
+
+/// One verified token, `T` what it grants.
+#[derive(Debug)]
+pub struct Entry<T> {
+    /// What it grants.
+    pub token: Arc<T>,
+    /// The `kid` and key that verified it.
+    pub kid: String,
+    pub key: Arc<VerifyingKey>,
+    /// `exp` without leeway, rounded down: served while `now < expires_at`.
+    pub expires_at: u64,
+}
+
+impl<T> Clone for Entry<T> {
+    fn clone(&self) -> Self {
+        Self {
+            token: self.token.clone(),
+            kid: self.kid.clone(),
+            key: self.key.clone(),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Held<T> {
+    entry: Entry<T>,
+    bytes: usize,
+    last_used: u64,
+}
+
+#[derive(Debug)]
+struct State<T> {
+    entries: HashMap<TokenDigest, Held<T>>,
+    bytes: usize,
+    /// Use counter, for least-recently-used eviction.
+    tick: u64,
+    /// The JWKS generation the entries were last checked against.
+    generation: u64,
+}
+
+/// The cache; never locked across an `.await`.
+#[derive(Debug)]
+pub struct TokenCache<T> {
+    state: Mutex<State<T>>,
+}
+
+impl<T> Default for TokenCache<T> {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(State {
+                entries: HashMap::new(),
+                bytes: 0,
+                tick: 0,
+                generation: 0,
+            }),
+        }
+    }
+}
+
+impl<T> TokenCache<T> {
+    /// The entry for `digest` if it is still valid at `now`; an expired one is dropped.
+    pub fn get(&self, digest: &TokenDigest, now: u64) -> Option<Entry<T>> {
+        let mut state = self.lock();
+        state.tick += 1;
+        let tick = state.tick;
+        let held = state.entries.get_mut(digest)?;
+        if now < held.entry.expires_at {
+            held.last_used = tick;
+            return Some(held.entry.clone());
+        }
+        state.remove(digest);
+        None
+    }
+
+    /// Holds `entry` for `digest`, `text_bytes` the length of the claims' text it keeps,
+    /// unless it is already expired at `now` or too large; makes room first when full.
+    pub fn insert(&self, digest: TokenDigest, entry: Entry<T>, text_bytes: usize, now: u64) {
+        let bytes = ENTRY_OVERHEAD + text_bytes + entry.kid.len();
+        if now >= entry.expires_at || bytes > MAX_ENTRY_BYTES {
+            return;
+        }
+        let mut state = self.lock();
+        state.remove(&digest);
+        if state.entries.len() >= MAX_ENTRIES || state.bytes + bytes > MAX_BYTES {
+            state.entries.retain(|_, held| now < held.entry.expires_at);
+            state.bytes = state.entries.values().map(|held| held.bytes).sum();
+        }
+        while state.entries.len() >= MAX_ENTRIES || state.bytes + bytes > MAX_BYTES {
+            let Some(oldest) = state
+                .entries
+                .iter()
+                .min_by_key(|(_, held)| held.last_used)
+                .map(|(digest, _)| *digest)
+            else {
+                break;
+            };
+            state.remove(&oldest);
+        }
+        state.tick += 1;
+        let last_used = state.tick;
+        state.bytes += bytes;
+        state.entries.insert(
+            digest,
+            Held {
+                entry,
+                bytes,
+                last_used,
+            },
+        );
+    }
+
+    /// Drops the entry for `digest`.
+    pub fn remove(&self, digest: &TokenDigest) {
+        self.lock().remove(digest);
+    }
+
+    /// When the JWKS `generation` differs from the one last seen, keeps only the entries whose
+    /// `kid` still names their key according to `still_held`.
+    pub fn sync_keys(
+        &self,
+        generation: u64,
+        still_held: impl Fn(&str, &Arc<VerifyingKey>) -> bool,
+    ) {
+        let mut state = self.lock();
+        if state.generation == generation {
+            return;
+        }
+        state.generation = generation;
+        state
+            .entries
+            .retain(|_, held| still_held(&held.entry.kid, &held.entry.key));
+        state.bytes = state.entries.values().map(|held| held.bytes).sum();
+    }
+
+    /// The JWKS generation the entries were last checked against.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// How many tokens are held.
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether the token with `digest` is held (expired or not).
+    pub fn contains(&self, digest: &TokenDigest) -> bool {
+        self.lock().entries.contains_key(digest)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        // A panic while holding the lock leaves a consistent map (each step is whole).
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl<T> State<T> {
+    fn remove(&mut self, digest: &TokenDigest) {
+        if let Some(held) = self.entries.remove(digest) {
+            self.bytes -= held.bytes;
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! An issuer key made ready to verify when the JWKS is fetched, not per token: the key policy
+//! decided for each algorithm once, and the public key parsed once into the crypto backend's
+//! own form (aws-lc-rs `ParsedPublicKey`), so a token costs one signature check and nothing
+//! else of the key.
+
+use std::fmt;
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
+
+use super::jose;
+use super::key_policy;
+use super::rejection::TokenRejection;
+
+/// The asymmetric JWS algorithms (RFC 7518 §3.1, RFC 8037 §3.1) a key may be prepared for.
+const ASYMMETRIC: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// One JWKS key, ready to verify each algorithm its policy allows.
+pub struct VerifyingKey {
+    jwk: Jwk,
+    /// Per allowed algorithm, the parsed key; `None` where the backend refused the key
+    /// material (a signature with it verifies nothing).
+    by_alg: Vec<(Algorithm, Option<ParsedPublicKey>)>,
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let algs: Vec<Algorithm> = self.by_alg.iter().map(|(alg, _)| *alg).collect();
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.jwk.common.key_id)
+            .field("algorithms", &algs)
+            .finish()
+    }
+}
+
+impl VerifyingKey {
+    /// Prepares `jwk` (already a signing key, [`key_policy::is_signing_key`]) for every
+    /// algorithm [`key_policy::fits`] allows it.
+    pub fn new(jwk: Jwk) -> Self {
+        let by_alg = ASYMMETRIC
+            .into_iter()
+            .filter(|alg| key_policy::fits(&jwk, *alg))
+            .filter_map(|alg| Some((alg, parse(&jwk, alg)?)))
+            .collect();
+        Self { jwk, by_alg }
+    }
+
+    /// The JWK this key was prepared from.
+    pub fn jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+
+    /// Checks the base64url `signature` of `message` for `alg` (RFC 7515 §5.2 steps 7–8).
+    ///
+    /// # Errors
+    /// [`TokenRejection::KeyMismatch`] when the key may not verify `alg`;
+    /// [`TokenRejection::Signature`] when the signature is not base64url or does not verify.
+    pub fn verify(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &str,
+    ) -> Result<(), TokenRejection> {
+        let (_, parsed) = self
+            .by_alg
+            .iter()
+            .find(|(allowed, _)| *allowed == alg)
+            .ok_or(TokenRejection::KeyMismatch)?;
+        let signature = jose::decode_segment(signature).ok_or(TokenRejection::Signature)?;
+        match parsed {
+            Some(key) if key.verify_sig(message, &signature).is_ok() => Ok(()),
+            _ => Err(TokenRejection::Signature),
+        }
+    }
+}
+
+/// The backend's verification algorithm for `alg`: the ones jsonwebtoken's aws-lc-rs backend
+/// uses (RSA 2048–8192 bits, fixed-size ECDSA signatures as JWS has them, RFC 7518 §3.4).
+fn backend_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &signature::ED25519,
+        _ => return None,
+    })
+}
+
+fn rsa_parameters(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// The key material of `jwk` parsed for `alg`, from the same bytes jsonwebtoken's
+/// `DecodingKey::from_jwk` takes: RSA `n`/`e`, the uncompressed EC point `04 || x || y`
+/// (SEC 1 §2.3.3), the raw Ed25519 `x`. `None` when the members are not base64url (no key
+/// for `alg`: `key_mismatch`, as when jsonwebtoken could not make a `DecodingKey`);
+/// `Some(None)` when the backend refuses the material (signatures fail to verify).
+fn parse(jwk: &Jwk, alg: Algorithm) -> Option<Option<ParsedPublicKey>> {
+    let rsa = rsa_parameters(alg);
+    let other = backend_algorithm(alg)?;
+    Some(match &jwk.algorithm {
+        AlgorithmParameters::RSA(key) => {
+            let n = jose::decode_segment(&key.n)?;
+            let e = jose::decode_segment(&key.e)?;
+            RsaPublicKeyComponents { n: &n, e: &e }
+                .to_parsed_public_key(rsa?)
+                .ok()
+        }
+        AlgorithmParameters::EllipticCurve(key) => {
+            let mut point = vec![0x04];
+            point.extend(jose::decode_segment(&key.x)?);
+            point.extend(jose::decode_segment(&key.y)?);
+            ParsedPublicKey::new(other, point).ok()
+        }
+        AlgorithmParameters::OctetKeyPair(key) => {
+            ParsedPublicKey::new(other, jose::decode_segment(&key.x)?).ok()
+        }
+        _ => return None,
+    })
+}
