@@ -15,6 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, Context, LambdaEvent, Request, Response, Service, service_fn};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use timesheets::ErrorBody;
 
@@ -33,6 +34,32 @@ pub enum Incoming {
     UndecodableBody(LambdaRequest),
     /// Anything else, e.g. a scheduled event: answered `400` here.
     NotHttp,
+}
+
+/// Sorts the payload the runtime received as JSON text, reading it once when it is an API
+/// Gateway or ALB event lambda_http reads; anything else (other events, duplicate members)
+/// goes through [`classify`], so the outcome is the same either way.
+pub fn classify_text(payload: &str) -> Incoming {
+    let Ok(mut request) = serde_json::from_str::<LambdaRequest>(payload) else {
+        return serde_json::from_str(payload).map_or(Incoming::NotHttp, classify);
+    };
+    let (marked, body) = match &mut request {
+        LambdaRequest::ApiGatewayV1(event) => (&mut event.is_base64_encoded, &mut event.body),
+        LambdaRequest::ApiGatewayV2(event) => (&mut event.is_base64_encoded, &mut event.body),
+        LambdaRequest::Alb(event) => (&mut event.is_base64_encoded, &mut event.body),
+        _ => return serde_json::from_str(payload).map_or(Incoming::NotHttp, classify),
+    };
+    // The engine lambda_http decodes with, so both agree on what is base64.
+    if *marked
+        && body
+            .as_deref()
+            .is_some_and(|text| STANDARD.decode(text).is_err())
+    {
+        *body = None;
+        *marked = false;
+        return Incoming::UndecodableBody(request);
+    }
+    Incoming::Http(request)
 }
 
 /// Sorts a payload: what lambda_http can serve, and what it would fail on.
@@ -59,7 +86,25 @@ pub fn classify(mut payload: Value) -> Incoming {
 /// response in the format of their origin, as `lambda_http::run` would write it.
 pub async fn handle<S: TimesheetStore>(api: &UploadApi<S>, event: LambdaEvent<Value>) -> Value {
     let LambdaEvent { payload, context } = event;
-    match classify(payload) {
+    serve(api, classify(payload), context).await
+}
+
+/// [`handle`] for the payload as the runtime received it, JSON text read once
+/// ([`classify_text`]) instead of a `serde_json::Value` turned back into text.
+pub async fn handle_text<S: TimesheetStore>(
+    api: &UploadApi<S>,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Value {
+    let LambdaEvent { payload, context } = event;
+    serve(api, classify_text(payload.get()), context).await
+}
+
+async fn serve<S: TimesheetStore>(
+    api: &UploadApi<S>,
+    incoming: Incoming,
+    context: Context,
+) -> Value {
+    match incoming {
         Incoming::Http(request) => respond(request, context, |request| api.handle(request)).await,
         Incoming::UndecodableBody(request) => {
             tracing::warn!(status = 400, "event body marked base64 is not base64");
@@ -135,6 +180,33 @@ fn proxy_error(code: &str, description: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn same(a: &Incoming, b: &Incoming) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    #[test]
+    fn text_and_value_sort_alike() {
+        let events = [
+            include_str!("../../../events/upload.json"),
+            include_str!("../../../events/base64-body.json"),
+            include_str!("../../../events/base64-invalid.json"),
+            include_str!("../../../events/rest-api-v1-stage.json"),
+            include_str!("../../../events/function-url.json"),
+            include_str!("../../../events/http-api-v1-payload.json"),
+            include_str!("../../../events/headers-null.json"),
+            include_str!("../../../events/warmup-ping.json"),
+            include_str!("../../../events/scheduled-event.json"),
+            r#"{"version": "2.0", "rawPath": "/a", "rawPath": "/timesheets/upload",
+                "requestContext": {"http": {"method": "POST"}}}"#,
+            r#"[1, 2]"#,
+            r#""ping""#,
+        ];
+        for text in events {
+            let value: Value = serde_json::from_str(text).unwrap();
+            assert!(same(&classify_text(text), &classify(value)), "{text}");
+        }
+    }
 
     #[test]
     fn sorts_payloads() {

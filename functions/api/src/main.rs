@@ -2,6 +2,7 @@
 //! then serves invocations, flushing metrics after each.
 
 use lambda_http::{Error, LambdaEvent, service_fn};
+use serde_json::value::RawValue;
 use timesheets::config::ProcessEnv;
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::{ApiConfig, UploadApi};
@@ -24,9 +25,10 @@ async fn main() -> Result<(), Error> {
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table);
     let api = UploadApi::new(verifier, store);
     let api = &api;
-    // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400.
-    let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        Ok::<_, Error>(timesheets_api::event::handle(api, event).await)
+    // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400; as
+    // JSON text, read once into lambda_http's request rather than via a serde_json::Value.
+    let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
+        Ok::<_, Error>(timesheets_api::event::handle_text(api, event).await)
     });
     metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await
 }

@@ -75,9 +75,11 @@ impl<'de> Visitor<'de> for UniqueVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             let UniqueValue(value) = access.next_value()?;
-            if map.insert(key.clone(), value).is_some() {
+            // Looked up before inserting, so the name is not copied for every member.
+            if map.contains_key(&key) {
                 return Err(de::Error::custom(format_args!("duplicate member `{key}`")));
             }
+            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }

@@ -6,7 +6,7 @@
 //! only while its `kid` still names the same key in the JWKS; only verified tokens enter, so
 //! tokens the API refuses never displace anything, and making an entry costs whoever makes it
 //! a token the issuer signed. Bounded by [`MAX_ENTRIES`] and [`MAX_BYTES`]; when full, expired
-//! entries go first, then the least recently used.
+//! entries go first, then the least recently used eighth.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,8 @@ pub const MAX_ENTRIES: usize = 1024;
 pub const MAX_BYTES: usize = 1024 * 1024;
 /// Largest single entry; a token with more claim text is verified every time instead.
 pub const MAX_ENTRY_BYTES: usize = 4 * 1024;
+/// Entries dropped together when the cache is full.
+const EVICTED_AT_ONCE: usize = MAX_ENTRIES / 8;
 /// Bytes counted per entry besides its claims' text (key, digest, map slot).
 const ENTRY_OVERHEAD: usize = 256;
 
@@ -118,19 +120,7 @@ impl<T> TokenCache<T> {
         let mut state = self.lock();
         state.remove(&digest);
         if state.entries.len() >= MAX_ENTRIES || state.bytes + bytes > MAX_BYTES {
-            state.entries.retain(|_, held| now < held.entry.expires_at);
-            state.bytes = state.entries.values().map(|held| held.bytes).sum();
-        }
-        while state.entries.len() >= MAX_ENTRIES || state.bytes + bytes > MAX_BYTES {
-            let Some(oldest) = state
-                .entries
-                .iter()
-                .min_by_key(|(_, held)| held.last_used)
-                .map(|(digest, _)| *digest)
-            else {
-                break;
-            };
-            state.remove(&oldest);
+            state.make_room(now, bytes);
         }
         state.tick += 1;
         let last_used = state.tick;
@@ -192,6 +182,35 @@ impl<T> TokenCache<T> {
 }
 
 impl<T> State<T> {
+    /// Drops the expired entries, then the least recently used eighth (more if the bytes
+    /// still do not fit): one pass per [`EVICTED_AT_ONCE`] insertions at most, not one per
+    /// insertion, so a full cache costs an insertion no scan of its own.
+    fn make_room(&mut self, now: u64, bytes: usize) {
+        self.entries.retain(|_, held| now < held.entry.expires_at);
+        let mut by_use: Vec<(u64, TokenDigest)> = self
+            .entries
+            .iter()
+            .map(|(digest, held)| (held.last_used, *digest))
+            .collect();
+        by_use.sort_unstable();
+        let mut bytes_held: usize = self.entries.values().map(|held| held.bytes).sum();
+        let mut oldest = by_use.into_iter();
+        let mut evicted = 0;
+        while self.entries.len() >= MAX_ENTRIES
+            || bytes_held + bytes > MAX_BYTES
+            || (evicted > 0 && evicted < EVICTED_AT_ONCE)
+        {
+            let Some((_, digest)) = oldest.next() else {
+                break;
+            };
+            if let Some(held) = self.entries.remove(&digest) {
+                bytes_held -= held.bytes;
+                evicted += 1;
+            }
+        }
+        self.bytes = bytes_held;
+    }
+
     fn remove(&mut self, digest: &TokenDigest) {
         if let Some(held) = self.entries.remove(digest) {
             self.bytes -= held.bytes;
