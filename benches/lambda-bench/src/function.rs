@@ -127,12 +127,7 @@ impl Function {
                         body,
                     };
                 }
-                Some(Call::Error { path, body }) => {
-                    return Err(self.failure(&format!(
-                        "reported an error on {path}: {}",
-                        String::from_utf8_lossy(&body)
-                    )));
-                }
+                Some(Call::Error { path, body }) => return Err(self.reported(&path, &body)),
                 Some(_) => continue,
                 None => return Err(self.failure("did not answer")),
             }
@@ -181,16 +176,19 @@ impl Function {
         loop {
             match self.api.call(STEP_TIMEOUT) {
                 Some(Call::Next(at)) => return Ok(at),
-                Some(Call::Error { path, body }) => {
-                    return Err(self.failure(&format!(
-                        "reported an error on {path}: {}",
-                        String::from_utf8_lossy(&body)
-                    )));
-                }
+                Some(Call::Error { path, body }) => return Err(self.reported(&path, &body)),
                 Some(_) => continue,
                 None => return Err(self.failure("did not poll for an event")),
             }
         }
+    }
+
+    fn reported(&mut self, path: &str, body: &[u8]) -> String {
+        let what = format!(
+            "reported an error on {path}: {}",
+            String::from_utf8_lossy(body)
+        );
+        self.failure(&what)
     }
 
     fn failure(&mut self, what: &str) -> String {

@@ -107,7 +107,8 @@ fn main() -> ExitCode {
         "hello-world lambda_http",
         &function_rows,
     );
-    let size_rows = sizes::rows(&repo);
+    let mut size_rows = sizes::rows(&repo);
+    size_rows.push(sizes::local_row(&repo, &api, &hello));
     report::print_table(
         "Deployment package (make build: sam build, arm64)",
         "hello-world lambda_http",

@@ -74,10 +74,17 @@ pub fn run(target: &Target, out_dir: &Path) -> Result<(), String> {
     drop(function);
     // Dumps are named after the output file with their sequence number appended.
     let dump = |n: u32| out_dir.join(format!("callgrind.{}.out.{n}", target.name));
-    annotate(&dump(1), &format!("{}: init, top functions (inclusive)", target.name), 1)?;
+    annotate(
+        &dump(1),
+        &format!("{}: init, top functions (inclusive)", target.name),
+        1,
+    )?;
     annotate(
         &dump(2),
-        &format!("{}: {PROFILED} warm requests, top functions (inclusive)", target.name),
+        &format!(
+            "{}: {PROFILED} warm requests, top functions (inclusive)",
+            target.name
+        ),
         PROFILED,
     )
 }
@@ -99,7 +106,10 @@ fn annotate(dump: &Path, heading: &str, per: usize) -> Result<(), String> {
             .map(|count| count.replace(',', ""))
             .and_then(|count| count.parse().ok())
             .unwrap_or(0);
-        println!("{} instructions each (user space)", instructions / per as u64);
+        println!(
+            "{} instructions each (user space)",
+            instructions / per as u64
+        );
     }
     for line in text
         .lines()

@@ -34,6 +34,40 @@ fn zipped_sizes(repo: &Path, dir: &Path) -> Result<Vec<(String, f64)>, String> {
         .collect())
 }
 
+/// Bytes of `bootstrap` zipped as Lambda takes it, by `bootstrap_sizes.py`'s own function.
+fn zipped_bytes(repo: &Path, bootstrap: &Path) -> Option<u64> {
+    const ZIPPED: &str = "import pathlib, sys\n\
+        sys.path.insert(0, sys.argv[1])\n\
+        from bootstrap_sizes import zipped_size\n\
+        print(zipped_size(pathlib.Path(sys.argv[2])))";
+    let output = Command::new(repo.join(".venv/bin/python"))
+        .args(["-c", ZIPPED])
+        .arg(repo.join("infra/local"))
+        .arg(bootstrap)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+/// The zipped x86_64 release bootstraps this bench ran: not what Lambda gets (arm64), but
+/// built every time, so each run shows a size next to the hello-world one.
+pub fn local_row(repo: &Path, api: &Path, hello: &Path) -> Row {
+    match (zipped_bytes(repo, api), zipped_bytes(repo, hello)) {
+        (Some(api), Some(hello)) => Row::new(
+            "zipped x86_64 release bootstrap of this run (info)",
+            format!("{:.2} MB", hello as f64 / 1e6),
+            format!("{:.2} MB", api as f64 / 1e6),
+            Some(api as f64 / hello as f64),
+        ),
+        _ => Row::new(
+            "zipped x86_64 release bootstrap of this run (info)",
+            "—".to_owned(),
+            "not measured: no .venv".to_owned(),
+            None,
+        ),
+    }
+}
+
 /// One row per function: the SAM functions from `infra/.aws-sam/build`, the hello-world
 /// function from cargo-lambda's `target/lambda` when it was built for arm64 there.
 pub fn rows(repo: &Path) -> Vec<Row> {

@@ -168,6 +168,11 @@ impl<T> TokenCache<T> {
         self.lock().entries.len()
     }
 
+    /// Whether no token is held.
+    pub fn is_empty(&self) -> bool {
+        self.lock().entries.is_empty()
+    }
+
     /// Whether the token with `digest` is held (expired or not).
     pub fn contains(&self, digest: &TokenDigest) -> bool {
         self.lock().entries.contains_key(digest)

@@ -88,13 +88,10 @@ impl VerifyingKey {
 /// The backend's verification algorithm for `alg`: the ones jsonwebtoken's aws-lc-rs backend
 /// uses (RSA 2048–8192 bits, fixed-size ECDSA signatures as JWS has them, RFC 7518 §3.4).
 fn backend_algorithm(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    if let Some(rsa) = rsa_parameters(alg) {
+        return Some(rsa);
+    }
     Some(match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
         Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
         Algorithm::EdDSA => &signature::ED25519,
@@ -120,24 +117,23 @@ fn rsa_parameters(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
 /// for `alg`: `key_mismatch`, as when jsonwebtoken could not make a `DecodingKey`);
 /// `Some(None)` when the backend refuses the material (signatures fail to verify).
 fn parse(jwk: &Jwk, alg: Algorithm) -> Option<Option<ParsedPublicKey>> {
-    let rsa = rsa_parameters(alg);
-    let other = backend_algorithm(alg)?;
+    let backend = backend_algorithm(alg)?;
     Some(match &jwk.algorithm {
         AlgorithmParameters::RSA(key) => {
             let n = jose::decode_segment(&key.n)?;
             let e = jose::decode_segment(&key.e)?;
             RsaPublicKeyComponents { n: &n, e: &e }
-                .to_parsed_public_key(rsa?)
+                .to_parsed_public_key(rsa_parameters(alg)?)
                 .ok()
         }
         AlgorithmParameters::EllipticCurve(key) => {
             let mut point = vec![0x04];
             point.extend(jose::decode_segment(&key.x)?);
             point.extend(jose::decode_segment(&key.y)?);
-            ParsedPublicKey::new(other, point).ok()
+            ParsedPublicKey::new(backend, point).ok()
         }
         AlgorithmParameters::OctetKeyPair(key) => {
-            ParsedPublicKey::new(other, jose::decode_segment(&key.x)?).ok()
+            ParsedPublicKey::new(backend, jose::decode_segment(&key.x)?).ok()
         }
         _ => return None,
     })
