@@ -1,6 +1,7 @@
-//! The API's hot path, warm sandbox: what one invocation costs in CPU once the JWKS is cached.
-//! `make bench` prints the figures; targets: token verification well under 1 ms, a whole
-//! upload through the handler (in-memory store) under 1 ms.
+//! The API's hot path in process, warm sandbox, under criterion
+//! (`cargo bench -p timesheets-api --bench upload`): token verification, entry validation and a
+//! whole upload through the handler (in-memory store). `make bench` prints the whole-function
+//! figures against a hello-world function (benches/lambda-bench).
 
 use std::time::Duration;
 
