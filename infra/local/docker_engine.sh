@@ -7,10 +7,12 @@
 #            architecture, make sure the kernel runs ARCH (arm64 or x86_64) binaries through
 #            qemu-user-static (binfmt_misc), installing and registering it as root if needed.
 #            Writes .local/docker.env: DOCKER_GATEWAY, the bridge gateway address containers
-#            reach the host on, and DOCKER_GATEWAY_IS_LOCAL=1 when the host owns that address
+#            reach the host on, DOCKER_GATEWAY_IS_LOCAL=1 when the host owns that address
 #            (Docker Engine on Linux), 0 when the engine runs in a VM (Docker Desktop, where
-#            DOCKER_GATEWAY may be host-gateway, Docker's name for the host).
-#   down     stop dockerd if `up` started it (by its pid), else nothing (safe to repeat)
+#            DOCKER_GATEWAY may be host-gateway, Docker's name for the host), and
+#            DOCKER_STARTED=1 when this call started dockerd, else 0.
+#   down     stop the dockerd an `up` started (by its pid), else nothing (safe to repeat). Only
+#            the caller whose `up` said DOCKER_STARTED=1 calls it: others may share the engine.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -129,7 +131,7 @@ ensure_emulation() {
 # The default bridge's gateway: the address of its device (docker0) on a Linux host, where the
 # engine may leave it out of the network's IPAM config. Docker Desktop's bridge lives in its VM.
 write_env() {
-  local gateway device local_flag=0
+  local started="$1" gateway device local_flag=0
   gateway="$(docker network inspect bridge --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')"
   device="$(docker network inspect bridge --format '{{index .Options "com.docker.network.bridge.name"}}')"
   if [[ -z "$gateway" ]] && command -v ip > /dev/null; then
@@ -141,18 +143,21 @@ write_env() {
     local_flag=1
   fi
   mkdir -p "$STATE"
-  printf 'export DOCKER_GATEWAY=%q\nexport DOCKER_GATEWAY_IS_LOCAL=%q\n' "${gateway:-host-gateway}" "$local_flag" > "$ENV_FILE"
+  printf 'export DOCKER_GATEWAY=%q\nexport DOCKER_GATEWAY_IS_LOCAL=%q\nexport DOCKER_STARTED=%q\n' \
+    "${gateway:-host-gateway}" "$local_flag" "$started" > "$ENV_FILE"
 }
 
 up() {
   local arch="${1:?usage: docker_engine.sh up ARCH}"
+  local started=0
   if engine_answers; then
     log "using the running Docker engine"
   else
     start_dockerd
+    started=1
   fi
   ensure_emulation "$arch"
-  write_env
+  write_env "$started"
 }
 
 down() {

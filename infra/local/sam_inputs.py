@@ -20,6 +20,7 @@ import argparse
 import datetime
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -165,6 +166,9 @@ def main() -> None:
         print(architecture())
     elif args.command == "exec":
         argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        # A shell ignores Ctrl-C for what it starts in the background, and exec keeps that:
+        # sam stops on SIGINT (and then removes its containers) wherever it was started.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execvpe(argv[0], argv, sam_environment(dict(os.environ)))
     elif args.command == "env-vars":
         write_json(args.out, env_vars(args.api_url))

@@ -39,6 +39,7 @@ fail() {
 
 image_job=""
 started_api=""
+started_engine=0
 teardown() {
   local rc=$?
   # Its own session: the signal reaches debootstrap and docker too.
@@ -46,12 +47,17 @@ teardown() {
     kill -TERM -- "-$image_job" 2> /dev/null || true
   fi
   # As Ctrl-C does: SAM then removes its warm containers.
-  if [[ -n "$started_api" ]]; then
-    kill -INT "$started_api" 2> /dev/null || true
-    wait "$started_api" 2> /dev/null || true
+  if [[ -n "$started_api" ]] && kill -INT "$started_api" 2> /dev/null; then
+    local deadline=$((SECONDS + 60))
+    while kill -0 "$started_api" 2> /dev/null && ((SECONDS < deadline)); do
+      sleep 0.5
+    done
+    kill -TERM "$started_api" 2> /dev/null || true
   fi
   bash "$HERE/stack.sh" down || true
-  bash "$HERE/docker_engine.sh" down || true
+  if ((started_engine)); then
+    bash "$HERE/docker_engine.sh" down || true
+  fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -65,6 +71,7 @@ engine_and_image() {
   local arch
   arch="$("$PYTHON" "$HERE/sam_inputs.py" architecture)"
   bash "$HERE/docker_engine.sh" up "$arch"
+  started_engine="$(. "$STATE/docker.env" && echo "$DOCKER_STARTED")"
   mkdir -p "$WORK"
   setsid bash "$HERE/invoke_image.sh" "$arch" > "$WORK/image" &
   image_job=$!
@@ -102,8 +109,8 @@ stand_ins() {
 with_stack() { (. "$STATE/stack.env" && exec "$@"); }
 
 # `sam local ...` from infra/ with no variable a function declares taken from this shell:
-# each function's environment is the template's plus the --env-vars file. One process from
-# the subshell to sam (exec), so its pid is sam's.
+# each function's environment is the template's plus the --env-vars file. The subshell
+# becomes sam (exec), so `sam_local ... &` would not give sam's pid: see start_api_in_background.
 sam_local() {
   # shellcheck disable=SC1091
   (cd "$ROOT/infra" && . "$STATE/stack.env" && exec "$PYTHON" "$HERE/sam_inputs.py" exec -- sam local "$@")
@@ -116,9 +123,12 @@ show_rows() {
 
 start_api_in_background() {
   local address="$1" port="$2" log_file="$STATE/logs/sam-start-api.log"
-  # shellcheck disable=SC2086 # SAM_LOCAL_ARGS is a list of words
-  sam_local start-api --host "$address" --port "$port" --warm-containers EAGER \
-    --env-vars "$WORK/env.json" $SAM_LOCAL_ARGS > "$log_file" 2>&1 &
+  # One subshell that becomes sam, so $! is sam's pid. LAZY: one container, made at the first
+  # request and kept warm (EAGER leaves one behind at shutdown in SAM CLI 1.170).
+  # shellcheck disable=SC1091,SC2086 # SAM_LOCAL_ARGS is a list of words
+  (cd "$ROOT/infra" && . "$STATE/stack.env" &&
+    exec "$PYTHON" "$HERE/sam_inputs.py" exec -- sam local start-api --host "$address" --port "$port" \
+      --warm-containers LAZY --env-vars "$WORK/env.json" $SAM_LOCAL_ARGS) > "$log_file" 2>&1 &
   started_api=$!
   log "waiting for sam local start-api on http://$address:$port (.local/logs/sam-start-api.log)"
   local deadline=$((SECONDS + START_API_TIMEOUT))

@@ -116,9 +116,10 @@ class StartApi:
         return f"http://localhost:{self.port}"
 
     def start(self, timeout: float = 180):
+        # LAZY: one container, made at the first request and kept warm, as sam_local.sh runs it.
         command = [
             "sam", "local", "start-api", "--host", self.address, "--port", str(self.port),
-            "--warm-containers", "EAGER", "--env-vars", str(self.env_vars), *sam_args(),
+            "--warm-containers", "LAZY", "--env-vars", str(self.env_vars), *sam_args(),
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command,
