@@ -31,16 +31,9 @@ fail() {
 
 engine_answers() { docker info > /dev/null 2>&1; }
 
-# Start time of a live process in clock ticks since boot: with the pid it names one process.
-start_time() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2> /dev/null)" || return 1
-  stat="${stat##*) }"
-  # shellcheck disable=SC2086
-  set -- $stat
-  [[ "$1" != Z ]] || return 1
-  echo "${20}"
-}
+# start_time PID
+# shellcheck source=infra/local/process.sh
+. "$(dirname "${BASH_SOURCE[0]}")/process.sh"
 
 apt_install() {
   command -v apt-get > /dev/null || return 1

@@ -99,17 +99,9 @@ PY
 
 new_secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
 
-# Start time of a live process in clock ticks since boot: with the pid it names one process
-# for good. Fails for a process that is gone or a zombie waiting to be reaped.
-start_time() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  # shellcheck disable=SC2086
-  set -- $stat
-  [[ "$1" != Z ]] || return 1
-  echo "${20}"
-}
+# start_time PID
+# shellcheck source=infra/local/process.sh
+. "$HERE/process.sh"
 
 # Runs "$@" as the leader of a new session and process group, so `down` can signal the group.
 start_service() {
