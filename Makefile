@@ -5,19 +5,16 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 STACK := bash infra/local/stack.sh
+SAM_LOCAL := bash infra/local/sam_local.sh
 TEMPLATE := infra/template.yaml
-# SAM logical ids and the events `sam local invoke` sends.
-API_FUNCTION := TimesheetsApiFunction
-JOB_FUNCTION := TimesheetsJobFunction
-API_EVENT := events/upload.json
+# The event the job gets from `make run`.
 JOB_EVENT := events/schedule.json
-SAM_ENV_VARS := events/env.json
 
 # cargo-lambda, zig, sam and cfn-lint live in the venv; SAM's cargo-lambda build needs them on PATH.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install up down status run test lint build deploy invoke-api invoke-job fuzz bench profile public-jwk
+.PHONY: help install up down status run test test-sam lint build deploy invoke-api invoke-job start-api fuzz bench profile public-jwk
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
@@ -68,6 +65,10 @@ test: install ## Template lint, unit tests, stand-in tests, then end-to-end and 
 	cargo test -p e2e; \
 	pytest -q -p no:cacheprovider tests/contract
 
+# sam build, then sam local invoke and start-api in Docker on the stand-ins (docs/sam-local.md).
+test-sam: install ## sam build, then the sam local tests on the stand-ins (needs Docker, or root to start one)
+	@$(SAM_LOCAL) test
+
 lint: install ## rustfmt, clippy, cfn-lint, sam validate --lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
@@ -90,12 +91,15 @@ deploy: build ## sam deploy with infra/samconfig.toml (--guided until it is fill
 	  sam deploy --guided; \
 	fi
 
-# sam local needs Docker.
-invoke-api: build ## sam local invoke of the API with events/upload.json (needs Docker)
-	cd infra && sam local invoke $(API_FUNCTION) -e ../$(API_EVENT) --env-vars ../$(SAM_ENV_VARS)
+# sam local needs Docker; these run on the stand-ins, with no AWS account (docs/sam-local.md).
+invoke-api: build ## sam local invoke of the API with events/upload.json and a local token (needs Docker)
+	@$(SAM_LOCAL) invoke-api
 
-invoke-job: build ## sam local invoke of the job with events/schedule.json (needs Docker)
-	cd infra && sam local invoke $(JOB_FUNCTION) -e ../$(JOB_EVENT) --env-vars ../$(SAM_ENV_VARS)
+invoke-job: build ## sam local invoke of the job with events/schedule.json, through sam local start-api
+	@$(SAM_LOCAL) invoke-job
+
+start-api: build ## sam local start-api on http://127.0.0.1:3000 with the stand-ins, until Ctrl-C
+	@$(SAM_LOCAL) start-api
 
 fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 cases each
 	PROPTEST_CASES=20000 cargo test -p timesheets-api --test fuzz

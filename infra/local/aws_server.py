@@ -22,7 +22,8 @@ signed through this server verifies as one signed by AWS does:
 - GetPublicKey answers the key id without KeySpec; AWS answers the key ARN and KeySpec.
 (ECDSA signatures are DER, as on AWS: a JWS needs them as raw r||s, RFC 7518 §3.4.)
 
-Usage: python aws_server.py -H 127.0.0.1 -p PORT
+Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT
+(a second -H: also listen there, e.g. on the docker bridge gateway for `sam local` containers)
 """
 
 import argparse
@@ -46,7 +47,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 
 TRANSACT_WRITE_ITEMS = "DynamoDB_20120810.TransactWriteItems"
@@ -204,7 +205,7 @@ def patch_kms() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-H", "--host", action="append", help="address to listen on (repeatable)")
     parser.add_argument("-p", "--port", type=int, required=True)
     args = parser.parse_args()
     # moto builds some resource URLs from it, as moto_server does.
@@ -213,13 +214,14 @@ def main() -> None:
     backend.transact_write_items = copy_each_table_once(backend.transact_write_items)
     patch_kms()
     app = AtomicRequests(DomainDispatcherApplication(create_backend_app))
-    run_simple(
-        args.host,
-        args.port,
-        app,
-        threaded=True,
-        request_handler=MotoRequestHandler,
-    )
+    # One server per address, all on the one app: its lock serialises requests from all of them.
+    servers = [
+        make_server(host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+        for host in args.host or ["127.0.0.1"]
+    ]
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,13 @@
 # The issuer reads ISSUER_DPOP_NONCE (and ISSUER_DPOP_NONCE_TTL_SECONDS) from this environment.
 #   down     stop exactly the processes `up` started (safe to repeat)
 #   status   show what is running
+#
+# For `sam local` (infra/local/sam_local.sh), where SAM runs the functions in containers:
+#   STACK_EXTRA_ADDRESS  moto and the issuer also listen on this address (the docker bridge
+#                        gateway), and stack.env names them http://localhost:<port>: the functions
+#                        take plain http only to a loopback host, and the containers map localhost
+#                        to that address (--add-host) after their own loopback refuses the port
+#   STACK_LAMBDA=0       no cargo lambda watch (nor its build): SAM stands in for Lambda
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,6 +35,8 @@ ISSUER_DIR="$HERE/issuer"
 PYTHON="${PYTHON:-python3}"
 START_TIMEOUT="${STACK_START_TIMEOUT:-60}"
 STOP_TIMEOUT="${STACK_STOP_TIMEOUT:-10}"
+EXTRA_ADDRESS="${STACK_EXTRA_ADDRESS:-}"
+WITH_LAMBDA="${STACK_LAMBDA:-1}"
 
 # Fixed names: the same in SAM, the docs and the tests.
 AUDIENCE="https://api.exampleco.com/timesheets"
@@ -90,17 +99,9 @@ PY
 
 new_secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))'; }
 
-# Start time of a live process in clock ticks since boot: with the pid it names one process
-# for good. Fails for a process that is gone or a zombie waiting to be reaped.
-start_time() {
-  local stat
-  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  # shellcheck disable=SC2086
-  set -- $stat
-  [[ "$1" != Z ]] || return 1
-  echo "${20}"
-}
+# start_time PID
+# shellcheck source=infra/local/process.sh
+. "$HERE/process.sh"
 
 # Runs "$@" as the leader of a new session and process group, so `down` can signal the group.
 start_service() {
@@ -302,8 +303,13 @@ up() {
   trap on_up_exit EXIT
   echo "boot $(cat /proc/sys/kernel/random/boot_id)" > "$PIDS"
 
-  local ports moto_port issuer_port lambda_port job_secret reader_secret clients job_client
-  local -a auth_env=() job_secret_env=()
+  local ports moto_port issuer_port lambda_port job_secret reader_secret clients job_client url_host
+  local -a auth_env=() job_secret_env=() moto_hosts=(-H 127.0.0.1)
+  url_host=127.0.0.1
+  if [[ -n "$EXTRA_ADDRESS" ]]; then
+    moto_hosts+=(-H "$EXTRA_ADDRESS")
+    url_host=localhost
+  fi
   ports="$(free_ports 2)"
   read -r moto_port issuer_port <<< "$ports"
   job_secret="$(new_secret)"
@@ -312,7 +318,7 @@ up() {
   job_secret_env=(TEST_JOB_CLIENT_SECRET="$job_secret")
 
   # The two quick services start while the functions compile.
-  start_service moto python "$HERE/aws_server.py" -H 127.0.0.1 -p "$moto_port"
+  start_service moto python "$HERE/aws_server.py" "${moto_hosts[@]}" -p "$moto_port"
   if [[ -n "${AUTH_CLIENT_AUTH:-}" ]]; then
     auth_env=(AUTH_CLIENT_AUTH="$AUTH_CLIENT_AUTH")
   fi
@@ -323,18 +329,21 @@ up() {
   fi
   clients="$(printf '[%s,{"client_id":"%s","client_secret":"%s","scope":"batch:read"}]' \
     "$job_client" "$READER_CLIENT_ID" "$reader_secret")"
-  (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" &&
+  local issuer="http://$url_host:$issuer_port/"
+  (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" \
+    ISSUER_URL="$issuer" ISSUER_EXTRA_ADDRESS="$EXTRA_ADDRESS" &&
     start_service issuer node issuer.mjs)
 
   # watch builds lazily on the first invoke, which would then time out: build now, into the
   # same target/debug and with the same package selection as watch's `cargo run --bin`.
-  log "building $API_FUNCTION and $JOB_FUNCTION"
-  (cd "$ROOT" && cargo build --bin "$API_FUNCTION" --bin "$JOB_FUNCTION")
+  if ((WITH_LAMBDA)); then
+    log "building $API_FUNCTION and $JOB_FUNCTION"
+    (cd "$ROOT" && cargo build --bin "$API_FUNCTION" --bin "$JOB_FUNCTION")
+    lambda_port="$(free_ports 1)"
+  fi
 
-  lambda_port="$(free_ports 1)"
-  local issuer="http://127.0.0.1:$issuer_port/"
   local -a fn_env=(
-    AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port"
+    AWS_ENDPOINT_URL="http://$url_host:$moto_port"
     AWS_ACCESS_KEY_ID=test
     AWS_SECRET_ACCESS_KEY=test
     AWS_REGION=us-east-1
@@ -344,29 +353,33 @@ up() {
     AUTH_AUDIENCE="$AUDIENCE"
     TIMESHEETS_TABLE="$TABLE"
     CREDENTIALS_SECRET_ID="$SECRET_ID"
-    API_URL="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION"
     RUST_LOG="${RUST_LOG:-info}"
     AWS_LAMBDA_LOG_LEVEL="${AWS_LAMBDA_LOG_LEVEL:-info}"
     "${auth_env[@]}"
   )
   local -a test_env=(
-    LAMBDA_PORT="$lambda_port"
     TEST_JOB_CLIENT_ID="$JOB_CLIENT_ID"
     "${job_secret_env[@]}"
     TEST_READER_CLIENT_ID="$READER_CLIENT_ID"
     TEST_READER_CLIENT_SECRET="$reader_secret"
     TEST_WRONG_SECRET_ID="$WRONG_SECRET_ID"
   )
+  if ((WITH_LAMBDA)); then
+    fn_env+=(API_URL="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION")
+    test_env+=(LAMBDA_PORT="$lambda_port")
+  fi
 
   wait_until moto http_up "http://127.0.0.1:$moto_port/"
   wait_until issuer http_ok "${issuer}.well-known/openid-configuration"
   env "${fn_env[@]}" "${test_env[@]}" "$VENV/bin/python" "$HERE/seed.py"
 
-  # The functions inherit watch's environment; watchexec's own info lines are noise.
-  (cd "$ROOT" && export "${fn_env[@]}" && export RUST_LOG="$RUST_LOG,watchexec=warn" &&
-    start_service lambda cargo-lambda lambda watch --ignore-changes \
-      --invoke-address 127.0.0.1 --invoke-port "$lambda_port")
-  wait_until lambda tcp_up "$lambda_port"
+  if ((WITH_LAMBDA)); then
+    # The functions inherit watch's environment; watchexec's own info lines are noise.
+    (cd "$ROOT" && export "${fn_env[@]}" && export RUST_LOG="$RUST_LOG,watchexec=warn" &&
+      start_service lambda cargo-lambda lambda watch --ignore-changes \
+        --invoke-address 127.0.0.1 --invoke-port "$lambda_port")
+    wait_until lambda tcp_up "$lambda_port"
+  fi
 
   # Holds the test clients' secrets: readable by the owner only.
   (
@@ -381,7 +394,7 @@ up() {
   )
   mv "$ENV_FILE.tmp" "$ENV_FILE"
   trap - EXIT
-  log "up: AWS at http://127.0.0.1:$moto_port, issuer at $issuer, functions on port $lambda_port"
+  log "up: AWS at http://$url_host:$moto_port, issuer at $issuer${lambda_port:+, functions on port $lambda_port}${EXTRA_ADDRESS:+ (also listening on $EXTRA_ADDRESS)}"
   log "environment in .local/stack.env, logs in .local/logs/"
 }
 

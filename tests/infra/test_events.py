@@ -109,7 +109,7 @@ def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template
         if r["Type"] == "AWS::Serverless::Function"
     }
     assert {name: set(values) for name, values in env.items()} == declared
-    assert declared["TimesheetsApiFunction"] == {"AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE"}
+    assert declared["TimesheetsApiFunction"] == {"AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE", "AWS_ENDPOINT_URL"}
     assert declared["TimesheetsJobFunction"] == {
         "AUTH_ISSUER",
         "AUTH_AUDIENCE",
@@ -120,11 +120,14 @@ def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template
         "AUTH_ASSERTION_ALG",
         "AUTH_ASSERTION_KID",
         "AUTH_ASSERTION_AUDIENCE",
+        "AWS_ENDPOINT_URL",
     }
 
 
 # Blank is unset for the functions: the job needs these only with private_key_jwt.
 PRIVATE_KEY_JWT_ONLY = {"AUTH_SIGNING_KEY_ID", "AUTH_ASSERTION_ALG", "AUTH_ASSERTION_KID", "AUTH_ASSERTION_AUDIENCE"}
+# Only local stand-ins set it (docs/sam-local.md); blank, the SDK uses the AWS endpoints.
+STAND_INS_ONLY = {"AWS_ENDPOINT_URL"}
 
 
 def test_env_json_values_are_placeholders_of_the_right_form():
@@ -132,7 +135,8 @@ def test_env_json_values_are_placeholders_of_the_right_form():
     for function in env.values():
         assert function["AUTH_ISSUER"] == "https://YOUR_DOMAIN.auth0.com/"
         assert function["AUTH_AUDIENCE"] == "https://api.exampleco.com/timesheets"
-        assert all(isinstance(v, str) and (v or k in PRIVATE_KEY_JWT_ONLY) for k, v in function.items())
+        assert all(isinstance(v, str) and (v or k in PRIVATE_KEY_JWT_ONLY | STAND_INS_ONLY) for k, v in function.items())
+        assert function["AWS_ENDPOINT_URL"] == ""
     assert env["TimesheetsJobFunction"]["AUTH_CLIENT_AUTH"] == "client_secret_post"
     assert env["TimesheetsApiFunction"]["TIMESHEETS_TABLE"].startswith("REPLACE_WITH_")
     assert env["TimesheetsJobFunction"]["CREDENTIALS_SECRET_ID"].startswith("REPLACE_WITH_")

@@ -253,12 +253,22 @@ def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, fun
     assert source["Properties"]["CodeUri"] == ".."
 
 
-def test_api_function_environment_is_exactly_what_it_reads(resources):
+def test_api_function_environment_is_exactly_what_it_reads(cfn):
+    resources = deployed(cfn)["Resources"]
     assert resources[API]["Properties"]["Environment"]["Variables"] == {
         "AUTH_ISSUER": {"Ref": "AuthIssuer"},
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
     }
+
+
+@pytest.mark.parametrize("function", [API, JOB])
+def test_aws_endpoint_url_is_declared_for_sam_local_and_unset_in_aws(resources, cfn, function):
+    # sam local passes only declared variables: the stand-ins' endpoint needs the name.
+    assert resources[function]["Properties"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == {"Ref": "AWS::NoValue"}
+    for parameters in (SECRET, PRIVATE_KEY_JWT):
+        variables = deployed(cfn, **parameters)["Resources"][function]["Properties"]["Environment"]["Variables"]
+        assert "AWS_ENDPOINT_URL" not in variables
 
 
 JOB_ENV = {

@@ -4,7 +4,11 @@
 // and Auth0's claims on the token endpoint.
 //
 // Environment:
-//   ISSUER_PORT                   port to listen on (127.0.0.1 only)
+//   ISSUER_PORT                   port to listen on, on 127.0.0.1
+//   ISSUER_EXTRA_ADDRESS          optional second address to listen on (the docker bridge
+//                                 gateway, for `sam local` containers); nothing else is listened on
+//   ISSUER_URL                    optional issuer identifier (iss, discovery, the assertion
+//                                 audience), default http://127.0.0.1:PORT/
 //   ISSUER_CLIENTS                JSON array of registered clients, each
 //       {"client_id", "scope", "client_secret"}  authenticates by client_secret_post or
 //                                                client_secret_basic (RFC 6749 §2.3.1), or
@@ -135,11 +139,17 @@ async function readConfig(env) {
     fail("ISSUER_DPOP_NONCE must be `required` or `off`");
   }
   const nonceTtl = positiveInteger(env, "ISSUER_DPOP_NONCE_TTL_SECONDS", 300);
+  const url = env.ISSUER_URL || `http://${HOST}:${port}/`;
+  if (!/^http:\/\/[^/?#]+\/$/.test(url)) {
+    fail("ISSUER_URL must be http://HOST:PORT/ with the trailing slash");
+  }
   return {
     port,
     ttl,
     clients: await readClients(env.ISSUER_CLIENTS),
     nonceTtlSeconds: nonceMode === "required" ? nonceTtl : null,
+    url,
+    hosts: [HOST, ...(env.ISSUER_EXTRA_ADDRESS ? [env.ISSUER_EXTRA_ADDRESS] : [])],
   };
 }
 
@@ -241,7 +251,7 @@ async function tokenEndpoint(context, req, res, requestUrl) {
 
 async function main() {
   const config = await readConfig(process.env);
-  const issuerUrl = `http://${HOST}:${config.port}/`;
+  const issuerUrl = config.url;
   const tokenUrl = new URL(ENDPOINTS.token.slice(1), issuerUrl).href;
 
   // true: keep the trailing slash, as in Auth0's `https://{domain}/`.
@@ -271,7 +281,7 @@ async function main() {
     dpop: new DpopVerifier({ nonceTtlSeconds: config.nonceTtlSeconds, replay }),
   };
 
-  const server = createServer((req, res) => {
+  const handle = (req, res) => {
     const url = new URL(req.url ?? "/", issuerUrl);
     const path = url.pathname.replace(/(.)\/$/, "$1");
     if (!TOKEN_PATHS.has(path)) {
@@ -291,17 +301,36 @@ async function main() {
       console.error(`token endpoint failed: ${err?.name ?? "Error"}`);
       send(res, 500, { error: "server_error", error_description: "Internal error." });
     });
+  };
+  // One server per address, all on the one handler (so one replay cache and one key).
+  const servers = config.hosts.map((host) => {
+    const server = createServer(handle);
+    server.on("error", (err) => fail(`cannot listen on ${host}:${config.port}: ${err.code ?? err.message}`));
+    return server;
   });
 
   const stop = () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
+    let open = servers.length;
+    for (const server of servers) {
+      server.close(() => {
+        open -= 1;
+        if (open === 0) process.exit(0);
+      });
+      server.closeAllConnections();
+    }
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 
-  server.on("error", (err) => fail(`cannot listen on ${HOST}:${config.port}: ${err.code ?? err.message}`));
-  server.listen(config.port, HOST, () => console.log(`issuer ready at ${issuerUrl}`));
+  let listening = 0;
+  servers.forEach((server, i) =>
+    server.listen(config.port, config.hosts[i], () => {
+      listening += 1;
+      if (listening === servers.length) {
+        console.log(`issuer ready at ${issuerUrl} (listening on ${config.hosts.join(", ")})`);
+      }
+    }),
+  );
 }
 
 main().catch((err) => fail(err?.message ?? String(err)));
