@@ -28,21 +28,17 @@ pub struct VerifyFigures {
     pub repeated: Duration,
 }
 
-/// Median time per call of `operation(i)` over rounds of [`PER_ROUND`] calls.
-fn time_rounds(mut operation: impl FnMut(usize)) -> Duration {
-    let mut samples: Vec<Duration> = (0..ROUNDS)
-        .map(|round| {
-            let started = Instant::now();
-            for i in 0..PER_ROUND {
-                operation(round * PER_ROUND + i);
-            }
-            started.elapsed() / PER_ROUND as u32
-        })
-        .collect();
-    report::median(&mut samples)
+/// Time per call of `operation` over [`PER_ROUND`] calls.
+fn time_round(mut operation: impl FnMut(usize)) -> Duration {
+    let started = Instant::now();
+    for i in 0..PER_ROUND {
+        operation(i);
+    }
+    started.elapsed() / PER_ROUND as u32
 }
 
-/// Measures the four figures with the issuer's key.
+/// Measures the four figures with the issuer's key. The rounds of the four are interleaved,
+/// so a change in the machine's load falls on all of them and the ratios hold.
 pub fn measure(issuer: &Issuer) -> VerifyFigures {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -60,45 +56,41 @@ pub fn measure(issuer: &Issuer) -> VerifyFigures {
     let signature = base64_url(signature_b64);
     let key = ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, issuer.key.public_key_der())
         .expect("RSA public key");
-    let raw = time_rounds(|_| {
-        key.verify_sig(signing_input.as_bytes(), &signature)
-            .expect("signature verifies");
-    });
-
     let jwk: Jwk = serde_json::from_value(issuer.key.jwk()).expect("JWK");
-    let jsonwebtoken_per_token = time_rounds(|_| {
-        let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
-        let verified = jsonwebtoken::crypto::verify(
-            signature_b64,
-            signing_input.as_bytes(),
-            &key,
-            Algorithm::RS256,
-        );
-        assert!(matches!(verified, Ok(true)), "signature verifies");
-    });
 
-    let new_token = runtime.block_on(async {
-        let mut samples = Vec::with_capacity(ROUNDS);
-        for round in fresh.chunks(PER_ROUND) {
+    let mut samples: [Vec<Duration>; 4] = Default::default();
+    for round in fresh.chunks(PER_ROUND) {
+        samples[0].push(time_round(|_| {
+            key.verify_sig(signing_input.as_bytes(), &signature)
+                .expect("signature verifies");
+        }));
+        samples[1].push(time_round(|_| {
+            let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
+            let verified = jsonwebtoken::crypto::verify(
+                signature_b64,
+                signing_input.as_bytes(),
+                &key,
+                Algorithm::RS256,
+            );
+            assert!(matches!(verified, Ok(true)), "signature verifies");
+        }));
+        samples[2].push(runtime.block_on(async {
             let started = Instant::now();
             for token in round {
                 verifier.verify(token).await.expect("a good token verifies");
             }
-            samples.push(started.elapsed() / round.len() as u32);
-        }
-        report::median(&mut samples)
-    });
-    let repeated = runtime.block_on(async {
-        let mut samples = Vec::with_capacity(ROUNDS);
-        for _ in 0..ROUNDS {
+            started.elapsed() / round.len() as u32
+        }));
+        samples[3].push(runtime.block_on(async {
             let started = Instant::now();
             for _ in 0..PER_ROUND {
                 verifier.verify(warm).await.expect("a good token verifies");
             }
-            samples.push(started.elapsed() / PER_ROUND as u32);
-        }
-        report::median(&mut samples)
-    });
+            started.elapsed() / PER_ROUND as u32
+        }));
+    }
+    let [raw, jsonwebtoken_per_token, new_token, repeated] =
+        samples.map(|mut round_times| report::median(&mut round_times));
     VerifyFigures {
         raw,
         jsonwebtoken_per_token,

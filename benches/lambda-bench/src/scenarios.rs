@@ -114,40 +114,58 @@ fn cold_starts(setup: &Setup) -> Result<(Cold, Cold), String> {
     Ok((medians(hello), medians(api)))
 }
 
-/// Median CPU per invocation over `rounds` rounds of `per_round`, each invocation's event
-/// made by `event(i)`; a round during which a thread ended is measured again.
-fn cpu_per_request(
+/// CPU per invocation over one round of `events`; `None` when a thread ended meanwhile (its
+/// time would be missing from the figure).
+fn cpu_round(
     function: &mut Function,
-    rounds: usize,
-    per_round: usize,
+    events: &[Vec<u8>],
     wanted: u64,
-    mut event: impl FnMut(usize) -> Vec<u8>,
-) -> Result<Duration, String> {
-    let mut samples = Vec::with_capacity(rounds);
-    let mut serial = 0;
-    let mut attempts = 0;
-    while samples.len() < rounds {
-        attempts += 1;
-        if attempts > rounds * 3 {
-            return Err("threads kept ending during the rounds".to_owned());
-        }
-        let events: Vec<Vec<u8>> = (0..per_round).map(|i| event(serial + i)).collect();
-        serial += per_round;
-        let threads = function.threads();
-        let before = function.cpu();
-        for event in &events {
-            expect(function, event, wanted)?;
-        }
-        let spent = function.cpu().saturating_sub(before);
-        if function.threads() == threads {
-            samples.push(spent / per_round as u32);
-        }
+) -> Result<Option<Duration>, String> {
+    let threads = function.threads();
+    let before = function.cpu();
+    for event in events {
+        expect(function, event, wanted)?;
     }
-    Ok(report::median(&mut samples))
+    let spent = function.cpu().saturating_sub(before);
+    Ok((function.threads() == threads).then(|| spent / events.len() as u32))
 }
 
-/// Warm figures of the API function, in one process as one sandbox serves them.
+/// One warm figure being measured: a function, the events of its round `n`, the status
+/// they must get, and the rounds measured so far.
+struct Series<'a> {
+    function: &'a mut Function,
+    events: Box<dyn Fn(usize) -> Vec<Vec<u8>> + 'a>,
+    wanted: u64,
+    samples: Vec<Duration>,
+}
+
+/// Median CPU per invocation of each series over `rounds` rounds, the series' rounds taken in
+/// turn so that a change in the machine's load falls on all of them.
+fn cpu_per_request(series: &mut [Series], rounds: usize) -> Result<Vec<Duration>, String> {
+    for attempt in 0..rounds * 3 {
+        if series.iter().all(|one| one.samples.len() >= rounds) {
+            break;
+        }
+        for one in series.iter_mut().filter(|one| one.samples.len() < rounds) {
+            let events = (one.events)(attempt);
+            if let Some(cpu) = cpu_round(one.function, &events, one.wanted)? {
+                one.samples.push(cpu);
+            }
+        }
+    }
+    series
+        .iter_mut()
+        .map(|one| match one.samples.len() >= rounds {
+            true => Ok(report::median(&mut one.samples)),
+            false => Err("threads kept ending during the rounds".to_owned()),
+        })
+        .collect()
+}
+
+/// Warm figures, each function in one process as one sandbox serves it.
 struct Warm {
+    hello: Duration,
+    hello_rss: u64,
     same_refused: Duration,
     new_refused: Duration,
     same_stored: Option<Duration>,
@@ -155,50 +173,87 @@ struct Warm {
     peak_rss: u64,
 }
 
-fn warm_api(setup: &Setup) -> Result<Warm, String> {
+fn warm(setup: &Setup) -> Result<Warm, String> {
     let issuer = setup.issuer;
     let token = issuer.token(1);
     let refused = upload_event(&token, REFUSED_BODY);
+    let hello_event = upload_event("unused", REFUSED_BODY);
     let fresh = issuer.tokens(10_000, ((ROUNDS * 3) * PER_ROUND) as u64);
-    let mut function = setup.start_api()?;
+    let mut hello = setup.start_hello()?;
+    let mut api = setup.start_api()?;
+    let mut api_again = setup.start_api()?;
     for _ in 0..WARM_UP {
-        expect(&mut function, &refused, 400)?;
+        expect(&mut hello, &hello_event, 200)?;
+        expect(&mut api, &refused, 400)?;
+        expect(&mut api_again, &refused, 400)?;
     }
-    let same_refused = cpu_per_request(&mut function, ROUNDS, PER_ROUND, 400, |_| refused.clone())?;
-    let new_refused = cpu_per_request(&mut function, ROUNDS, PER_ROUND, 400, |i| {
-        upload_event(&fresh[i % fresh.len()], REFUSED_BODY)
-    })?;
+    let repeated = |event: &Vec<u8>| vec![event.clone(); PER_ROUND];
+    let figures = {
+        let mut series = [
+            Series {
+                function: &mut hello,
+                events: Box::new(|_| repeated(&hello_event)),
+                wanted: 200,
+                samples: Vec::new(),
+            },
+            Series {
+                function: &mut api,
+                events: Box::new(|_| repeated(&refused)),
+                wanted: 400,
+                samples: Vec::new(),
+            },
+            Series {
+                function: &mut api_again,
+                events: Box::new(|round| {
+                    fresh[round * PER_ROUND..(round + 1) * PER_ROUND]
+                        .iter()
+                        .map(|token| upload_event(token, REFUSED_BODY))
+                        .collect()
+                }),
+                wanted: 400,
+                samples: Vec::new(),
+            },
+        ];
+        cpu_per_request(&mut series, ROUNDS)?
+    };
     let (same_stored, new_stored) = if setup.stored {
         let body = stored_body();
         let stored = upload_event(&token, &body);
         let fresh_stored = issuer.tokens(100_000, (STORED_ROUNDS * 3 * STORED_PER_ROUND) as u64);
-        let same = cpu_per_request(&mut function, STORED_ROUNDS, STORED_PER_ROUND, 201, |_| {
-            stored.clone()
-        })?;
-        let new = cpu_per_request(&mut function, STORED_ROUNDS, STORED_PER_ROUND, 201, |i| {
-            upload_event(&fresh_stored[i % fresh_stored.len()], &body)
-        })?;
-        (Some(same), Some(new))
+        let (first, second) = (&mut api, &mut api_again);
+        let mut series = [
+            Series {
+                function: first,
+                events: Box::new(|_| vec![stored.clone(); STORED_PER_ROUND]),
+                wanted: 201,
+                samples: Vec::new(),
+            },
+            Series {
+                function: second,
+                events: Box::new(|round| {
+                    fresh_stored[round * STORED_PER_ROUND..(round + 1) * STORED_PER_ROUND]
+                        .iter()
+                        .map(|token| upload_event(token, &body))
+                        .collect()
+                }),
+                wanted: 201,
+                samples: Vec::new(),
+            },
+        ];
+        let stored_figures = cpu_per_request(&mut series, STORED_ROUNDS)?;
+        (Some(stored_figures[0]), Some(stored_figures[1]))
     } else {
         (None, None)
     };
     Ok(Warm {
-        same_refused,
-        new_refused,
+        hello: figures[0],
+        hello_rss: hello.peak_rss(),
+        same_refused: figures[1],
+        new_refused: figures[2],
         same_stored,
         new_stored,
-        peak_rss: function.peak_rss(),
+        peak_rss: api.peak_rss().max(api_again.peak_rss()),
     })
-}
-
-fn warm_hello(setup: &Setup) -> Result<(Duration, u64), String> {
-    let event = upload_event("unused", REFUSED_BODY);
-    let mut function = setup.start_hello()?;
-    for _ in 0..WARM_UP {
-        expect(&mut function, &event, 200)?;
-    }
-    let cpu = cpu_per_request(&mut function, ROUNDS, PER_ROUND, 200, |_| event.clone())?;
-    Ok((cpu, function.peak_rss()))
 }
 
 /// The warm refused-body requests of both functions, for `make profile`: the API with the
@@ -233,8 +288,8 @@ pub fn profile_targets<'a>(setup: &'a Setup, fresh: &'a [String]) -> Vec<Target<
 /// Measures everything and returns the table rows.
 pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
     let (hello_cold, api_cold) = cold_starts(setup)?;
-    let (hello_cpu, hello_rss) = warm_hello(setup)?;
-    let warm = warm_api(setup)?;
+    let warm = warm(setup)?;
+    let (hello_cpu, hello_rss) = (warm.hello, warm.hello_rss);
     let us = report::duration;
     let cpu_row = |name: &str, ours: Duration, allowance: Option<u64>| {
         let row = Row::new(

@@ -23,7 +23,7 @@ fn zipped_sizes(repo: &Path, dir: &Path) -> Result<Vec<(String, f64)>, String> {
     if !output.status.success() {
         return Err("not built".to_owned());
     }
-    // `Name: bootstrap 5.12 MB, zipped 2.01 MB`
+    // `Name: bootstrap <machine> ELF executable, interpreter <path>, 12.80 MB, zipped 5.90 MB`
     Ok(String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| {
@@ -68,13 +68,15 @@ pub fn local_row(repo: &Path, api: &Path, hello: &Path) -> Row {
     }
 }
 
-/// One row per function: the SAM functions from `infra/.aws-sam/build`, the hello-world
+/// One row per function: the SAM functions from `infra/.aws-sam/build`, next to the hello-world
 /// function from cargo-lambda's `target/lambda` when it was built for arm64 there.
 pub fn rows(repo: &Path) -> Vec<Row> {
-    let hello = zipped_sizes(repo, &repo.join("target/lambda"))
-        .ok()
-        .and_then(|sizes| sizes.into_iter().find(|(name, _)| name == "hello-lambda"))
-        .map(|(_, mb)| mb);
+    let hello_arm64 = repo.join("target/lambda/hello-lambda/bootstrap");
+    let hello = hello_arm64
+        .is_file()
+        .then(|| zipped_bytes(repo, &hello_arm64))
+        .flatten()
+        .map(|bytes| bytes as f64 / 1e6);
     let baseline = hello.map_or_else(
         || "not built: cargo lambda build --release --arm64 -p hello-lambda".to_owned(),
         |mb| format!("{mb:.2} MB"),
