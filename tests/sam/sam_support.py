@@ -5,6 +5,7 @@ image, --add-host for the bridge gateway) are in the environment."""
 import json
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -37,8 +38,14 @@ def required_env(name: str) -> str:
     return value
 
 
-def sam_args() -> list[str]:
-    return shlex.split(required_env("SAM_LOCAL_ARGS"))
+def sam_local(*args: str) -> list[str]:
+    """`sam local ARGS` as the make targets run it: through `sam_inputs.py exec`, so no variable a
+    function declares comes from this environment and sam stops on SIGINT (then removing its
+    containers) even where the shell that started the tests ignores it."""
+    return [
+        sys.executable, str(INFRA / "local" / "sam_inputs.py"), "exec", "--",
+        "sam", "local", *args, *shlex.split(required_env("SAM_LOCAL_ARGS")),
+    ]  # fmt: skip
 
 
 class Hidden(str):
@@ -67,11 +74,9 @@ class Invocation:
 
 
 def invoke(function: str, event: Path, env_vars: Path) -> Invocation:
-    command = ["sam", "local", "invoke", function, "-e", str(event), "--env-vars", str(env_vars), *sam_args()]
     done = subprocess.run(
-        command,
+        sam_local("invoke", function, "-e", str(event), "--env-vars", str(env_vars)),
         cwd=INFRA,
-        env=sam_inputs.sam_environment(dict(os.environ)),
         capture_output=True,
         text=True,
         timeout=INVOKE_TIMEOUT,
@@ -117,14 +122,13 @@ class StartApi:
 
     def start(self, timeout: float = 180):
         # LAZY: one container, made at the first request and kept warm, as sam_local.sh runs it.
-        command = [
-            "sam", "local", "start-api", "--host", self.address, "--port", str(self.port),
-            "--warm-containers", "LAZY", "--env-vars", str(self.env_vars), *sam_args(),
-        ]  # fmt: skip
+        command = sam_local(
+            "start-api", "--host", self.address, "--port", str(self.port),
+            "--warm-containers", "LAZY", "--env-vars", str(self.env_vars),
+        )  # fmt: skip
         self.process = subprocess.Popen(
             command,
             cwd=INFRA,
-            env=sam_inputs.sam_environment(dict(os.environ)),
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
         )
@@ -143,7 +147,7 @@ class StartApi:
     def stop(self):
         """As Ctrl-C does, so SAM removes its warm containers; then the REPORT lines it logged."""
         if self.process and self.process.poll() is None:
-            self.process.send_signal(2)
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
