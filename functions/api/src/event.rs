@@ -83,10 +83,12 @@ pub fn classify(mut payload: Value) -> Incoming {
 }
 
 /// Serves one invocation and returns the answer the runtime sends back: for HTTP events the
-/// response in the format of their origin, as `lambda_http::run` would write it.
+/// response in the format of their origin, as `lambda_http::run` would write it. The payload
+/// is written back to text and read as [`handle_text`] reads the runtime's, so callers that
+/// hold a `Value` (the handler tests) go through the production path.
 pub async fn handle<S: TimesheetStore>(api: &UploadApi<S>, event: LambdaEvent<Value>) -> Value {
     let LambdaEvent { payload, context } = event;
-    serve(api, classify(payload), context).await
+    serve(api, classify_text(&payload.to_string()), context).await
 }
 
 /// [`handle`] for the payload as the runtime received it, JSON text read once
