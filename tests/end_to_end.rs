@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use timesheets::TimesheetEntry;
 use timesheets::config::ProcessEnv;
 use timesheets::entry::SAMPLE_ENTRY;
-use timesheets_job::{JobConfig, JobError, RunContext, TimesheetsJob};
+use timesheets_job::{ClientAuthentication, JobConfig, JobError, RunContext, TimesheetsJob};
 
 /// The sample entry as JSON, on `project`.
 fn entry(project: &str) -> Value {
@@ -88,10 +88,11 @@ async fn token_without_batch_upload_is_403_and_stores_nothing() {
 #[tokio::test]
 async fn wrong_client_secret_fails_the_job_with_invalid_client() {
     // The job as the Lambda runs it, but reading the secret that holds a wrong client_secret.
-    let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
-    config.secret_id = stack_var("TEST_WRONG_SECRET_ID");
-    let aws = aws_config::load_from_env().await;
-    let job = TimesheetsJob::from_config(&config, &aws).await.unwrap();
+    let job = job_with(
+        ClientAuthentication::ClientSecretPost,
+        Some("TEST_WRONG_SECRET_ID"),
+    )
+    .await;
     let project = unique_project("WrongSecret");
     let error = job
         .run(
@@ -104,5 +105,53 @@ async fn wrong_client_secret_fails_the_job_with_invalid_client() {
     let message = error.to_string();
     assert!(message.contains("HTTP 401 invalid_client"), "{message}");
     assert!(!message.contains(&stack_var("TEST_JOB_CLIENT_SECRET")));
+    assert_eq!(rows_with_project(&project).await, 0);
+}
+
+/// The job as the Lambda runs it, with `AUTH_CLIENT_AUTH` and the secret of `secret_var`.
+async fn job_with(client_auth: ClientAuthentication, secret_var: Option<&str>) -> TimesheetsJob {
+    let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    config.client_auth = client_auth;
+    if let Some(name) = secret_var {
+        config.secret_id = stack_var(name);
+    }
+    let aws = aws_config::load_from_env().await;
+    TimesheetsJob::from_config(&config, &aws).await.unwrap()
+}
+
+#[tokio::test]
+async fn client_secret_basic_gets_a_token_and_stores_the_entry() {
+    let job = job_with(ClientAuthentication::ClientSecretBasic, None).await;
+    let project = unique_project("Basic");
+    let report = job
+        .run(
+            &json!({"entries": [entry(&project)]}),
+            RunContext::new(&project, std::time::Duration::from_secs(60)),
+        )
+        .await
+        .expect("the issuer accepts the Basic credentials");
+    assert_eq!(report.uploaded, 1);
+    assert_eq!(rows_with_project(&project).await, 1);
+}
+
+#[tokio::test]
+async fn client_secret_basic_with_a_wrong_secret_is_invalid_client() {
+    let job = job_with(
+        ClientAuthentication::ClientSecretBasic,
+        Some("TEST_WRONG_SECRET_ID"),
+    )
+    .await;
+    let project = unique_project("BasicWrong");
+    let error = job
+        .run(
+            &json!({"entries": [entry(&project)]}),
+            RunContext::new(&project, std::time::Duration::from_secs(60)),
+        )
+        .await
+        .expect_err("a wrong secret must fail the run");
+    assert!(
+        error.to_string().contains("HTTP 401 invalid_client"),
+        "{error}"
+    );
     assert_eq!(rows_with_project(&project).await, 0);
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
+use crate::client_auth::ClientAuthentication;
 use crate::retry::RetryPolicy;
 
 /// Everything the job reads from its environment.
@@ -14,6 +15,8 @@ pub struct JobConfig {
     pub issuer: String,
     /// The first entry of `AUTH_AUDIENCE`: the API identifier the token is requested for.
     pub audience: String,
+    /// `AUTH_CLIENT_AUTH`: how the client secret is sent to the token endpoint.
+    pub client_auth: ClientAuthentication,
     /// `AUTH_TOKEN_URL`; unset means discovery, else `{issuer}/oauth/token`.
     pub token_url: Option<Url>,
     /// `CREDENTIALS_SECRET_ID`: id or ARN of the secret `{"client_id", "client_secret"}`.
@@ -41,6 +44,7 @@ impl JobConfig {
         Ok(Self {
             issuer,
             audience,
+            client_auth: ClientAuthentication::from_source(source)?,
             token_url: config::optional_endpoint(source, "AUTH_TOKEN_URL")?,
             secret_id: config::required(source, "CREDENTIALS_SECRET_ID")?,
             secret_ttl: Duration::from_secs(config::parsed_or(

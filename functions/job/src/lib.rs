@@ -3,6 +3,7 @@
 //! client-credentials grant and uploads timesheets to the API.
 
 pub mod batch;
+pub mod client_auth;
 pub mod config;
 pub mod credentials;
 pub mod input;
@@ -11,5 +12,6 @@ pub mod retry;
 pub mod token_client;
 pub mod upload_client;
 
+pub use client_auth::ClientAuthentication;
 pub use config::JobConfig;
 pub use job::{BatchReport, JobError, JobReport, RunContext, TimesheetsJob};

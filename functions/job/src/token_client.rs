@@ -11,6 +11,7 @@ use timesheets::telemetry::metric;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::client_auth::ClientAuthentication;
 use crate::credentials::ClientCredentials;
 use crate::retry::{self, Budget, Classify, OutOfTime, Verdict};
 
@@ -131,20 +132,23 @@ pub struct TokenClient {
     http: reqwest::Client,
     endpoint: IssuerEndpoint,
     audience: String,
+    client_auth: ClientAuthentication,
     cached: Mutex<Option<CachedToken>>,
 }
 
 impl TokenClient {
-    /// A client asking `endpoint` for tokens for `audience`.
+    /// A client asking `endpoint` for tokens for `audience`, authenticating by `client_auth`.
     pub fn new(
         http: reqwest::Client,
         endpoint: IssuerEndpoint,
         audience: impl Into<String>,
+        client_auth: ClientAuthentication,
     ) -> Self {
         Self {
             http,
             endpoint,
             audience: audience.into(),
+            client_auth,
             cached: Mutex::new(None),
         }
     }
@@ -190,17 +194,13 @@ impl TokenClient {
     ) -> Result<(IssuedToken, Duration), TokenRequestError> {
         let url = self.endpoint.url(&self.http).await;
         metrics::counter!(metric::TOKEN_REQUESTS).increment(1);
-        // client_secret_post (RFC 6749 §2.3.1): Auth0's default for machine-to-machine apps.
         let form = [
             ("grant_type", "client_credentials"),
-            ("client_id", credentials.client_id.as_str()),
-            ("client_secret", credentials.client_secret.as_str()),
             ("audience", self.audience.as_str()),
         ];
         let response = self
-            .http
-            .post(url)
-            .form(&form)
+            .client_auth
+            .authenticate(self.http.post(url), credentials, &form)
             .timeout(timeout)
             .send()
             .await

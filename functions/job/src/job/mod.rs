@@ -58,7 +58,12 @@ impl TimesheetsJob {
                 config.http_timeout,
             )
             .await?,
-            tokens: TokenClient::new(http.clone(), endpoint, config.audience.clone()),
+            tokens: TokenClient::new(
+                http.clone(),
+                endpoint,
+                config.audience.clone(),
+                config.client_auth,
+            ),
             api: UploadClient::new(http, &config.api_url),
             retry: config.retry,
             http_timeout: config.http_timeout,
