@@ -2,8 +2,9 @@
 //! the form body or in HTTP Basic, both RFC 6749 §2.3.1 and both offered by Auth0
 //! (`token_endpoint_auth_method` `client_secret_post` / `client_secret_basic`).
 
+use std::str::FromStr;
+
 use reqwest::RequestBuilder;
-use timesheets::config::{self, ConfigError, VarSource};
 use url::form_urlencoded;
 
 use crate::credentials::ClientCredentials;
@@ -20,28 +21,23 @@ pub enum ClientAuthentication {
     ClientSecretBasic,
 }
 
-impl ClientAuthentication {
-    /// `AUTH_CLIENT_AUTH`: `client_secret_post` (default) or `client_secret_basic`.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for any other value; `private_key_jwt` is named as not available in
-    /// this build, so a stack set up for it fails at init instead of sending no credentials.
-    pub fn from_source(source: &impl VarSource) -> Result<Self, ConfigError> {
-        match config::optional(source, "AUTH_CLIENT_AUTH").as_deref() {
-            None | Some("client_secret_post") => Ok(Self::ClientSecretPost),
-            Some("client_secret_basic") => Ok(Self::ClientSecretBasic),
-            Some("private_key_jwt") => Err(invalid(
-                "`private_key_jwt` is not available in this build of the job: use \
-                 client_secret_post or client_secret_basic",
-            )),
-            Some(other) => Err(invalid(&format!(
-                "`{other}` is not client_secret_post or client_secret_basic"
-            ))),
+impl FromStr for ClientAuthentication {
+    type Err = &'static str;
+
+    /// `client_secret_post` or `client_secret_basic`. `private_key_jwt` is refused like any other
+    /// value, so a stack set up for it fails at init instead of sending no credentials.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "client_secret_post" => Ok(Self::ClientSecretPost),
+            "client_secret_basic" => Ok(Self::ClientSecretBasic),
+            _ => Err("the job sends client_secret_post or client_secret_basic"),
         }
     }
+}
 
-    /// The token request `form` (grant type and audience) with the client's credentials
-    /// added as this method sends them.
+impl ClientAuthentication {
+    /// `request` with the token request `form` (grant type and audience) as its body and the
+    /// client's credentials where this method sends them.
     pub(crate) fn authenticate(
         self,
         request: RequestBuilder,
@@ -65,13 +61,6 @@ impl ClientAuthentication {
     }
 }
 
-fn invalid(reason: &str) -> ConfigError {
-    ConfigError::Invalid {
-        name: "AUTH_CLIENT_AUTH",
-        reason: reason.to_owned(),
-    }
-}
-
 /// `application/x-www-form-urlencoded` of one value (RFC 6749 Appendix B).
 fn form_encoded(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -81,28 +70,34 @@ fn form_encoded(value: &str) -> String {
 mod tests {
     use std::collections::HashMap;
 
+    use timesheets::config::parsed_or;
+
     use super::*;
 
-    fn source(value: Option<&'static str>) -> HashMap<&'static str, &'static str> {
-        value
+    fn read(value: Option<&'static str>) -> Result<ClientAuthentication, String> {
+        let source: HashMap<&str, &str> = value
             .map(|v| HashMap::from([("AUTH_CLIENT_AUTH", v)]))
-            .unwrap_or_default()
+            .unwrap_or_default();
+        parsed_or(&source, "AUTH_CLIENT_AUTH", ClientAuthentication::default())
+            .map_err(|error| error.to_string())
     }
 
     #[test]
     fn reads_each_method_and_names_the_refused_ones() {
+        assert_eq!(read(None), Ok(ClientAuthentication::ClientSecretPost));
         assert_eq!(
-            ClientAuthentication::from_source(&source(None)).unwrap(),
-            ClientAuthentication::ClientSecretPost
+            read(Some("client_secret_post")),
+            Ok(ClientAuthentication::ClientSecretPost)
         );
         assert_eq!(
-            ClientAuthentication::from_source(&source(Some("client_secret_basic"))).unwrap(),
-            ClientAuthentication::ClientSecretBasic
+            read(Some("client_secret_basic")),
+            Ok(ClientAuthentication::ClientSecretBasic)
         );
-        let refused = ClientAuthentication::from_source(&source(Some("private_key_jwt")));
-        assert!(refused.unwrap_err().to_string().contains("private_key_jwt"));
-        let refused = ClientAuthentication::from_source(&source(Some("basic")));
-        assert!(refused.unwrap_err().to_string().contains("`basic`"));
+        for refused in ["private_key_jwt", "basic"] {
+            let message = read(Some(refused)).unwrap_err();
+            assert!(message.contains("AUTH_CLIENT_AUTH"), "{message}");
+            assert!(message.contains(&format!("`{refused}` is not a valid value: the job sends client_secret_post or client_secret_basic")), "{message}");
+        }
     }
 
     #[test]

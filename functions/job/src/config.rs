@@ -44,7 +44,11 @@ impl JobConfig {
         Ok(Self {
             issuer,
             audience,
-            client_auth: ClientAuthentication::from_source(source)?,
+            client_auth: config::parsed_or(
+                source,
+                "AUTH_CLIENT_AUTH",
+                ClientAuthentication::default(),
+            )?,
             token_url: config::optional_endpoint(source, "AUTH_TOKEN_URL")?,
             secret_id: config::required(source, "CREDENTIALS_SECRET_ID")?,
             secret_ttl: Duration::from_secs(config::parsed_or(

@@ -66,17 +66,21 @@ pub fn required(source: &impl VarSource, name: &'static str) -> Result<String, C
 /// The variable parsed as `T`, or `default` when unset.
 ///
 /// # Errors
-/// [`ConfigError::Invalid`] when set but not parseable.
-pub fn parsed_or<T: FromStr>(
+/// [`ConfigError::Invalid`] when set but not parseable, with `T`'s parse error as the reason.
+pub fn parsed_or<T>(
     source: &impl VarSource,
     name: &'static str,
     default: T,
-) -> Result<T, ConfigError> {
+) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
     match optional(source, name) {
         None => Ok(default),
-        Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
+        Some(value) => value.parse().map_err(|error| ConfigError::Invalid {
             name,
-            reason: format!("`{value}` is not a valid value"),
+            reason: format!("`{value}` is not a valid value: {error}"),
         }),
     }
 }
