@@ -92,8 +92,10 @@ async fn job_with(client_auth: ClientAuthentication, secret_var: Option<&str>) -
     if let Some(name) = secret_var {
         config.secret_id = stack_var(name);
     }
-    let aws = aws_config::load_from_env().await;
-    TimesheetsJob::from_config(&config, &aws).await.unwrap()
+    let http = http_client(config.http_timeout);
+    TimesheetsJob::from_config(&config, &sdk_config().await, http)
+        .await
+        .unwrap()
 }
 
 /// The job reads the secret that holds a wrong client_secret: the run fails with the issuer's

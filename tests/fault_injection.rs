@@ -31,8 +31,8 @@ async fn job(configure: impl FnOnce(&mut JobConfig)) -> TimesheetsJob {
     let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
     config.http_timeout = HTTP_TIMEOUT;
     configure(&mut config);
-    let aws = aws_config::load_from_env().await;
-    TimesheetsJob::from_config(&config, &aws)
+    let http = http_client(config.http_timeout);
+    TimesheetsJob::from_config(&config, &sdk_config().await, http)
         .await
         .expect("the job builds")
 }
@@ -183,7 +183,7 @@ async fn token_endpoint_429_is_retried_and_warm_runs_reuse_one_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_client_after_a_rotation_rereads_the_secret_once() {
-    let aws = aws_config::load_from_env().await;
+    let aws = sdk_config().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let secret_id = unique_project("timesheets/rotation");
     let client_id = stack_var("TEST_JOB_CLIENT_ID");

@@ -10,7 +10,7 @@ use timesheets_api::store::{Insert, TimesheetStore};
 
 /// A store whose calls go through `proxy` to the local DynamoDB.
 async fn store_behind(proxy: &Proxy) -> DynamoDbStore {
-    let shared = aws_config::load_from_env().await;
+    let shared = sdk_config().await;
     let config = aws_sdk_dynamodb::config::Builder::from(&shared)
         .endpoint_url(proxy.url().as_str().trim_end_matches('/'))
         .build();

@@ -107,9 +107,20 @@ pub fn invoke_job(event_file: &str) -> Result<Value, String> {
     }
 }
 
+/// The stack environment's AWS SDK configuration, sending through the same kind of client
+/// as the functions' ([`timesheets::sdk_http`]).
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    timesheets::sdk_http::sdk_config(&http_client(std::time::Duration::from_secs(10))).await
+}
+
+/// The functions' HTTP client with `timeout` per exchange.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    timesheets::http_client::build(timeout).expect("HTTP client")
+}
+
 /// A DynamoDB client for the local table.
 pub async fn dynamodb() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+    aws_sdk_dynamodb::Client::new(&sdk_config().await)
 }
 
 /// The stored timesheet with this id, as attribute name → text.

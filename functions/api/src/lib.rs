@@ -18,18 +18,16 @@ use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 pub use app::UploadApi;
 pub use config::ApiConfig;
 
-/// Builds the token verifier for `config`; keys are fetched by
-/// [`TokenVerifier::prefetch_keys`] during init, or else on the first token.
-///
-/// # Errors
-/// When the HTTP client cannot be built.
-pub fn verifier(config: &ApiConfig) -> Result<TokenVerifier, reqwest::Error> {
-    let client = timesheets::http_client::build(config.jwks_timeout)?;
+/// Builds the token verifier for `config`, fetching discovery and the JWKS through `http`
+/// (the function's one client, [`timesheets::http_client::build`] with
+/// `AUTH_JWKS_TIMEOUT_SECONDS`); keys are fetched by [`TokenVerifier::prefetch_keys`] during
+/// init, or else on the first token.
+pub fn verifier(config: &ApiConfig, http: reqwest::Client) -> TokenVerifier {
     let endpoint = IssuerEndpoint::new(
         &config.verifier.issuer,
         EndpointKind::Jwks,
         config.jwks_uri.clone(),
     );
-    let jwks = JwksCache::new(client, endpoint, config.jwks);
-    Ok(TokenVerifier::new(config.verifier.clone(), jwks))
+    let jwks = JwksCache::new(http, endpoint, config.jwks);
+    TokenVerifier::new(config.verifier.clone(), jwks)
 }

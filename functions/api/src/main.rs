@@ -14,11 +14,13 @@ async fn main() -> Result<(), Error> {
     let metrics = timesheets::telemetry::init("timesheets-api")?;
     let config =
         ApiConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
-    let verifier = timesheets_api::verifier(&config)?;
+    // One client, one TLS configuration and pool, for the JWKS and for DynamoDB.
+    let http = timesheets::http_client::build(config.jwks_timeout)?;
+    let verifier = timesheets_api::verifier(&config, http.clone());
     // The issuer's keys are fetched while the SDK is set up, so the first request does not
     // wait for them; bounded by AUTH_JWKS_TIMEOUT_SECONDS, and a failure does not fail init.
     let prefetch = tokio::time::timeout(config.jwks_timeout, verifier.prefetch_keys());
-    let (aws, prefetched) = tokio::join!(aws_config::load_from_env(), prefetch);
+    let (aws, prefetched) = tokio::join!(timesheets::sdk_http::sdk_config(&http), prefetch);
     if prefetched.is_err() {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");
     }

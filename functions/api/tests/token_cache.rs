@@ -242,3 +242,21 @@ async fn a_token_with_more_claim_text_than_an_entry_may_hold_is_verified_every_t
     assert_eq!(f.verifier.signature_checks(), 2);
     assert_eq!(f.verifier.cached_tokens(), 0);
 }
+
+#[tokio::test]
+async fn the_claims_of_a_cached_token_under_another_signature_are_verified_and_refused() {
+    let f = fixture(5, JwksPolicy::default()).await;
+    let token = f.key.mint(&claims_with(json!({})));
+    f.verifier.verify(&token).await.unwrap();
+    let (signing_input, _) = token.rsplit_once('.').unwrap();
+    let forged = format!("{signing_input}.{}", testkit::keys::b64([7u8; 256]));
+    assert_eq!(
+        refusal(f.verifier.verify(&forged).await),
+        TokenRejection::Signature
+    );
+    assert_eq!(f.verifier.signature_checks(), 2);
+    assert!(f.verifier.is_cached(&token));
+    assert!(!f.verifier.is_cached(&forged));
+    f.verifier.verify(&token).await.unwrap();
+    assert_eq!(f.verifier.signature_checks(), 2);
+}

@@ -11,8 +11,10 @@ async fn main() -> Result<(), Error> {
     let metrics = timesheets::telemetry::init("timesheets-job")?;
     let config =
         JobConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
-    let aws = aws_config::load_from_env().await;
-    let job = TimesheetsJob::from_config(&config, &aws).await?;
+    // One client, one TLS configuration and pool, for the issuer, the API and Secrets Manager.
+    let http = timesheets::http_client::build(config.http_timeout)?;
+    let aws = timesheets::sdk_http::sdk_config(&http).await;
+    let job = TimesheetsJob::from_config(&config, &aws, http).await?;
     let job = &job;
     let handler = service_fn(move |event: LambdaEvent<Value>| async move {
         let context = RunContext::from_lambda(&event.context);

@@ -22,12 +22,15 @@ pub enum FetchError {
 }
 
 /// A client with `timeout` for a whole exchange, no redirects (a token or a client secret
-/// must never follow a redirect elsewhere) and rustls with the platform's roots.
+/// must never follow a redirect elsewhere), HTTP/1.1 and the TLS of [`crate::tls`]. Built once
+/// per sandbox and shared by the function's own calls and its AWS SDK clients
+/// ([`crate::sdk_http`]).
 ///
 /// # Errors
-/// When the TLS backend cannot start.
+/// When reqwest refuses the TLS configuration (a rustls version other than reqwest's).
 pub fn build(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
+        .tls_backend_preconfigured(crate::tls::client_config())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(3)))
         .redirect(reqwest::redirect::Policy::none())

@@ -1,13 +1,16 @@
 //! What the API function and the scheduled job share: the timesheet entry and its validation,
-//! the API's answer, configuration from the environment, issuer discovery and the HTTP client.
+//! the API's answer, configuration from the environment, issuer discovery, and the one HTTP client (TLS
+//! configuration, AWS SDK transport).
 
 pub mod config;
 pub mod discovery;
 pub mod entry;
 pub mod http_client;
 pub mod message;
+pub mod sdk_http;
 pub mod strict_json;
 pub mod telemetry;
+pub mod tls;
 
 pub use entry::{EntryError, TimesheetEntry};
 pub use message::{

@@ -1,8 +1,10 @@
 //! Access tokens already verified, kept across warm invocations so a token the API has seen
 //! is accepted without another signature check until its `exp`.
 //!
-//! Rules: keyed by SHA-256 of the whole compact token (a hit means the very same header,
-//! claims and signature); an entry serves only while `now < exp`, `exp` without leeway, and
+//! Rules: keyed by SHA-256 of the token's signing input (`header.payload`) with its signature
+//! segment compared byte for byte, so a hit means the very same header, claims and signature;
+//! that digest is the one an RS256, PS256 or ES256 check verifies, so a new token is hashed
+//! once for both. An entry serves only while `now < exp`, `exp` without leeway, and
 //! only while its `kid` still names the same key in the JWKS; only verified tokens enter, so
 //! tokens the API refuses never displace anything, and making an entry costs whoever makes it
 //! a token the issuer signed. Bounded by [`MAX_ENTRIES`] and [`MAX_BYTES`]; when full, expired
@@ -11,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::digest::{self, SHA256};
+use aws_lc_rs::digest::{self, Digest, SHA256};
 
 use super::verifying_key::VerifyingKey;
 
@@ -23,16 +25,21 @@ pub const MAX_BYTES: usize = 1024 * 1024;
 pub const MAX_ENTRY_BYTES: usize = 4 * 1024;
 /// Entries dropped together when the cache is full.
 const EVICTED_AT_ONCE: usize = MAX_ENTRIES / 8;
-/// Bytes counted per entry besides its claims' text (key, digest, map slot).
+/// Bytes counted per entry besides its claims' and signature's text (key, digest, map slot).
 const ENTRY_OVERHEAD: usize = 256;
 
-/// SHA-256 of a compact token.
+/// SHA-256 of a token's signing input, the map key.
 pub type TokenDigest = [u8; 32];
 
-/// The digest a token is cached under.
-pub fn digest(token: &str) -> TokenDigest {
+/// SHA-256 of `signing_input` (`header.payload` of a compact JWS, RFC 7515 §7.1).
+pub fn digest(signing_input: &str) -> Digest {
+    digest::digest(&SHA256, signing_input.as_bytes())
+}
+
+/// The map key of a [`digest`].
+pub fn key(digest: &Digest) -> TokenDigest {
     let mut out = [0; 32];
-    out.copy_from_slice(digest::digest(&SHA256, token.as_bytes()).as_ref());
+    out.copy_from_slice(digest.as_ref());
     out
 }
 
@@ -62,6 +69,8 @@ impl<T> Clone for Entry<T> {
 #[derive(Debug)]
 struct Held<T> {
     entry: Entry<T>,
+    /// The signature segment: with the key's digest, the whole token.
+    signature: Box<str>,
     bytes: usize,
     last_used: u64,
 }
@@ -96,12 +105,17 @@ impl<T> Default for TokenCache<T> {
 }
 
 impl<T> TokenCache<T> {
-    /// The entry for `digest` if it is still valid at `now`; an expired one is dropped.
-    pub fn get(&self, digest: &TokenDigest, now: u64) -> Option<Entry<T>> {
+    /// The entry for the token of `digest` and `signature` if it is still valid at `now`; an
+    /// expired one is dropped. The same claims under another signature are another token: a
+    /// miss, verified in full.
+    pub fn get(&self, digest: &TokenDigest, signature: &str, now: u64) -> Option<Entry<T>> {
         let mut state = self.lock();
         state.tick += 1;
         let tick = state.tick;
         let held = state.entries.get_mut(digest)?;
+        if *held.signature != *signature {
+            return None;
+        }
         if now < held.entry.expires_at {
             held.last_used = tick;
             return Some(held.entry.clone());
@@ -110,10 +124,18 @@ impl<T> TokenCache<T> {
         None
     }
 
-    /// Holds `entry` for `digest`, `text_bytes` the length of the claims' text it keeps,
-    /// unless it is already expired at `now` or too large; makes room first when full.
-    pub fn insert(&self, digest: TokenDigest, entry: Entry<T>, text_bytes: usize, now: u64) {
-        let bytes = ENTRY_OVERHEAD + text_bytes + entry.kid.len();
+    /// Holds `entry` for the token of `digest` and `signature`, `text_bytes` the length of
+    /// the claims' text it keeps, unless it is already expired at `now` or too large; makes
+    /// room first when full.
+    pub fn insert(
+        &self,
+        digest: TokenDigest,
+        signature: &str,
+        entry: Entry<T>,
+        text_bytes: usize,
+        now: u64,
+    ) {
+        let bytes = ENTRY_OVERHEAD + text_bytes + entry.kid.len() + signature.len();
         if now >= entry.expires_at || bytes > MAX_ENTRY_BYTES {
             return;
         }
@@ -129,6 +151,7 @@ impl<T> TokenCache<T> {
             digest,
             Held {
                 entry,
+                signature: signature.into(),
                 bytes,
                 last_used,
             },
@@ -173,9 +196,12 @@ impl<T> TokenCache<T> {
         self.lock().entries.is_empty()
     }
 
-    /// Whether the token with `digest` is held (expired or not).
-    pub fn contains(&self, digest: &TokenDigest) -> bool {
-        self.lock().entries.contains_key(digest)
+    /// Whether the token of `digest` and `signature` is held (expired or not).
+    pub fn contains(&self, digest: &TokenDigest, signature: &str) -> bool {
+        self.lock()
+            .entries
+            .get(digest)
+            .is_some_and(|held| *held.signature == *signature)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {

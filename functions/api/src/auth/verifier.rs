@@ -112,7 +112,8 @@ pub fn verify_signature(
     let jws = split(token)?;
     let AcceptedHeader { alg, kid, .. } = header::check(jws.header, algorithms)?;
     let key = keys.get(&kid).ok_or(TokenRejection::UnknownKid)?;
-    key.verify(alg, jws.signing_input.as_bytes(), jws.signature)?;
+    let digest = token_cache::digest(jws.signing_input);
+    key.verify(alg, jws.signing_input.as_bytes(), &digest, jws.signature)?;
     Ok(alg)
 }
 
@@ -156,26 +157,27 @@ impl TokenVerifier {
     /// [`TokenError::KeysUnavailable`] when the issuer's JWKS cannot be had at all.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let jws = split(token)?;
-        let digest = token_cache::digest(token);
+        let digest = token_cache::digest(jws.signing_input);
+        let cache_key = token_cache::key(&digest);
         let now = self.clock.now();
         self.forget_rotated_keys().await;
-        if let Some(entry) = self.verified.get(&digest, now) {
+        if let Some(entry) = self.verified.get(&cache_key, jws.signature, now) {
             // Its key must still be the issuer's: past the JWKS TTL this refreshes the keys
             // as any token does, and a kid gone from the JWKS is refused as it would be.
             let key = self
                 .key(&entry.kid)
                 .await
-                .inspect_err(|_| self.verified.remove(&digest))?;
+                .inspect_err(|_| self.verified.remove(&cache_key))?;
             if Arc::ptr_eq(&key, &entry.key) {
                 return Ok(VerifiedToken::clone(&entry.token));
             }
-            self.verified.remove(&digest);
+            self.verified.remove(&cache_key);
         }
         let AcceptedHeader { alg, kid, members } =
             header::check(jws.header, &self.policy.algorithms)?;
         let key = self.key(&kid).await?;
         self.signature_checks.fetch_add(1, Ordering::Relaxed);
-        key.verify(alg, jws.signing_input.as_bytes(), jws.signature)?;
+        key.verify(alg, jws.signing_input.as_bytes(), &digest, jws.signature)?;
         let Checked { claims, expires_at } =
             claims::check(jws.payload, members, self.claims_policy(), now)?;
         let verified = VerifiedToken::from_claims(claims);
@@ -186,7 +188,8 @@ impl TokenVerifier {
             key,
             expires_at,
         };
-        self.verified.insert(digest, entry, text_len, now);
+        self.verified
+            .insert(cache_key, jws.signature, entry, text_len, now);
         Ok(verified)
     }
 
@@ -203,7 +206,11 @@ impl TokenVerifier {
 
     /// Whether `token` is kept as verified.
     pub fn is_cached(&self, token: &str) -> bool {
-        self.verified.contains(&token_cache::digest(token))
+        CompactJws::split(token).is_some_and(|jws| {
+            let digest = token_cache::digest(jws.signing_input);
+            self.verified
+                .contains(&token_cache::key(&digest), jws.signature)
+        })
     }
 
     /// After the JWKS changed, drops the kept tokens whose `kid` no longer names their key.

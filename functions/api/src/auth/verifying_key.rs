@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents, VerificationAlgorithm};
 use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
@@ -62,6 +63,8 @@ impl VerifyingKey {
     }
 
     /// Checks the base64url `signature` of `message` for `alg` (RFC 7515 §5.2 steps 7–8).
+    /// `message_sha256` is SHA-256 of `message`, already computed for the verified-token
+    /// cache: RS256, PS256 and ES256 verify that digest instead of hashing `message` again.
     ///
     /// # Errors
     /// [`TokenRejection::KeyMismatch`] when the key may not verify `alg`;
@@ -70,6 +73,7 @@ impl VerifyingKey {
         &self,
         alg: Algorithm,
         message: &[u8],
+        message_sha256: &Digest,
         signature: &str,
     ) -> Result<(), TokenRejection> {
         let (_, parsed) = self
@@ -78,11 +82,21 @@ impl VerifyingKey {
             .find(|(allowed, _)| *allowed == alg)
             .ok_or(TokenRejection::KeyMismatch)?;
         let signature = jose::decode_segment(signature).ok_or(TokenRejection::Signature)?;
-        match parsed {
-            Some(key) if key.verify_sig(message, &signature).is_ok() => Ok(()),
-            _ => Err(TokenRejection::Signature),
-        }
+        let Some(key) = parsed else {
+            return Err(TokenRejection::Signature);
+        };
+        let verified = if hashes_with_sha256(alg) && message_sha256.algorithm() == &digest::SHA256 {
+            key.verify_digest_sig(message_sha256, &signature)
+        } else {
+            key.verify_sig(message, &signature)
+        };
+        verified.map_err(|_| TokenRejection::Signature)
     }
+}
+
+/// Whether `alg` signs the SHA-256 digest of the signing input (RFC 7518 §3.1).
+fn hashes_with_sha256(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256)
 }
 
 /// The backend's verification algorithm for `alg`: the ones jsonwebtoken's aws-lc-rs backend
@@ -137,4 +151,54 @@ fn parse(jwk: &Jwk, alg: Algorithm) -> Option<Option<ParsedPublicKey>> {
         }
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest given must be the message's: a key never verifies one message's signature
+    /// for another message's digest, on the SHA-256 path (RS256, PS256) or the other (RS384).
+    #[test]
+    fn a_signature_verifies_only_its_own_message() {
+        let issuer = testkit::keys::TestKey::generate("k1");
+        let jwk: Jwk =
+            serde_json::from_value(issuer.jwk_with(&serde_json::json!({"alg": null}))).unwrap();
+        let key = VerifyingKey::new(jwk);
+        for (alg, name) in [
+            (Algorithm::RS256, "RS256"),
+            (Algorithm::PS256, "PS256"),
+            (Algorithm::RS384, "RS384"),
+        ] {
+            let token = issuer.sign_as(name, r#"{"alg":"x"}"#, r#"{"sub":"a"}"#);
+            let (message, signature) = token.rsplit_once('.').unwrap();
+            let own = digest::digest(&digest::SHA256, message.as_bytes());
+            let other = digest::digest(&digest::SHA256, b"header.other");
+            assert_eq!(
+                key.verify(alg, message.as_bytes(), &own, signature),
+                Ok(()),
+                "{name}"
+            );
+            let expected = if name == "RS384" {
+                Ok(())
+            } else {
+                Err(TokenRejection::Signature)
+            };
+            assert_eq!(
+                key.verify(alg, message.as_bytes(), &other, signature),
+                expected,
+                "{name}: only SHA-256 algorithms verify the digest given"
+            );
+            let tampered = format!("{message}x");
+            assert_eq!(
+                key.verify(alg, tampered.as_bytes(), &own, signature),
+                if name == "RS384" {
+                    Err(TokenRejection::Signature)
+                } else {
+                    Ok(())
+                },
+                "{name}: SHA-256 algorithms verify the digest, not the message again"
+            );
+        }
+    }
 }

@@ -36,15 +36,17 @@ pub struct TimesheetsJob {
 }
 
 impl TimesheetsJob {
-    /// Builds the job from its configuration and the AWS SDK configuration.
+    /// Builds the job from its configuration, the AWS SDK configuration and the HTTP client
+    /// for the issuer and the API ([`timesheets::http_client::build`] with
+    /// `config.http_timeout`).
     ///
     /// # Errors
-    /// When the HTTP client or the Secrets Manager caching client cannot be built.
+    /// When the Secrets Manager caching client cannot be built.
     pub async fn from_config(
         config: &JobConfig,
         sdk_config: &aws_config::SdkConfig,
+        http: reqwest::Client,
     ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let http = timesheets::http_client::build(config.http_timeout)?;
         let endpoint = IssuerEndpoint::new(
             &config.issuer,
             EndpointKind::Token,
