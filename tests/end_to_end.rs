@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use timesheets::TimesheetEntry;
 use timesheets::config::ProcessEnv;
 use timesheets::entry::SAMPLE_ENTRY;
+use timesheets_job::client_assertion::{AssertionAlgorithm, AssertionConfig};
 use timesheets_job::{ClientAuthentication, JobConfig, JobError, RunContext, TimesheetsJob};
 
 /// The sample entry as JSON, on `project`.
@@ -142,4 +143,62 @@ async fn client_secret_basic_gets_a_token_and_stores_the_entry() {
         .expect("the issuer accepts the Basic credentials");
     assert_eq!(report.uploaded, 1);
     assert_eq!(rows_with_project(&project).await, 1);
+}
+
+/// The job as the tests' private_key_jwt client, signing with its `alg` key in moto's KMS and
+/// `aud` = `audience` (the issuer when `None`); the `kid` is left to the job (the key's RFC 7638
+/// thumbprint, as `make public-jwk` printed it for the issuer).
+async fn job_signing_with(alg: AssertionAlgorithm, audience: Option<&str>) -> TimesheetsJob {
+    let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    config.client_auth = ClientAuthentication::PrivateKeyJwt;
+    config.secret_id = stack_var("TEST_ASSERTION_SECRET_ID");
+    config.assertion = Some(AssertionConfig {
+        key_id: stack_var(&format!("TEST_SIGNING_KEY_{}", alg.name())),
+        alg,
+        kid: None,
+        audience: audience.map_or_else(|| config.issuer.clone(), str::to_owned),
+    });
+    let http = http_client(config.http_timeout);
+    TimesheetsJob::from_config(&config, &sdk_config().await, http)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn private_key_jwt_signed_in_kms_gets_a_token_and_stores_the_entry() {
+    for alg in [AssertionAlgorithm::RS256, AssertionAlgorithm::ES256] {
+        let job = job_signing_with(alg, None).await;
+        let project = unique_project(&format!("KeyJwt{}", alg.name()));
+        let report = job
+            .run(
+                &json!({"entries": [entry(&project)]}),
+                RunContext::new(&project, std::time::Duration::from_secs(60)),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{}: the issuer refused: {error}", alg.name()));
+        assert_eq!(report.uploaded, 1, "{}", alg.name());
+        assert_eq!(rows_with_project(&project).await, 1, "{}", alg.name());
+    }
+}
+
+#[tokio::test]
+async fn an_assertion_for_another_audience_fails_the_job_with_invalid_client() {
+    let job = job_signing_with(
+        AssertionAlgorithm::ES256,
+        Some("https://elsewhere.example/"),
+    )
+    .await;
+    let project = unique_project("KeyJwtAudience");
+    let error = job
+        .run(
+            &json!({"entries": [entry(&project)]}),
+            RunContext::new(&project, std::time::Duration::from_secs(60)),
+        )
+        .await
+        .expect_err("the issuer must refuse an assertion for another audience");
+    assert!(matches!(error, JobError::Token(_)), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("HTTP 401 invalid_client"), "{message}");
+    assert!(message.contains("aud must be"), "{message}");
+    assert_eq!(rows_with_project(&project).await, 0);
 }

@@ -1,7 +1,8 @@
 """Create the AWS resources the functions expect, in the local AWS emulator.
 
 Reads AWS_ENDPOINT_URL (the emulator), CREDENTIALS_SECRET_ID, TIMESHEETS_TABLE,
-TEST_JOB_CLIENT_ID, TEST_JOB_CLIENT_SECRET and TEST_WRONG_SECRET_ID from the environment.
+TEST_JOB_CLIENT_ID, TEST_JOB_CLIENT_SECRET, TEST_WRONG_SECRET_ID, TEST_ASSERTION_CLIENT_ID and
+TEST_ASSERTION_SECRET_ID from the environment.
 With AUTH_CLIENT_AUTH=private_key_jwt the job has no client secret: its secret holds the
 client_id alone, and the wrong one names a client the issuer does not know.
 Safe to run again: existing resources are updated, not duplicated.
@@ -78,10 +79,13 @@ def main() -> None:
     sm = session.client("secretsmanager", endpoint_url=endpoint)
     ddb = session.client("dynamodb", endpoint_url=endpoint)
 
+    assertion_secret_id = required("TEST_ASSERTION_SECRET_ID")
     put_secret(sm, secret_id, right)
     put_secret(sm, wrong_secret_id, wrong)
+    # The tests' private_key_jwt client: its secret names it and holds no client_secret.
+    put_secret(sm, assertion_secret_id, {"client_id": required("TEST_ASSERTION_CLIENT_ID")})
     ensure_table(ddb, table)
-    print(f"seeded secrets {secret_id}, {wrong_secret_id} and table {table}")
+    print(f"seeded secrets {secret_id}, {wrong_secret_id}, {assertion_secret_id} and table {table}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,9 @@ SECRET_ID="timesheets/job-credentials"
 WRONG_SECRET_ID="timesheets/wrong-credentials"
 JOB_CLIENT_ID="exampleco-timesheets-job"
 READER_CLIENT_ID="exampleco-timesheets-reader"
+# The tests' private_key_jwt client (assertion_client) and its secret, {"client_id"} only.
+ASSERTION_CLIENT_ID="exampleco-timesheets-assertion"
+ASSERTION_SECRET_ID="timesheets/assertion-credentials"
 API_FUNCTION="timesheets-api"
 JOB_FUNCTION="timesheets-job"
 
@@ -270,18 +273,41 @@ on_up_exit() {
   exit "$rc"
 }
 
+# The environment of the Python helpers that talk to moto at $1.
+moto_env() {
+  kms_env=(AWS_ENDPOINT_URL="$1" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+    AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true)
+}
+
 # private_key_jwt: the job's key lives in moto's KMS and the issuer knows only its public JWK.
 # Sets auth_env (for the functions and stack.env) and job_client (the issuer's entry) of `up`.
 signing_key() {
   local alg="${AUTH_ASSERTION_ALG:-RS256}" arn jwks kid
-  local -a aws=(AWS_ENDPOINT_URL="$1" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
-    AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true)
-  arn="$(env "${aws[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$alg")"
-  jwks="$(env "${aws[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg "$alg" --format jwks)"
+  local -a kms_env
+  moto_env "$1"
+  arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$alg")"
+  jwks="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg "$alg" --format jwks)"
   kid="$("$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["keys"][0]["kid"])' <<< "$jwks")"
   job_client="$(printf '{"client_id":"%s","jwks":%s,"scope":"batch:upload"}' "$JOB_CLIENT_ID" "$jwks")"
   auth_env+=(AUTH_SIGNING_KEY_ID="$arn" AUTH_ASSERTION_ALG="$alg" AUTH_ASSERTION_KID="$kid")
   log "job signing key $arn ($alg, kid $kid) registered with the issuer"
+}
+
+# The tests' private_key_jwt client, whatever AUTH_CLIENT_AUTH is: registered with the JWKS of
+# an RS256 and an ES256 key in moto's KMS and no secret. Sets assertion_client (the issuer's
+# entry) and adds the keys' ARNs to test_env of `up`.
+assertion_client() {
+  local alg arn jwk
+  local -a kms_env jwks=()
+  moto_env "$1"
+  for alg in RS256 ES256; do
+    arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$alg" "alias/timesheets-test-$alg")"
+    jwk="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg "$alg" --format jwk)"
+    jwks+=("$jwk")
+    test_env+=("TEST_SIGNING_KEY_$alg=$arn")
+  done
+  assertion_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s,%s]},"scope":"batch:upload"}' \
+    "$ASSERTION_CLIENT_ID" "${jwks[0]}" "${jwks[1]}")"
 }
 
 up() {
@@ -304,7 +330,8 @@ up() {
   echo "boot $(cat /proc/sys/kernel/random/boot_id)" > "$PIDS"
 
   local ports moto_port issuer_port lambda_port job_secret reader_secret clients job_client url_host
-  local -a auth_env=() job_secret_env=() moto_hosts=(-H 127.0.0.1)
+  local assertion_client
+  local -a auth_env=() job_secret_env=() moto_hosts=(-H 127.0.0.1) test_env=()
   url_host=127.0.0.1
   if [[ -n "$EXTRA_ADDRESS" ]]; then
     moto_hosts+=(-H "$EXTRA_ADDRESS")
@@ -322,13 +349,14 @@ up() {
   if [[ -n "${AUTH_CLIENT_AUTH:-}" ]]; then
     auth_env=(AUTH_CLIENT_AUTH="$AUTH_CLIENT_AUTH")
   fi
+  wait_until moto http_up "http://127.0.0.1:$moto_port/"
   if [[ "${AUTH_CLIENT_AUTH:-}" == private_key_jwt ]]; then
-    wait_until moto http_up "http://127.0.0.1:$moto_port/"
     signing_key "http://127.0.0.1:$moto_port"
     job_secret_env=()
   fi
-  clients="$(printf '[%s,{"client_id":"%s","client_secret":"%s","scope":"batch:read"}]' \
-    "$job_client" "$READER_CLIENT_ID" "$reader_secret")"
+  assertion_client "http://127.0.0.1:$moto_port"
+  clients="$(printf '[%s,{"client_id":"%s","client_secret":"%s","scope":"batch:read"},%s]' \
+    "$job_client" "$READER_CLIENT_ID" "$reader_secret" "$assertion_client")"
   local issuer="http://$url_host:$issuer_port/"
   (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" \
     ISSUER_URL="$issuer" ISSUER_EXTRA_ADDRESS="$EXTRA_ADDRESS" &&
@@ -357,7 +385,9 @@ up() {
     AWS_LAMBDA_LOG_LEVEL="${AWS_LAMBDA_LOG_LEVEL:-info}"
     "${auth_env[@]}"
   )
-  local -a test_env=(
+  test_env+=(
+    TEST_ASSERTION_CLIENT_ID="$ASSERTION_CLIENT_ID"
+    TEST_ASSERTION_SECRET_ID="$ASSERTION_SECRET_ID"
     TEST_JOB_CLIENT_ID="$JOB_CLIENT_ID"
     "${job_secret_env[@]}"
     TEST_READER_CLIENT_ID="$READER_CLIENT_ID"

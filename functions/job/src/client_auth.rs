@@ -1,12 +1,14 @@
 //! How the job authenticates to the token endpoint (`AUTH_CLIENT_AUTH`): the client secret in
-//! the form body or in HTTP Basic, both RFC 6749 §2.3.1 and both offered by Auth0
-//! (`token_endpoint_auth_method` `client_secret_post` / `client_secret_basic`).
+//! the form body or in HTTP Basic (RFC 6749 §2.3.1), or a client assertion signed in KMS
+//! (RFC 7523 §2.2, `client_assertion.rs`); Auth0's `token_endpoint_auth_method`
+//! `client_secret_post`, `client_secret_basic` and `private_key_jwt`.
 
 use std::str::FromStr;
 
 use reqwest::RequestBuilder;
 use url::form_urlencoded;
 
+use crate::client_assertion::ASSERTION_TYPE;
 use crate::credentials::ClientCredentials;
 
 /// The client authentication method of the token request.
@@ -19,44 +21,63 @@ pub enum ClientAuthentication {
     /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`; RFC 6749 §2.3.1
     /// requires the form-encoding, which Basic alone (RFC 7617) does not do.
     ClientSecretBasic,
+    /// `client_id`, `client_assertion_type` and a `client_assertion` JWT signed by the job's
+    /// KMS key: no client secret exists.
+    PrivateKeyJwt,
 }
 
 impl FromStr for ClientAuthentication {
     type Err = &'static str;
 
-    /// `client_secret_post` or `client_secret_basic`. `private_key_jwt` is refused like any other
-    /// value, so a stack set up for it fails at init instead of sending no credentials.
+    /// `client_secret_post`, `client_secret_basic` or `private_key_jwt`.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "client_secret_post" => Ok(Self::ClientSecretPost),
             "client_secret_basic" => Ok(Self::ClientSecretBasic),
-            _ => Err("the job sends client_secret_post or client_secret_basic"),
+            "private_key_jwt" => Ok(Self::PrivateKeyJwt),
+            _ => Err("the job sends client_secret_post, client_secret_basic or private_key_jwt"),
         }
     }
 }
 
 impl ClientAuthentication {
+    /// Whether the method sends a client secret, so the secret must hold one.
+    pub fn needs_client_secret(self) -> bool {
+        !matches!(self, Self::PrivateKeyJwt)
+    }
+
     /// `request` with the token request `form` (grant type and audience) as its body and the
-    /// client's credentials where this method sends them.
+    /// client's credentials where this method sends them: `credentials`' secret, or the
+    /// `assertion` signed for this request (`private_key_jwt`).
     pub(crate) fn authenticate(
         self,
         request: RequestBuilder,
         credentials: &ClientCredentials,
+        assertion: Option<&str>,
         form: &[(&str, &str)],
     ) -> RequestBuilder {
+        // The secret is there for the methods that send one: credentials.rs checks the shape
+        // of the secret against needs_client_secret.
+        let secret = credentials.client_secret.as_deref().unwrap_or_default();
+        let mut fields = form.to_vec();
         match self {
             Self::ClientSecretPost => {
-                let mut fields = form.to_vec();
                 fields.push(("client_id", credentials.client_id.as_str()));
-                fields.push(("client_secret", credentials.client_secret.as_str()));
+                fields.push(("client_secret", secret));
                 request.form(&fields)
             }
             Self::ClientSecretBasic => request
                 .basic_auth(
                     form_encoded(&credentials.client_id),
-                    Some(form_encoded(&credentials.client_secret)),
+                    Some(form_encoded(secret)),
                 )
                 .form(form),
+            Self::PrivateKeyJwt => {
+                fields.push(("client_id", credentials.client_id.as_str()));
+                fields.push(("client_assertion_type", ASSERTION_TYPE));
+                fields.push(("client_assertion", assertion.unwrap_or_default()));
+                request.form(&fields)
+            }
         }
     }
 }
@@ -93,10 +114,14 @@ mod tests {
             read(Some("client_secret_basic")),
             Ok(ClientAuthentication::ClientSecretBasic)
         );
-        for refused in ["private_key_jwt", "basic"] {
+        assert_eq!(
+            read(Some("private_key_jwt")),
+            Ok(ClientAuthentication::PrivateKeyJwt)
+        );
+        for refused in ["client_secret_jwt", "basic"] {
             let message = read(Some(refused)).unwrap_err();
             assert!(message.contains("AUTH_CLIENT_AUTH"), "{message}");
-            assert!(message.contains(&format!("`{refused}` is not a valid value: the job sends client_secret_post or client_secret_basic")), "{message}");
+            assert!(message.contains(&format!("`{refused}` is not a valid value: the job sends client_secret_post, client_secret_basic or private_key_jwt")), "{message}");
         }
     }
 

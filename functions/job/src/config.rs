@@ -5,6 +5,7 @@ use std::time::Duration;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
+use crate::client_assertion::{AssertionAlgorithm, AssertionConfig};
 use crate::client_auth::ClientAuthentication;
 use crate::retry::RetryPolicy;
 
@@ -15,8 +16,10 @@ pub struct JobConfig {
     pub issuer: String,
     /// The first entry of `AUTH_AUDIENCE`: the API identifier the token is requested for.
     pub audience: String,
-    /// `AUTH_CLIENT_AUTH`: how the client secret is sent to the token endpoint.
+    /// `AUTH_CLIENT_AUTH`: how the job authenticates to the token endpoint.
     pub client_auth: ClientAuthentication,
+    /// With `private_key_jwt`: the KMS key and the assertion's `alg`, `kid` and `aud`.
+    pub assertion: Option<AssertionConfig>,
     /// `AUTH_TOKEN_URL`; unset means discovery, else `{issuer}/oauth/token`.
     pub token_url: Option<Url>,
     /// `CREDENTIALS_SECRET_ID`: id or ARN of the secret `{"client_id", "client_secret"}`.
@@ -41,14 +44,28 @@ impl JobConfig {
         let issuer = config::required(source, "AUTH_ISSUER")?;
         config::endpoint(source, "AUTH_ISSUER")?;
         let audience = config::list(source, "AUTH_AUDIENCE")?.remove(0);
+        let client_auth =
+            config::parsed_or(source, "AUTH_CLIENT_AUTH", ClientAuthentication::default())?;
+        let assertion = match client_auth {
+            ClientAuthentication::PrivateKeyJwt => Some(AssertionConfig {
+                key_id: config::required(source, "AUTH_SIGNING_KEY_ID")?,
+                alg: config::parsed_or(
+                    source,
+                    "AUTH_ASSERTION_ALG",
+                    AssertionAlgorithm::default(),
+                )?,
+                kid: config::optional(source, "AUTH_ASSERTION_KID"),
+                // Auth0 wants its own domain, https://{domain}/, which is the issuer.
+                audience: config::optional(source, "AUTH_ASSERTION_AUDIENCE")
+                    .unwrap_or_else(|| issuer.clone()),
+            }),
+            _ => None,
+        };
         Ok(Self {
             issuer,
             audience,
-            client_auth: config::parsed_or(
-                source,
-                "AUTH_CLIENT_AUTH",
-                ClientAuthentication::default(),
-            )?,
+            client_auth,
+            assertion,
             token_url: config::optional_endpoint(source, "AUTH_TOKEN_URL")?,
             secret_id: config::required(source, "CREDENTIALS_SECRET_ID")?,
             secret_ttl: Duration::from_secs(config::parsed_or(
@@ -107,6 +124,49 @@ mod tests {
                 ConfigError::Missing { name }
             );
         }
+    }
+
+    #[test]
+    fn private_key_jwt_needs_a_signing_key_and_defaults_the_rest() {
+        let mut source = base();
+        source.insert("AUTH_CLIENT_AUTH", "private_key_jwt");
+        assert_eq!(
+            JobConfig::from_source(&source).unwrap_err(),
+            ConfigError::Missing {
+                name: "AUTH_SIGNING_KEY_ID"
+            }
+        );
+        source.insert("AUTH_SIGNING_KEY_ID", "alias/timesheets-job");
+        let assertion = JobConfig::from_source(&source).unwrap().assertion.unwrap();
+        assert_eq!(
+            assertion,
+            AssertionConfig {
+                key_id: "alias/timesheets-job".into(),
+                alg: AssertionAlgorithm::RS256,
+                kid: None,
+                audience: "https://tenant.auth0.com/".into(),
+            }
+        );
+        source.insert("AUTH_ASSERTION_ALG", "HS256");
+        let message = JobConfig::from_source(&source).unwrap_err().to_string();
+        assert!(
+            message.contains("AUTH_ASSERTION_ALG") && message.contains("RS256, PS256 or ES256"),
+            "{message}"
+        );
+        source.insert("AUTH_ASSERTION_ALG", "ES256");
+        source.insert("AUTH_ASSERTION_KID", "credential-1");
+        source.insert("AUTH_ASSERTION_AUDIENCE", "https://login.example.com/");
+        let assertion = JobConfig::from_source(&source).unwrap().assertion.unwrap();
+        assert_eq!(assertion.alg, AssertionAlgorithm::ES256);
+        assert_eq!(assertion.kid.as_deref(), Some("credential-1"));
+        assert_eq!(assertion.audience, "https://login.example.com/");
+    }
+
+    #[test]
+    fn the_secret_methods_read_no_signing_key() {
+        let mut source = base();
+        source.insert("AUTH_SIGNING_KEY_ID", "alias/unused");
+        assert_eq!(JobConfig::from_source(&source).unwrap().assertion, None);
     }
 
     #[test]

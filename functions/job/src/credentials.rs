@@ -15,8 +15,9 @@ use serde::Deserialize;
 pub struct ClientCredentials {
     /// The application's client id.
     pub client_id: String,
-    /// The application's client secret.
-    pub client_secret: String,
+    /// The application's client secret; absent with `private_key_jwt`, where a KMS key signs
+    /// instead.
+    pub client_secret: Option<String>,
 }
 
 impl fmt::Debug for ClientCredentials {
@@ -28,7 +29,8 @@ impl fmt::Debug for ClientCredentials {
     }
 }
 
-/// The secret could not be had or is not `{"client_id": "...", "client_secret": "..."}`.
+/// The secret could not be had or is not `{"client_id": "...", "client_secret": "..."}`
+/// (`{"client_id": "..."}` with `private_key_jwt`).
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
     /// Secrets Manager failed (permissions, missing secret, throttling, network).
@@ -40,12 +42,12 @@ pub enum CredentialsError {
         reason: String,
     },
     /// The value is not the expected JSON; the value itself is never shown.
-    #[error(
-        "secret {secret_id} is not a JSON object with string fields client_id and client_secret"
-    )]
+    #[error("secret {secret_id} is not a JSON object with string fields {fields}")]
     Shape {
         /// The secret's id or ARN.
         secret_id: String,
+        /// The fields the client authentication method needs.
+        fields: &'static str,
     },
 }
 
@@ -86,12 +88,14 @@ fn client_config(
 pub struct SecretsManagerCredentials {
     cache: SecretsManagerCachingClient,
     secret_id: String,
+    needs_client_secret: bool,
 }
 
 impl SecretsManagerCredentials {
     /// Reads `secret_id` through `sdk_config`, keeping the value for `ttl`; one Secrets Manager
     /// attempt is bounded by `attempt_timeout`, and throttling is retried
-    /// ([`SECRETS_MANAGER_MAX_ATTEMPTS`] attempts in all).
+    /// ([`SECRETS_MANAGER_MAX_ATTEMPTS`] attempts in all). Call
+    /// [`Self::requiring_client_secret`] after, to set what the secret must hold.
     ///
     /// # Errors
     /// When the caching client cannot be built.
@@ -118,7 +122,14 @@ impl SecretsManagerCredentials {
         Ok(Self {
             cache,
             secret_id: secret_id.to_owned(),
+            needs_client_secret: true,
         })
+    }
+
+    /// Whether the secret must hold a `client_secret` (`true` unless `private_key_jwt`).
+    pub fn requiring_client_secret(mut self, needed: bool) -> Self {
+        self.needs_client_secret = needed;
+        self
     }
 
     /// The credentials; `refresh` bypasses the cache (after the issuer refused them, e.g. a rotation).
@@ -136,21 +147,38 @@ impl SecretsManagerCredentials {
             secret_id: self.secret_id.clone(),
             reason,
         })?;
-        parse(&self.secret_id, secret_string.as_deref())
+        parse(
+            &self.secret_id,
+            secret_string.as_deref(),
+            self.needs_client_secret,
+        )
     }
 }
 
-/// Parses the secret's JSON value.
+/// Parses the secret's JSON value; `needs_client_secret` when the method sends one.
 ///
 /// # Errors
-/// [`CredentialsError::Shape`] when absent, not JSON, or lacking a non-empty field.
-pub fn parse(secret_id: &str, value: Option<&str>) -> Result<ClientCredentials, CredentialsError> {
+/// [`CredentialsError::Shape`] when absent, not JSON, or lacking a non-empty field it needs.
+pub fn parse(
+    secret_id: &str,
+    value: Option<&str>,
+    needs_client_secret: bool,
+) -> Result<ClientCredentials, CredentialsError> {
     let shape = || CredentialsError::Shape {
         secret_id: secret_id.to_owned(),
+        fields: if needs_client_secret {
+            "client_id and client_secret"
+        } else {
+            "client_id"
+        },
     };
     let credentials: ClientCredentials =
         serde_json::from_str(value.ok_or_else(shape)?).map_err(|_| shape())?;
-    if credentials.client_id.is_empty() || credentials.client_secret.is_empty() {
+    let secret_ok = match credentials.client_secret.as_deref() {
+        Some(secret) => !secret.is_empty(),
+        None => !needs_client_secret,
+    };
+    if credentials.client_id.is_empty() || !secret_ok {
         return Err(shape());
     }
     Ok(credentials)
@@ -183,10 +211,29 @@ mod tests {
 
     #[test]
     fn parses_the_documented_shape() {
-        let credentials =
-            parse("s", Some(r#"{"client_id": "abc", "client_secret": "xyz"}"#)).unwrap();
+        let credentials = parse(
+            "s",
+            Some(r#"{"client_id": "abc", "client_secret": "xyz"}"#),
+            true,
+        )
+        .unwrap();
         assert_eq!(credentials.client_id, "abc");
-        assert_eq!(credentials.client_secret, "xyz");
+        assert_eq!(credentials.client_secret.as_deref(), Some("xyz"));
+    }
+
+    #[test]
+    fn with_private_key_jwt_the_client_id_alone_is_enough() {
+        let credentials = parse("s", Some(r#"{"client_id": "abc"}"#), false).unwrap();
+        assert_eq!(credentials.client_id, "abc");
+        assert_eq!(credentials.client_secret, None);
+        for value in [r#"{"client_secret": "x"}"#, r#"{"client_id": ""}"#] {
+            assert_eq!(
+                parse("timesheets/job", Some(value), false)
+                    .unwrap_err()
+                    .to_string(),
+                "secret timesheets/job is not a JSON object with string fields client_id"
+            );
+        }
     }
 
     #[test]
@@ -197,7 +244,9 @@ mod tests {
             Some(r#"{"client_id": "abc"}"#),
             Some(r#"{"client_id": "", "client_secret": "sekrit"}"#),
         ] {
-            let message = parse("timesheets/job", value).unwrap_err().to_string();
+            let message = parse("timesheets/job", value, true)
+                .unwrap_err()
+                .to_string();
             assert_eq!(
                 message,
                 "secret timesheets/job is not a JSON object with string fields client_id and client_secret"
@@ -210,6 +259,7 @@ mod tests {
         let credentials = parse(
             "s",
             Some(r#"{"client_id": "abc", "client_secret": "sekrit"}"#),
+            true,
         )
         .unwrap();
         let shown = format!("{credentials:?}");

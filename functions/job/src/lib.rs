@@ -3,6 +3,7 @@
 //! client-credentials grant and uploads timesheets to the API.
 
 pub mod batch;
+pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
 pub mod credentials;

@@ -11,6 +11,7 @@ use timesheets::telemetry::metric;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::client_assertion::{AssertionError, AssertionSigner};
 use crate::client_auth::ClientAuthentication;
 use crate::credentials::ClientCredentials;
 use crate::retry::{self, Budget, Classify, OutOfTime, Verdict};
@@ -68,6 +69,10 @@ pub enum TokenRequestError {
     /// A 2xx answer that is not a bearer token response (RFC 6749 §5.1).
     #[error("token endpoint answer is not a bearer token response")]
     BadResponse,
+    /// The client assertion could not be signed (`private_key_jwt`); the SDK has already
+    /// retried KMS's transient failures.
+    #[error("cannot sign the client assertion: {0}")]
+    Assertion(#[from] AssertionError),
     /// No attempt could start before the invocation's deadline.
     #[error(transparent)]
     OutOfTime(#[from] OutOfTime),
@@ -84,7 +89,7 @@ impl Classify for TokenRequestError {
                 retry_after,
                 ..
             } => retry::status_verdict(*status, None, *retry_after),
-            Self::BadResponse | Self::OutOfTime(_) => Verdict::Permanent,
+            Self::BadResponse | Self::Assertion(_) | Self::OutOfTime(_) => Verdict::Permanent,
         }
     }
 }
@@ -133,6 +138,7 @@ pub struct TokenClient {
     endpoint: IssuerEndpoint,
     audience: String,
     client_auth: ClientAuthentication,
+    signer: Option<AssertionSigner>,
     cached: Mutex<Option<CachedToken>>,
 }
 
@@ -149,8 +155,15 @@ impl TokenClient {
             endpoint,
             audience: audience.into(),
             client_auth,
+            signer: None,
             cached: Mutex::new(None),
         }
+    }
+
+    /// Signs a client assertion with `signer` for every request (`private_key_jwt`).
+    pub fn with_signer(mut self, signer: AssertionSigner) -> Self {
+        self.signer = Some(signer);
+        self
     }
 
     /// A valid access token for `credentials`: the kept one, or a new one requested with
@@ -198,9 +211,23 @@ impl TokenClient {
             ("grant_type", "client_credentials"),
             ("audience", self.audience.as_str()),
         ];
+        // A new assertion per attempt: the issuer refuses a jti it has seen (RFC 7523 §3).
+        let assertion = match &self.signer {
+            Some(signer) => Some(
+                signer
+                    .assertion(&credentials.client_id, SystemTime::now())
+                    .await?,
+            ),
+            None => None,
+        };
         let response = self
             .client_auth
-            .authenticate(self.http.post(url), credentials, &form)
+            .authenticate(
+                self.http.post(url),
+                credentials,
+                assertion.as_deref(),
+                &form,
+            )
             .timeout(timeout)
             .send()
             .await

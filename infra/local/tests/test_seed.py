@@ -32,6 +32,8 @@ def moto_env():
         "TIMESHEETS_TABLE": "Timesheets",
         "TEST_JOB_CLIENT_ID": "job-client",
         "TEST_JOB_CLIENT_SECRET": "right-secret",
+        "TEST_ASSERTION_CLIENT_ID": "assertion-client",
+        "TEST_ASSERTION_SECRET_ID": "timesheets/assertion-credentials",
     }
     yield env
     server.stop()
@@ -59,6 +61,8 @@ def test_seed_twice_gives_secrets_and_table(moto_env):
     wrong = json.loads(sm.get_secret_value(SecretId="timesheets/wrong-credentials")["SecretString"])
     assert wrong["client_id"] == "job-client"
     assert wrong["client_secret"] != "right-secret"
+    assertion = sm.get_secret_value(SecretId="timesheets/assertion-credentials")["SecretString"]
+    assert json.loads(assertion) == {"client_id": "assertion-client"}
 
     table = ddb.describe_table(TableName="Timesheets")["Table"]
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 
+use crate::client_assertion::AssertionSigner;
 use crate::config::JobConfig;
 use crate::credentials::SecretsManagerCredentials;
 use crate::retry::RetryPolicy;
@@ -52,6 +53,16 @@ impl TimesheetsJob {
             EndpointKind::Token,
             config.token_url.clone(),
         );
+        let mut tokens = TokenClient::new(
+            http.clone(),
+            endpoint,
+            config.audience.clone(),
+            config.client_auth,
+        );
+        if let Some(assertion) = &config.assertion {
+            let kms = aws_sdk_kms::Client::new(sdk_config);
+            tokens = tokens.with_signer(AssertionSigner::new(kms, assertion.clone()));
+        }
         Ok(Self {
             credentials: SecretsManagerCredentials::new(
                 sdk_config,
@@ -59,13 +70,9 @@ impl TimesheetsJob {
                 config.secret_ttl,
                 config.http_timeout,
             )
-            .await?,
-            tokens: TokenClient::new(
-                http.clone(),
-                endpoint,
-                config.audience.clone(),
-                config.client_auth,
-            ),
+            .await?
+            .requiring_client_secret(config.client_auth.needs_client_secret()),
+            tokens,
             api: UploadClient::new(http, &config.api_url),
             retry: config.retry,
             http_timeout: config.http_timeout,
