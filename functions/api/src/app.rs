@@ -6,7 +6,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
 use timesheets::telemetry::metric;
 
-use crate::auth::bearer;
+use crate::auth::bearer::{self, Credentials, Scheme};
+use crate::auth::dpop::proof::ProofTarget;
+use crate::auth::dpop::rejection::ProofRejection;
+use crate::auth::dpop::{self, DpopMode, DpopPolicy};
+use crate::auth::rejection::TokenRejection;
 use crate::auth::scope::UPLOAD_SCOPE;
 use crate::auth::verifier::{TokenError, TokenVerifier, VerifiedToken};
 use crate::body::{self, Upload};
@@ -23,6 +27,7 @@ pub const UPLOAD_PATH: &str = "/timesheets/upload";
 pub struct UploadApi<S> {
     verifier: TokenVerifier,
     store: S,
+    dpop: DpopPolicy,
 }
 
 /// A stored upload: its first id and whether this answer repeats an earlier one.
@@ -76,9 +81,20 @@ impl Outcome {
 }
 
 impl<S: TimesheetStore> UploadApi<S> {
-    /// The API with its token verifier and timesheet store.
+    /// The API with its token verifier and timesheet store, bearer tokens only
+    /// (`AUTH_DPOP=off`).
     pub fn new(verifier: TokenVerifier, store: S) -> Self {
-        Self { verifier, store }
+        Self {
+            verifier,
+            store,
+            dpop: DpopPolicy::default(),
+        }
+    }
+
+    /// The API taking DPoP-bound tokens as `dpop` says (RFC 9449).
+    pub fn with_dpop(mut self, dpop: DpopPolicy) -> Self {
+        self.dpop = dpop;
+        self
     }
 
     /// The token verifier, e.g. to fetch the issuer's keys during init.
@@ -203,30 +219,101 @@ impl<S: TimesheetStore> UploadApi<S> {
     }
 
     async fn authorize(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
+        let mode = self.dpop.mode;
         let token_in_query = request
             .query_string_parameters_ref()
             .is_some_and(|query| query.first("access_token").is_some());
-        let token = bearer::extract(request.headers(), token_in_query)
-            .map_err(|error| {
-                auth_failure("invalid_request".to_owned());
-                ApiError::InvalidRequest(error.to_string())
-            })?
-            .ok_or_else(|| {
-                auth_failure("missing_token".to_owned());
-                ApiError::MissingToken
-            })?;
-        self.verifier
-            .verify(token)
+        let credentials =
+            bearer::extract_credentials(request.headers(), token_in_query, mode != DpopMode::Off)
+                .map_err(|error| {
+                    auth_failure("invalid_request".to_owned());
+                    ApiError::InvalidRequest(error.to_string())
+                })?
+                .ok_or_else(|| {
+                    auth_failure("missing_token".to_owned());
+                    ApiError::MissingToken(mode)
+                })?;
+        let token = self
+            .verifier
+            .verify(credentials.token)
             .await
             .map_err(|error| match error {
-                TokenError::Invalid(rejection) => {
-                    tracing::info!(cause = rejection.cause(), "access token refused");
-                    auth_failure(rejection.metric_reason());
-                    ApiError::InvalidToken(rejection)
-                }
+                TokenError::Invalid(rejection) => refuse_token(credentials.scheme, rejection),
                 TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
-            })
+            })?;
+        self.check_binding(request, credentials, &token).await?;
+        Ok(token)
     }
+
+    /// RFC 9449 §7: the scheme must fit the token (`cnf.jkt` or not) and the mode, and a
+    /// DPoP token needs a proof made with its key.
+    async fn check_binding(
+        &self,
+        request: &Request,
+        credentials: Credentials<'_>,
+        token: &VerifiedToken,
+    ) -> Result<(), ApiError> {
+        let refuse = |rejection| refuse_token(Scheme::Dpop, rejection);
+        match (self.dpop.mode, credentials.scheme, token.jkt.as_deref()) {
+            (DpopMode::Off, _, _) | (DpopMode::Allowed, Scheme::Bearer, None) => Ok(()),
+            (_, Scheme::Bearer, Some(_)) => Err(refuse(TokenRejection::DpopBound)),
+            (DpopMode::Required, Scheme::Bearer, None) => Err(refuse(TokenRejection::DpopRequired)),
+            (_, Scheme::Dpop, None) => Err(refuse(TokenRejection::NotDpopBound)),
+            (_, Scheme::Dpop, Some(jkt)) => self.check_proof(request, credentials.token, jkt).await,
+        }
+    }
+
+    /// The request's one DPoP proof, for this request and the token's key `jkt`, never seen
+    /// before by any sandbox.
+    async fn check_proof(
+        &self,
+        request: &Request,
+        access_token: &str,
+        jkt: &str,
+    ) -> Result<(), ApiError> {
+        let url = self
+            .dpop
+            .htu
+            .clone()
+            .or_else(|| dpop::target::request_url(request))
+            .ok_or_else(|| refuse_proof(ProofRejection::Htu))?;
+        let proofs = request
+            .headers()
+            .get_all("dpop")
+            .iter()
+            .map(|value| value.to_str().unwrap_or_default());
+        let target = ProofTarget {
+            method: request.method().as_str(),
+            url: &url,
+            access_token,
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        let checked =
+            dpop::check_bound_proof(proofs, target, jkt, &self.dpop, now).map_err(refuse_proof)?;
+        let (proof_id, expires_at) = dpop::replay_record(&checked);
+        match self.store.record_proof(&proof_id, expires_at).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(refuse_proof(ProofRejection::Replayed)),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+}
+
+/// `invalid_token`, challenged by the scheme the token came with.
+fn refuse_token(scheme: Scheme, rejection: TokenRejection) -> ApiError {
+    tracing::info!(cause = rejection.cause(), "access token refused");
+    auth_failure(rejection.metric_reason());
+    match scheme {
+        Scheme::Bearer => ApiError::InvalidToken(rejection),
+        Scheme::Dpop => ApiError::InvalidDpopToken(rejection),
+    }
+}
+
+/// `invalid_dpop_proof`.
+fn refuse_proof(rejection: ProofRejection) -> ApiError {
+    tracing::info!(cause = rejection.cause(), "DPoP proof refused");
+    auth_failure(rejection.metric_reason());
+    ApiError::InvalidDpopProof(rejection)
 }
 
 /// Counts a refusal by its reason, e.g. `invalid_token:expired`.

@@ -6,6 +6,7 @@ use jsonwebtoken::Algorithm;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
+use crate::auth::dpop::{DpopMode, DpopPolicy};
 use crate::auth::jwks::JwksPolicy;
 use crate::auth::verifier::VerifierPolicy;
 
@@ -22,6 +23,8 @@ pub struct ApiConfig {
     pub jwks_timeout: Duration,
     /// `TIMESHEETS_TABLE`: the DynamoDB table.
     pub table: String,
+    /// `AUTH_DPOP` (`off`), `AUTH_DPOP_HTU`; the leeway is `AUTH_LEEWAY_SECONDS`.
+    pub dpop: DpopPolicy,
 }
 
 impl ApiConfig {
@@ -33,12 +36,13 @@ impl ApiConfig {
         let issuer = config::required(source, "AUTH_ISSUER")?;
         config::endpoint(source, "AUTH_ISSUER")?;
         let defaults = JwksPolicy::default();
+        let leeway_seconds = config::parsed_or(source, "AUTH_LEEWAY_SECONDS", 5)?;
         Ok(Self {
             verifier: VerifierPolicy {
                 issuer,
                 audiences: config::list(source, "AUTH_AUDIENCE")?,
                 algorithms: algorithms(source)?,
-                leeway_seconds: config::parsed_or(source, "AUTH_LEEWAY_SECONDS", 5)?,
+                leeway_seconds,
             },
             jwks_uri: config::optional_endpoint(source, "AUTH_JWKS_URI")?,
             jwks: JwksPolicy {
@@ -48,6 +52,11 @@ impl ApiConfig {
             },
             jwks_timeout: seconds(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?,
             table: config::required(source, "TIMESHEETS_TABLE")?,
+            dpop: DpopPolicy {
+                mode: config::parsed_or(source, "AUTH_DPOP", DpopMode::default())?,
+                htu: config::optional_endpoint(source, "AUTH_DPOP_HTU")?,
+                leeway_seconds,
+            },
         })
     }
 }

@@ -4,18 +4,26 @@
 
 use http::StatusCode;
 
+use crate::auth::dpop::DpopMode;
+use crate::auth::dpop::rejection::ProofRejection;
 use crate::auth::rejection::TokenRejection;
 use crate::auth::scope::UPLOAD_SCOPE;
 
 /// Why a request was not served, each mapped to one status and error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    /// No bearer credentials: `401`, bare challenge (RFC 6750 §3.1).
-    MissingToken,
+    /// No credentials of an accepted scheme: `401`, a bare challenge per scheme the mode
+    /// accepts (RFC 6750 §3.1, RFC 9449 §7.1).
+    MissingToken(DpopMode),
     /// Malformed credentials: `400 invalid_request` (RFC 6750 §3.1).
     InvalidRequest(String),
     /// Token not acceptable: `401 invalid_token` (RFC 6750 §3.1).
     InvalidToken(TokenRejection),
+    /// Token not acceptable where DPoP applies: `401 invalid_token` with a `DPoP` challenge
+    /// (RFC 9449 §7.1).
+    InvalidDpopToken(TokenRejection),
+    /// The DPoP proof is not acceptable: `401 invalid_dpop_proof` (RFC 9449 §7.1).
+    InvalidDpopProof(ProofRejection),
     /// Token lacks `batch:upload`: `403 insufficient_scope` (RFC 6750 §3.1).
     InsufficientScope,
     /// Body is not a valid entry: `400 invalid_body`, the description names the field.
@@ -42,7 +50,10 @@ impl ApiError {
     /// HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MissingToken | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::MissingToken(_)
+            | Self::InvalidToken(_)
+            | Self::InvalidDpopToken(_)
+            | Self::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) | Self::InvalidBody(_) | Self::InvalidIdempotencyKey => {
                 StatusCode::BAD_REQUEST
             }
@@ -61,9 +72,11 @@ impl ApiError {
     pub fn is_auth(&self) -> bool {
         matches!(
             self,
-            Self::MissingToken
+            Self::MissingToken(_)
                 | Self::InvalidRequest(_)
                 | Self::InvalidToken(_)
+                | Self::InvalidDpopToken(_)
+                | Self::InvalidDpopProof(_)
                 | Self::InsufficientScope
         )
     }
@@ -71,9 +84,10 @@ impl ApiError {
     /// The `error` code of the body, e.g. `invalid_token`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::MissingToken => "missing_token",
+            Self::MissingToken(_) => "missing_token",
             Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidToken(_) => "invalid_token",
+            Self::InvalidToken(_) | Self::InvalidDpopToken(_) => "invalid_token",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
             Self::InsufficientScope => "insufficient_scope",
             Self::InvalidBody(_) => "invalid_body",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -90,9 +104,22 @@ impl ApiError {
     /// The `error_description`: one sentence, never a token, a secret or an internal detail.
     pub fn description(&self) -> String {
         match self {
-            Self::MissingToken => "send an access token: Authorization: Bearer <token>".to_owned(),
+            Self::MissingToken(DpopMode::Off) => {
+                "send an access token: Authorization: Bearer <token>".to_owned()
+            }
+            Self::MissingToken(DpopMode::Allowed) => {
+                "send an access token: Authorization: Bearer <token>, or DPoP <token> with a DPoP proof"
+                    .to_owned()
+            }
+            Self::MissingToken(DpopMode::Required) => {
+                "send a DPoP-bound access token: Authorization: DPoP <token> with a DPoP proof"
+                    .to_owned()
+            }
             Self::InvalidRequest(text) | Self::InvalidBody(text) => text.clone(),
-            Self::InvalidToken(rejection) => rejection.description().to_owned(),
+            Self::InvalidToken(rejection) | Self::InvalidDpopToken(rejection) => {
+                rejection.description().to_owned()
+            }
+            Self::InvalidDpopProof(rejection) => rejection.description().to_owned(),
             Self::InsufficientScope => format!("the access token lacks the scope {UPLOAD_SCOPE}"),
             Self::UnsupportedMediaType => {
                 "send the entry as Content-Type: application/json".to_owned()

@@ -6,6 +6,7 @@ use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use timesheets::{CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENT_REPLAYED_HEADER};
 
+use crate::auth::dpop::{self, DpopMode};
 use crate::auth::scope::UPLOAD_SCOPE;
 use crate::body::Upload;
 use crate::error::ApiError;
@@ -17,24 +18,39 @@ pub const REALM: &str = "timesheets";
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
-    /// The `WWW-Authenticate` challenge for auth errors (RFC 6750 §3).
-    fn challenge(&self) -> Option<String> {
+    /// The `WWW-Authenticate` challenges for auth errors (RFC 6750 §3; RFC 9449 §7.1 for
+    /// `DPoP`, whose challenge lists the accepted proof algorithms), one header each.
+    fn challenges(&self) -> Vec<String> {
         let with_error = |code: &str, description: &str| {
             format!(
                 r#"Bearer realm="{REALM}", error="{code}", error_description="{}""#,
                 quoted_safe(description)
             )
         };
+        let bare_dpop = || format!(r#"DPoP algs="{}""#, dpop::algs());
+        let dpop_with_error = || {
+            format!(
+                r#"DPoP algs="{}", error="{}", error_description="{}""#,
+                dpop::algs(),
+                self.code(),
+                quoted_safe(&self.description())
+            )
+        };
         match self {
-            Self::MissingToken => Some(format!(r#"Bearer realm="{REALM}""#)),
-            Self::InvalidRequest(_) | Self::InvalidToken(_) => {
-                Some(with_error(self.code(), &self.description()))
+            Self::MissingToken(DpopMode::Off) => vec![format!(r#"Bearer realm="{REALM}""#)],
+            Self::MissingToken(DpopMode::Allowed) => {
+                vec![format!(r#"Bearer realm="{REALM}""#), bare_dpop()]
             }
-            Self::InsufficientScope => Some(format!(
+            Self::MissingToken(DpopMode::Required) => vec![bare_dpop()],
+            Self::InvalidRequest(_) | Self::InvalidToken(_) => {
+                vec![with_error(self.code(), &self.description())]
+            }
+            Self::InvalidDpopToken(_) | Self::InvalidDpopProof(_) => vec![dpop_with_error()],
+            Self::InsufficientScope => vec![format!(
                 r#"{}, scope="{UPLOAD_SCOPE}""#,
                 with_error(self.code(), &self.description())
-            )),
-            _ => None,
+            )],
+            _ => Vec::new(),
         }
     }
 
@@ -46,11 +62,12 @@ impl ApiError {
         };
         let mut response = json_response(self.status(), &body);
         let headers = response.headers_mut();
-        if let Some(challenge) = self
-            .challenge()
-            .and_then(|value| HeaderValue::from_str(&value).ok())
+        for challenge in self
+            .challenges()
+            .iter()
+            .filter_map(|value| HeaderValue::from_str(value).ok())
         {
-            headers.insert(WWW_AUTHENTICATE, challenge);
+            headers.append(WWW_AUTHENTICATE, challenge);
         }
         match self {
             Self::MethodNotAllowed => {
@@ -109,6 +126,7 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response<B
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::dpop::rejection::ProofRejection;
 
     fn header(response: &Response<Body>, name: http::header::HeaderName) -> Option<&str> {
         response
@@ -119,11 +137,46 @@ mod tests {
 
     #[test]
     fn missing_token_has_a_bare_challenge() {
-        let response = ApiError::MissingToken.into_response();
+        let response = ApiError::MissingToken(DpopMode::Off).into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(
             header(&response, WWW_AUTHENTICATE),
             Some(r#"Bearer realm="timesheets""#)
+        );
+    }
+
+    #[test]
+    fn with_dpop_allowed_a_missing_token_gets_both_challenges() {
+        let response = ApiError::MissingToken(DpopMode::Allowed).into_response();
+        let challenges: Vec<&str> = response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .map(|value| value.to_str().unwrap())
+            .collect();
+        assert_eq!(
+            challenges,
+            [
+                r#"Bearer realm="timesheets""#,
+                r#"DPoP algs="ES256 PS256 RS256""#
+            ]
+        );
+        let required = ApiError::MissingToken(DpopMode::Required).into_response();
+        assert_eq!(
+            header(&required, WWW_AUTHENTICATE),
+            Some(r#"DPoP algs="ES256 PS256 RS256""#)
+        );
+    }
+
+    #[test]
+    fn an_invalid_proof_gets_a_dpop_challenge_with_its_error() {
+        let response = ApiError::InvalidDpopProof(ProofRejection::Replayed).into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            header(&response, WWW_AUTHENTICATE),
+            Some(
+                r#"DPoP algs="ES256 PS256 RS256", error="invalid_dpop_proof", error_description="the DPoP proof was used before (jti)""#
+            )
         );
     }
 

@@ -1,8 +1,10 @@
 //! Test-only helpers shared by the unit, integration and end-to-end tests. Keys are generated
 //! when a test runs and never written anywhere.
 
+pub mod dpop;
 pub mod jwks_server;
 pub mod keys;
 
+pub use dpop::DpopKey;
 pub use jwks_server::{JwksServer, Reply};
 pub use keys::TestKey;

@@ -1,4 +1,6 @@
-//! Bearer token extraction, RFC 6750 §2.1 (Authorization request header field).
+//! Access token extraction from the `Authorization` request header: the `Bearer` scheme
+//! (RFC 6750 §2.1) and, when DPoP is on, the `DPoP` scheme (RFC 9449 §7.1), whose token has
+//! the same `token68`-like syntax.
 
 use http::HeaderMap;
 use http::header::AUTHORIZATION;
@@ -12,6 +14,9 @@ pub enum BearerError {
     /// `Bearer` with no token after it.
     #[error("the Bearer scheme needs an access token after it")]
     EmptyToken,
+    /// `DPoP` with no token after it.
+    #[error("the DPoP scheme needs an access token after it")]
+    EmptyDpopToken,
     /// The token is not a `b64token` (RFC 6750 §2.1), e.g. holds spaces or commas.
     #[error("the bearer access token is malformed")]
     MalformedToken,
@@ -24,15 +29,46 @@ pub enum BearerError {
     QueryParameter,
 }
 
-/// The bearer access token of a request, if any.
-///
-/// `Ok(None)` means no bearer credentials at all, including another scheme such as `Basic`:
-/// answered `401` with a bare challenge, no error code (RFC 6750 §3.1). The scheme is matched
-/// case-insensitively (RFC 9110 §11.1).
+/// The authorization scheme an access token came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `Bearer` (RFC 6750): whoever holds the token may use it.
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1): the token with a proof of its key in the `DPoP` header.
+    Dpop,
+}
+
+/// An access token and its scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credentials<'a> {
+    /// How it was sent.
+    pub scheme: Scheme,
+    /// The access token.
+    pub token: &'a str,
+}
+
+/// The bearer access token of a request, if any: [`extract_credentials`] without DPoP.
 ///
 /// # Errors
 /// [`BearerError`] when the credentials are present but malformed.
 pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>, BearerError> {
+    Ok(extract_credentials(headers, token_in_query, false)?.map(|credentials| credentials.token))
+}
+
+/// The access token of a request and its scheme, if any; the `DPoP` scheme only when
+/// `accept_dpop`.
+///
+/// `Ok(None)` means no credentials of an accepted scheme, including another scheme such as
+/// `Basic`: answered `401` with a bare challenge, no error code (RFC 6750 §3.1). The scheme is
+/// matched case-insensitively (RFC 9110 §11.1).
+///
+/// # Errors
+/// [`BearerError`] when the credentials are present but malformed.
+pub fn extract_credentials(
+    headers: &HeaderMap,
+    token_in_query: bool,
+    accept_dpop: bool,
+) -> Result<Option<Credentials<'_>>, BearerError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let header = match (values.next(), values.next()) {
         (None, _) => None,
@@ -43,7 +79,7 @@ pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>
         None => None,
         Some(value) => {
             let value = value.to_str().map_err(|_| BearerError::MalformedToken)?;
-            parse_credentials(value.trim())?
+            parse_credentials(value.trim(), accept_dpop)?
         }
     };
     match (token, token_in_query) {
@@ -53,17 +89,27 @@ pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>
     }
 }
 
-fn parse_credentials(value: &str) -> Result<Option<&str>, BearerError> {
+fn parse_credentials(
+    value: &str,
+    accept_dpop: bool,
+) -> Result<Option<Credentials<'_>>, BearerError> {
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if accept_dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     let token = rest.trim_start_matches(' ');
     if token.is_empty() {
-        return Err(BearerError::EmptyToken);
+        return Err(match scheme {
+            Scheme::Bearer => BearerError::EmptyToken,
+            Scheme::Dpop => BearerError::EmptyDpopToken,
+        });
     }
     if is_b64token(token) {
-        Ok(Some(token))
+        Ok(Some(Credentials { scheme, token }))
     } else {
         Err(BearerError::MalformedToken)
     }
@@ -101,6 +147,23 @@ mod tests {
             let map = headers(&[value]);
             assert_eq!(extract(&map, false), Ok(Some("abc.def.ghi")), "{value}");
         }
+    }
+
+    #[test]
+    fn the_dpop_scheme_is_a_token_only_when_dpop_is_on() {
+        let map = headers(&["DPoP abc.def.ghi"]);
+        assert_eq!(extract(&map, false), Ok(None));
+        assert_eq!(
+            extract_credentials(&map, false, true),
+            Ok(Some(Credentials {
+                scheme: Scheme::Dpop,
+                token: "abc.def.ghi"
+            }))
+        );
+        assert_eq!(
+            extract_credentials(&headers(&["dpop"]), false, true),
+            Err(BearerError::EmptyDpopToken)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::rejection::TokenRejection;
 use super::scope::ScopeClaim;
 
 /// The claims read here.
-const READ_CLAIMS: [&str; 10] = [
+const READ_CLAIMS: [&str; 11] = [
     "iss",
     "sub",
     "aud",
@@ -21,6 +21,7 @@ const READ_CLAIMS: [&str; 10] = [
     "client_id",
     "scope",
     "permissions",
+    "cnf",
 ];
 
 /// The claims the API uses, typed so that a claim of the wrong type (an array `iss`) fails.
@@ -41,6 +42,15 @@ pub struct Claims {
     pub scope: Option<ScopeClaim>,
     /// Auth0's RBAC `permissions`.
     pub permissions: Option<Vec<String>>,
+    /// `cnf` (RFC 7800 §3.1): the key the token is bound to.
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim's members read here.
+#[derive(Debug, Deserialize)]
+pub struct Confirmation {
+    /// `jkt`: the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
+    pub jkt: Option<String>,
 }
 
 /// What the claims are checked against.

@@ -3,6 +3,7 @@
 pub mod bearer;
 mod claims;
 pub mod clock;
+pub mod dpop;
 mod header;
 mod jose;
 pub mod jwks;

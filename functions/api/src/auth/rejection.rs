@@ -64,6 +64,13 @@ pub enum TokenRejection {
     Claims,
     /// Any other failure to read the token as a JWT (RFC 7519 §7.2).
     Malformed,
+    /// A DPoP-bound token (`cnf.jkt`) sent with the `Bearer` scheme (RFC 9449 §7.2).
+    DpopBound,
+    /// A token sent with the `DPoP` scheme that is not bound to a key (no `cnf.jkt`,
+    /// RFC 9449 §6.1).
+    NotDpopBound,
+    /// A bearer token where `AUTH_DPOP=required` takes DPoP-bound tokens only (RFC 9449 §7.1).
+    DpopRequired,
 }
 
 impl TokenRejection {
@@ -92,6 +99,9 @@ impl TokenRejection {
             Self::NoIss => "no_iss",
             Self::NoAud => "no_aud",
             Self::Claims => "claims",
+            Self::DpopBound => "dpop_bound",
+            Self::NotDpopBound => "not_dpop_bound",
+            Self::DpopRequired => "dpop_required",
         }
     }
 
@@ -122,6 +132,15 @@ impl TokenRejection {
             Self::NoAud => "the access token has no aud claim",
             Self::Claims => "the access token's claims are malformed",
             Self::Malformed => "the access token is malformed",
+            Self::DpopBound => {
+                "the access token is bound to a key: send it as Authorization: DPoP with a DPoP proof"
+            }
+            Self::NotDpopBound => {
+                "the access token is not bound to a key (cnf.jkt): it is no DPoP token"
+            }
+            Self::DpopRequired => {
+                "this API accepts DPoP-bound access tokens only: Authorization: DPoP with a DPoP proof"
+            }
         }
     }
 

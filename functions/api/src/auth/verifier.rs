@@ -44,6 +44,9 @@ pub struct VerifiedToken {
     pub subject: Option<String>,
     /// `azp` (Auth0, OIDC) or `client_id` (RFC 9068 §2.2).
     pub client_id: Option<String>,
+    /// `cnf.jkt`: the thumbprint of the key a DPoP proof must be signed with (RFC 9449 §6.1);
+    /// `None` for a bearer token.
+    pub jkt: Option<String>,
     scope: Option<ScopeClaim>,
     permissions: Option<Vec<String>>,
 }
@@ -53,6 +56,7 @@ impl VerifiedToken {
         Self {
             subject: claims.sub,
             client_id: claims.azp.or(claims.client_id),
+            jkt: claims.cnf.and_then(|cnf| cnf.jkt),
             scope: claims.scope,
             permissions: claims.permissions,
         }
@@ -73,6 +77,7 @@ impl VerifiedToken {
         let permissions: usize = self.permissions.iter().flatten().map(String::len).sum();
         self.subject.as_ref().map_or(0, String::len)
             + self.client_id.as_ref().map_or(0, String::len)
+            + self.jkt.as_ref().map_or(0, String::len)
             + scope
             + permissions
     }

@@ -12,6 +12,7 @@ struct State {
     last_id: u64,
     rows: BTreeMap<u64, StoredTimesheet>,
     records: HashMap<String, IdempotencyRecord>,
+    proofs: HashMap<String, i64>,
 }
 
 /// Keeps everything in maps behind a mutex; ids count up from 1.
@@ -100,5 +101,14 @@ impl TimesheetStore for MemoryStore {
     async fn release(&self, scope_key: &str) -> Result<(), StoreError> {
         self.state().records.remove(scope_key);
         Ok(())
+    }
+
+    async fn record_proof(&self, proof_id: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.proofs.contains_key(proof_id) {
+            return Ok(false);
+        }
+        state.proofs.insert(proof_id.to_owned(), expires_at);
+        Ok(true)
     }
 }

@@ -148,4 +148,13 @@ pub trait TimesheetStore: Send + Sync {
 
     /// Deletes the record of a request that failed before storing, so a retry starts afresh.
     fn release(&self, scope_key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records the DPoP proof `proof_id` until `expires_at` (Unix seconds) unless it is
+    /// recorded already: `true` the first time, `false` for a replay (RFC 9449 §11.1), across
+    /// every sandbox.
+    fn record_proof(
+        &self,
+        proof_id: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -12,6 +12,7 @@ use testkit::keys::now;
 use testkit::{JwksServer, Reply, TestKey};
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::UploadApi;
+use timesheets_api::auth::dpop::DpopPolicy;
 use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
 use timesheets_api::auth::verifier::{TokenVerifier, VerifierPolicy};
 use timesheets_api::store::memory::MemoryStore;
@@ -57,6 +58,8 @@ pub struct Setup {
     /// No configured JWKS URL: the issuer is the server, which serves a discovery document
     /// at [`DISCOVERY_PATH`] naming [`DISCOVERED_JWKS_PATH`].
     pub discovery: bool,
+    /// `AUTH_DPOP` and `AUTH_DPOP_HTU`.
+    pub dpop: DpopPolicy,
 }
 
 impl Default for Setup {
@@ -66,6 +69,7 @@ impl Default for Setup {
             algorithms: vec![Algorithm::RS256],
             extra_keys: Vec::new(),
             discovery: false,
+            dpop: DpopPolicy::default(),
         }
     }
 }
@@ -111,7 +115,7 @@ impl Harness {
             JwksCache::new(client, endpoint, setup.jwks),
         );
         Self {
-            api: UploadApi::new(verifier, MemoryStore::default()),
+            api: UploadApi::new(verifier, MemoryStore::default()).with_dpop(setup.dpop),
             key,
             server,
             issuer,

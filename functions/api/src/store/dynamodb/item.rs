@@ -30,6 +30,11 @@ pub fn record_key(scope_key: &str) -> String {
     format!("IDEMPOTENCY#{scope_key}")
 }
 
+/// The `pk` of the replay record of DPoP proof `proof_id`.
+pub fn proof_key(proof_id: &str) -> String {
+    format!("DPOP#{proof_id}")
+}
+
 /// A string attribute.
 pub fn s(text: impl Into<String>) -> AttributeValue {
     AttributeValue::S(text.into())

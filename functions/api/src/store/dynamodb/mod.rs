@@ -15,14 +15,17 @@ use std::error::Error;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use timesheets::TimesheetEntry;
 
 use super::{Claim, IdempotencyRecord, Insert, StoreError, TimesheetStore};
-use item::{COUNTER_KEY, PARTITION_KEY, n, record_key, s, timesheet_key};
+use item::{COUNTER_KEY, PARTITION_KEY, TTL_ATTRIBUTE, n, proof_key, record_key, s, timesheet_key};
 
 const NEW_ITEM: &str = "attribute_not_exists(pk)";
 
@@ -228,5 +231,37 @@ impl TimesheetStore for DynamoDbStore {
             .await
             .map_err(|error| failed("DeleteItem", error))?;
         Ok(())
+    }
+
+    /// A conditional `PutItem`. When the SDK retries a write whose answer was lost, the
+    /// condition fails on this call's own item: its `writer` tells it apart from a replay.
+    async fn record_proof(&self, proof_id: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let writer = uuid::Uuid::new_v4().to_string();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PARTITION_KEY, s(proof_key(proof_id)))
+            .item(TTL_ATTRIBUTE, n(expires_at))
+            .item("writer", s(&writer))
+            .condition_expression(NEW_ITEM)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if condition_failed(&error) => {
+                let earlier = match error.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed)) => failed
+                        .item()
+                        .and_then(|item| item.get("writer"))
+                        .and_then(|value| value.as_s().ok())
+                        .cloned(),
+                    _ => None,
+                };
+                Ok(earlier.as_deref() == Some(writer.as_str()))
+            }
+            Err(error) => Err(failed("PutItem", error)),
+        }
     }
 }
