@@ -72,13 +72,14 @@ impl DpopKey {
 
 /// The claims of a valid proof: a new `jti`, `htm`, `htu`, `iat` now, `ath` of `access_token`.
 pub fn proof_claims(htm: &str, htu: &str, access_token: &str) -> Value {
-    json!({
-        "jti": b64(random_jti_bytes()),
-        "htm": htm,
-        "htu": htu,
-        "iat": now(),
-        "ath": ath(access_token),
-    })
+    let mut claims = token_request_claims(htm, htu);
+    claims["ath"] = json!(ath(access_token));
+    claims
+}
+
+/// The claims of a proof for a token request, which has no access token yet (no `ath`).
+pub fn token_request_claims(htm: &str, htu: &str) -> Value {
+    json!({"jti": b64(random_jti_bytes()), "htm": htm, "htu": htu, "iat": now()})
 }
 
 /// `ath`: base64url(SHA-256(access token)) (RFC 9449 §4.2).
