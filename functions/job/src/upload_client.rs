@@ -1,5 +1,5 @@
-//! Calls to the Timesheets API: `POST {API_URL}/timesheets/upload` with the bearer token, a JSON
-//! array of entries and an `Idempotency-Key`.
+//! Calls to the Timesheets API: `POST {API_URL}/timesheets/upload` with the access token (bearer,
+//! or DPoP-bound with a proof per request), a JSON array of entries and an `Idempotency-Key`.
 
 use std::time::{Duration, SystemTime};
 
@@ -8,8 +8,10 @@ use timesheets::{
     CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER,
     TimesheetEntry,
 };
+use tokio::time::Instant;
 use url::Url;
 
+use crate::dpop::{ProofError, challenge};
 use crate::retry::{self, Classify, OutOfTime, Verdict};
 use crate::token_client::IssuedToken;
 
@@ -32,6 +34,9 @@ pub enum UploadError {
         /// The answer's `Retry-After`, if any.
         retry_after: Option<Duration>,
     },
+    /// The DPoP proof could not be signed.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
     /// A 2xx answer without one created timesheet per entry sent.
     #[error("API answered HTTP {0} without a created timesheet for each entry")]
     BadAnswer(u16),
@@ -63,7 +68,7 @@ impl Classify for UploadError {
                 body.as_ref().map(|body| body.error.as_str()),
                 *retry_after,
             ),
-            Self::BadAnswer(_) | Self::OutOfTime(_) => Verdict::Permanent,
+            Self::BadAnswer(_) | Self::Proof(_) | Self::OutOfTime(_) => Verdict::Permanent,
         }
     }
 }
@@ -99,7 +104,9 @@ impl UploadClient {
     }
 
     /// Uploads `entries` (1 to [`timesheets::MAX_BATCH_ENTRIES`]) as one JSON array, stored
-    /// all-or-nothing by the API, in one attempt bounded by `timeout`.
+    /// all-or-nothing by the API, in one attempt bounded by `timeout`. With a DPoP-bound `token`
+    /// every request has a new proof, and a `401` asking for the nonce the API has just given
+    /// (RFC 9449 §9) is answered at once by one more request within the same attempt.
     ///
     /// # Errors
     /// [`UploadError`] unless the API answers 2xx with one created timesheet per entry.
@@ -110,16 +117,42 @@ impl UploadClient {
         idempotency_key: &str,
         timeout: Duration,
     ) -> Result<Uploaded, UploadError> {
-        let response = self
-            .http
-            .post(self.upload_url.clone())
-            .bearer_auth(token.secret())
-            .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
-            .json(entries)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(FetchError::from)?;
+        let started = Instant::now();
+        let mut send_timeout = timeout;
+        let mut may_retry_for_nonce = token.dpop().is_some();
+        loop {
+            let response = token
+                .authorize(
+                    self.http.post(self.upload_url.clone()),
+                    "POST",
+                    &self.upload_url,
+                )?
+                .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+                .json(entries)
+                .timeout(send_timeout)
+                .send()
+                .await
+                .map_err(FetchError::from)?;
+            let new_nonce = token
+                .dpop()
+                .is_some_and(|signer| signer.remember_nonce(&self.upload_url, response.headers()));
+            let status = response.status().as_u16();
+            if may_retry_for_nonce
+                && new_nonce
+                && challenge::resource_asks_for_nonce(status, response.headers())
+            {
+                may_retry_for_nonce = false;
+                send_timeout = timeout.saturating_sub(started.elapsed());
+                // Read to the end, so the connection is reused.
+                let _ = http_client::read_limited(response, MAX_ANSWER_BYTES).await;
+                continue;
+            }
+            return Self::answer(response, entries.len()).await;
+        }
+    }
+
+    /// The stored batch of a 2xx answer with `sent` created timesheets, or the refusal.
+    async fn answer(response: reqwest::Response, sent: usize) -> Result<Uploaded, UploadError> {
         let status = response.status().as_u16();
         let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let replayed = response
@@ -136,7 +169,7 @@ impl UploadClient {
         }
         let batch: CreatedBatch =
             serde_json::from_slice(&body).map_err(|_| UploadError::BadAnswer(status))?;
-        if batch.timesheets.len() != entries.len() {
+        if batch.timesheets.len() != sent {
             return Err(UploadError::BadAnswer(status));
         }
         Ok(Uploaded {
