@@ -292,28 +292,23 @@ impl TokenClient {
         credentials: &ClientCredentials,
         timeout: Duration,
     ) -> Result<(IssuedToken, Duration), TokenRequestError> {
-        let url = self.endpoint.url(&self.http).await;
-        let started = Instant::now();
-        let mut send_timeout = timeout;
-        let mut may_retry_for_nonce = self.dpop.is_some();
-        loop {
-            let response = self.send(&url, credentials, send_timeout).await?;
+        let url = &self.endpoint.url(&self.http).await;
+        challenge::retry_once_for_nonce(self.dpop.is_some(), timeout, |timeout| async move {
+            let response = match self.send(url, credentials, timeout).await {
+                Ok(response) => response,
+                Err(error) => return (Err(error), false),
+            };
             let new_nonce = self
                 .dpop
                 .as_ref()
-                .is_some_and(|signer| signer.remember_nonce(&url, response.headers()));
-            match self.answer(response).await {
-                Err(TokenRequestError::Rejected { status, error, .. })
-                    if may_retry_for_nonce
-                        && new_nonce
-                        && challenge::issuer_asks_for_nonce(status, &error) =>
-                {
-                    may_retry_for_nonce = false;
-                    send_timeout = timeout.saturating_sub(started.elapsed());
-                }
-                answer => return answer,
-            }
-        }
+                .is_some_and(|signer| signer.remember_nonce(url, response.headers()));
+            let answer = self.answer(response).await;
+            let asked_for_nonce = new_nonce
+                && matches!(&answer, Err(TokenRequestError::Rejected { status, error, .. })
+                    if challenge::issuer_asks_for_nonce(*status, error));
+            (answer, asked_for_nonce)
+        })
+        .await
     }
 
     /// Sends one token request with a new assertion and, with DPoP, a new proof: the issuer

@@ -8,7 +8,6 @@ use timesheets::{
     CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER,
     TimesheetEntry,
 };
-use tokio::time::Instant;
 use url::Url;
 
 use crate::dpop::{ProofError, challenge};
@@ -117,38 +116,39 @@ impl UploadClient {
         idempotency_key: &str,
         timeout: Duration,
     ) -> Result<Uploaded, UploadError> {
-        let started = Instant::now();
-        let mut send_timeout = timeout;
-        let mut may_retry_for_nonce = token.dpop().is_some();
-        loop {
-            let response = token
-                .authorize(
-                    self.http.post(self.upload_url.clone()),
-                    "POST",
-                    &self.upload_url,
-                )?
-                .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
-                .json(entries)
-                .timeout(send_timeout)
-                .send()
-                .await
-                .map_err(FetchError::from)?;
+        challenge::retry_once_for_nonce(token.dpop().is_some(), timeout, |timeout| async move {
+            let response = match self.send(token, entries, idempotency_key, timeout).await {
+                Ok(response) => response,
+                Err(error) => return (Err(error), false),
+            };
             let new_nonce = token
                 .dpop()
                 .is_some_and(|signer| signer.remember_nonce(&self.upload_url, response.headers()));
             let status = response.status().as_u16();
-            if may_retry_for_nonce
-                && new_nonce
-                && challenge::resource_asks_for_nonce(status, response.headers())
-            {
-                may_retry_for_nonce = false;
-                send_timeout = timeout.saturating_sub(started.elapsed());
-                // Read to the end, so the connection is reused.
-                let _ = http_client::read_limited(response, MAX_ANSWER_BYTES).await;
-                continue;
-            }
-            return Self::answer(response, entries.len()).await;
-        }
+            let asked_for_nonce =
+                new_nonce && challenge::resource_asks_for_nonce(status, response.headers());
+            (Self::answer(response, entries.len()).await, asked_for_nonce)
+        })
+        .await
+    }
+
+    /// Sends one request: the token, with a new DPoP proof when it is DPoP-bound.
+    async fn send(
+        &self,
+        token: &IssuedToken,
+        entries: &[TimesheetEntry],
+        idempotency_key: &str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, UploadError> {
+        let request = self.http.post(self.upload_url.clone());
+        Ok(token
+            .authorize(request, "POST", &self.upload_url)?
+            .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
+            .json(entries)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(FetchError::from)?)
     }
 
     /// The stored batch of a 2xx answer with `sent` created timesheets, or the refusal.

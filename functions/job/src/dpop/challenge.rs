@@ -1,8 +1,12 @@
 //! When a server asks for a nonce: the issuer's `400 {"error": "use_dpop_nonce"}` (RFC 9449
 //! §8) and the API's `401` with `WWW-Authenticate: DPoP error="use_dpop_nonce"` (§9).
 
+use std::future::Future;
+use std::time::Duration;
+
 use http_auth::ChallengeParser;
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
+use tokio::time::Instant;
 
 /// The error code of both requests for a nonce.
 pub const USE_DPOP_NONCE: &str = "use_dpop_nonce";
@@ -28,6 +32,26 @@ pub fn resource_asks_for_nonce(status: u16, headers: &HeaderMap) -> bool {
                     name.eq_ignore_ascii_case("error") && value.to_unescaped() == USE_DPOP_NONCE
                 })
             })
+}
+
+/// One attempt of a request with DPoP: `send` (given its timeout) returns its result and
+/// whether the server asked for the nonce it gave in that answer; then, if `may_retry`, it is
+/// sent once more at once, within what is left of `timeout`. Once only (§8, §9): a second
+/// request for a nonce is the attempt's result.
+pub async fn retry_once_for_nonce<T, Fut>(
+    may_retry: bool,
+    timeout: Duration,
+    mut send: impl FnMut(Duration) -> Fut,
+) -> T
+where
+    Fut: Future<Output = (T, bool)>,
+{
+    let started = Instant::now();
+    let (result, asked_for_nonce) = send(timeout).await;
+    if !(may_retry && asked_for_nonce) {
+        return result;
+    }
+    send(timeout.saturating_sub(started.elapsed())).await.0
 }
 
 #[cfg(test)]
