@@ -2,13 +2,25 @@
 //! credentials from Secrets Manager (moto), gets an access token from a real OAuth 2.0 issuer,
 //! and uploads through the API function (cargo lambda) into DynamoDB (moto).
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::*;
 use serde_json::{Value, json};
 use timesheets::TimesheetEntry;
 use timesheets::config::ProcessEnv;
+use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets::entry::SAMPLE_ENTRY;
-use timesheets_job::client_assertion::{AssertionAlgorithm, AssertionConfig};
-use timesheets_job::{ClientAuthentication, JobConfig, JobError, RunContext, TimesheetsJob};
+use timesheets_job::client_assertion::{AssertionAlgorithm, AssertionConfig, AssertionSigner};
+use timesheets_job::credentials::ClientCredentials;
+use timesheets_job::retry::{Budget, Deadline, RetryPolicy};
+use timesheets_job::token_client::TokenClient;
+use timesheets_job::{
+    ClientAuthentication, DpopSigner, JobConfig, JobError, RunContext, TimesheetsJob,
+};
+use url::Url;
 
 /// The sample entry as JSON, on `project`.
 fn entry(project: &str) -> Value {
@@ -201,4 +213,84 @@ async fn an_assertion_for_another_audience_fails_the_job_with_invalid_client() {
     assert!(message.contains("HTTP 401 invalid_client"), "{message}");
     assert!(message.contains("aud must be"), "{message}");
     assert_eq!(rows_with_project(&project).await, 0);
+}
+
+/// Asks the local issuer for a token through the job's token client with DPoP on, in one
+/// attempt: a `DPoP` token for `credentials` whose `cnf.jkt` is the thumbprint of the job's key.
+/// With `ISSUER_DPOP_NONCE=required make up` the issuer first answers `use_dpop_nonce`, and the
+/// one attempt is still enough: the retry with the nonce, with a new proof and a new assertion,
+/// is part of it.
+async fn assert_dpop_token_bound_to_the_job_key(
+    tokens: TokenClient,
+    credentials: ClientCredentials,
+    issuer: &str,
+) {
+    let signer = Arc::new(DpopSigner::generate().unwrap());
+    let tokens = tokens.with_dpop(signer.clone());
+    let budget = Budget {
+        policy: RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        },
+        deadline: Deadline::after(Duration::from_secs(60)),
+        attempt_timeout: Duration::from_secs(10),
+    };
+    let token = tokens
+        .access_token(&credentials, &budget)
+        .await
+        .expect("the issuer grants a token to a DPoP request");
+    assert_eq!(token.token_type(), "DPoP");
+    let payload = token.secret().split('.').nth(1).expect("a JWT");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_eq!(claims["cnf"]["jkt"], signer.key().thumbprint(), "{claims}");
+    assert_eq!(claims["azp"], credentials.client_id);
+    let nonces_required = std::env::var("ISSUER_DPOP_NONCE").is_ok_and(|mode| mode == "required");
+    let issuer = Url::parse(issuer).unwrap();
+    assert_eq!(signer.nonce(&issuer).is_some(), nonces_required);
+}
+
+/// The job's token client for the local issuer, authenticating by `client_auth`.
+fn token_client(config: &JobConfig, client_auth: ClientAuthentication) -> TokenClient {
+    let endpoint = IssuerEndpoint::new(
+        &config.issuer,
+        EndpointKind::Token,
+        config.token_url.clone(),
+    );
+    TokenClient::new(
+        http_client(config.http_timeout),
+        endpoint,
+        config.audience.clone(),
+        client_auth,
+    )
+}
+
+#[tokio::test]
+async fn the_job_with_dpop_on_gets_a_token_bound_to_its_key() {
+    let config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    let credentials = ClientCredentials {
+        client_id: stack_var("TEST_JOB_CLIENT_ID"),
+        client_secret: Some(stack_var("TEST_JOB_CLIENT_SECRET")),
+    };
+    let tokens = token_client(&config, ClientAuthentication::ClientSecretPost);
+    assert_dpop_token_bound_to_the_job_key(tokens, credentials, &config.issuer).await;
+}
+
+#[tokio::test]
+async fn dpop_with_private_key_jwt_gets_a_token_bound_to_the_job_key() {
+    let config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    let alg = AssertionAlgorithm::ES256;
+    let assertion = AssertionConfig {
+        key_id: stack_var(&format!("TEST_SIGNING_KEY_{}", alg.name())),
+        alg,
+        kid: None,
+        audience: config.issuer.clone(),
+    };
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let tokens = token_client(&config, ClientAuthentication::PrivateKeyJwt)
+        .with_signer(AssertionSigner::new(kms, assertion));
+    let credentials = ClientCredentials {
+        client_id: stack_var("TEST_ASSERTION_CLIENT_ID"),
+        client_secret: None,
+    };
+    assert_dpop_token_bound_to_the_job_key(tokens, credentials, &config.issuer).await;
 }

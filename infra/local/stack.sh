@@ -12,7 +12,8 @@
 # in moto's KMS (RSA_2048, or ECC_NIST_P256 for AUTH_ASSERTION_ALG=ES256; default RS256),
 # registers its public JWK with the issuer instead of a secret, and writes AUTH_SIGNING_KEY_ID
 # (key ARN), AUTH_ASSERTION_ALG and AUTH_ASSERTION_KID (RFC 7638 thumbprint) to stack.env.
-# The issuer reads ISSUER_DPOP_NONCE (and ISSUER_DPOP_NONCE_TTL_SECONDS) from this environment.
+# The issuer reads ISSUER_DPOP_NONCE (and ISSUER_DPOP_NONCE_TTL_SECONDS) from this environment;
+# ISSUER_DPOP_NONCE also goes to stack.env, so the tests know whether the issuer demands nonces.
 #   down     stop exactly the processes `up` started (safe to repeat)
 #   status   show what is running
 #
@@ -394,6 +395,9 @@ up() {
     TEST_READER_CLIENT_SECRET="$reader_secret"
     TEST_WRONG_SECRET_ID="$WRONG_SECRET_ID"
   )
+  if [[ -n "${ISSUER_DPOP_NONCE:-}" ]]; then
+    test_env+=(ISSUER_DPOP_NONCE="$ISSUER_DPOP_NONCE")
+  fi
   if ((WITH_LAMBDA)); then
     fn_env+=(API_URL="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION")
     test_env+=(LAMBDA_PORT="$lambda_port")

@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::client_assertion::{AssertionAlgorithm, AssertionConfig};
 use crate::client_auth::ClientAuthentication;
+use crate::dpop::DpopMode;
 use crate::retry::RetryPolicy;
 
 /// Everything the job reads from its environment.
@@ -20,6 +21,9 @@ pub struct JobConfig {
     pub client_auth: ClientAuthentication,
     /// With `private_key_jwt`: the KMS key and the assertion's `alg`, `kid` and `aud`.
     pub assertion: Option<AssertionConfig>,
+    /// `AUTH_DPOP` (`off`): whether tokens are requested bound to a key of the sandbox
+    /// (RFC 9449).
+    pub dpop: DpopMode,
     /// `AUTH_TOKEN_URL`; unset means discovery, else `{issuer}/oauth/token`.
     pub token_url: Option<Url>,
     /// `CREDENTIALS_SECRET_ID`: id or ARN of the secret `{"client_id", "client_secret"}`.
@@ -66,6 +70,7 @@ impl JobConfig {
             audience,
             client_auth,
             assertion,
+            dpop: config::parsed_or(source, "AUTH_DPOP", DpopMode::default())?,
             token_url: config::optional_endpoint(source, "AUTH_TOKEN_URL")?,
             secret_id: config::required(source, "CREDENTIALS_SECRET_ID")?,
             secret_ttl: Duration::from_secs(config::parsed_or(
@@ -167,6 +172,20 @@ mod tests {
         let mut source = base();
         source.insert("AUTH_SIGNING_KEY_ID", "alias/unused");
         assert_eq!(JobConfig::from_source(&source).unwrap().assertion, None);
+    }
+
+    #[test]
+    fn dpop_is_off_unless_asked_for() {
+        let mut source = base();
+        assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::Off);
+        source.insert("AUTH_DPOP", "on");
+        assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::On);
+        source.insert("AUTH_DPOP", "required");
+        let message = JobConfig::from_source(&source).unwrap_err().to_string();
+        assert!(
+            message.contains("AUTH_DPOP") && message.contains("off or on"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod client_assertion;
 pub mod client_auth;
 pub mod config;
 pub mod credentials;
+pub mod dpop;
 pub mod input;
 pub mod job;
 pub mod retry;
@@ -15,4 +16,5 @@ pub mod upload_client;
 
 pub use client_auth::ClientAuthentication;
 pub use config::JobConfig;
+pub use dpop::{DpopMode, DpopSigner};
 pub use job::{BatchReport, JobError, JobReport, RunContext, TimesheetsJob};

@@ -1,19 +1,24 @@
 //! Access tokens by the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with Auth0's
-//! `audience` parameter, kept until shortly before they expire so warm runs reuse them.
+//! `audience` parameter, kept until shortly before they expire so warm runs reuse them; with
+//! DPoP (RFC 9449) each request carries a proof and the token may come bound to the job's key.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use reqwest::RequestBuilder;
 use serde::Deserialize;
 use timesheets::discovery::IssuerEndpoint;
 use timesheets::http_client::{self, FetchError};
 use timesheets::telemetry::metric;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use url::Url;
 
 use crate::client_assertion::{AssertionError, AssertionSigner};
 use crate::client_auth::ClientAuthentication;
 use crate::credentials::ClientCredentials;
+use crate::dpop::{self, DpopSigner, ProofError, challenge};
 use crate::retry::{self, Budget, Classify, OutOfTime, Verdict};
 
 /// Largest token response read, in bytes.
@@ -26,25 +31,90 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 /// 24 h tokens by default).
 const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// An access token the issuer granted the job (RFC 6749 §5.1), sent as a bearer token
-/// (RFC 6750 §2.1). It has no `Display`, and `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct IssuedToken(String);
+/// An access token the issuer granted the job (RFC 6749 §5.1): a bearer token (RFC 6750 §2.1),
+/// or a DPoP-bound one (RFC 9449 §5, `token_type: "DPoP"`) that holds the signer of its key.
+/// It has no `Display`, and `Debug` never shows it.
+#[derive(Clone)]
+pub struct IssuedToken {
+    token: String,
+    /// The key the token is bound to, for DPoP-bound tokens.
+    dpop: Option<Arc<DpopSigner>>,
+}
 
 impl IssuedToken {
     pub(crate) fn new(token: String) -> Self {
-        Self(token)
+        Self { token, dpop: None }
+    }
+
+    pub(crate) fn dpop_bound(token: String, signer: Arc<DpopSigner>) -> Self {
+        Self {
+            token,
+            dpop: Some(signer),
+        }
     }
 
     /// The token text, for the `Authorization` header only.
     pub fn secret(&self) -> &str {
-        &self.0
+        &self.token
+    }
+
+    /// The `token_type` it is sent as: `Bearer` or `DPoP`.
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        }
+    }
+
+    /// The signer of the key a DPoP-bound token is bound to.
+    pub fn dpop(&self) -> Option<&DpopSigner> {
+        self.dpop.as_deref()
+    }
+
+    /// `request` (method `htm`, to `url`) with the token: `Authorization: Bearer <token>`, or
+    /// `Authorization: DPoP <token>` and a new proof with `ath` (RFC 9449 §7.1).
+    ///
+    /// # Errors
+    /// [`ProofError`] when the proof cannot be signed.
+    pub(crate) fn authorize(
+        &self,
+        request: RequestBuilder,
+        htm: &str,
+        url: &Url,
+    ) -> Result<RequestBuilder, ProofError> {
+        let Some(signer) = &self.dpop else {
+            return Ok(request.bearer_auth(&self.token));
+        };
+        let proof = signer.proof(htm, url, Some(&self.token))?;
+        Ok(request
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("DPoP {}", self.token),
+            )
+            .header(dpop::DPOP_HEADER, proof))
     }
 }
 
+impl PartialEq for IssuedToken {
+    fn eq(&self, other: &Self) -> bool {
+        self.token == other.token
+            && match (&self.dpop, &other.dpop) {
+                (None, None) => true,
+                (Some(mine), Some(theirs)) => Arc::ptr_eq(mine, theirs),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for IssuedToken {}
+
 impl fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("IssuedToken(<redacted>)")
+        match self.dpop {
+            None => f.write_str("IssuedToken(<redacted>)"),
+            Some(_) => f.write_str("IssuedToken(DPoP, <redacted>)"),
+        }
     }
 }
 
@@ -66,13 +136,17 @@ pub enum TokenRequestError {
         /// The answer's `Retry-After`, if any.
         retry_after: Option<Duration>,
     },
-    /// A 2xx answer that is not a bearer token response (RFC 6749 §5.1).
+    /// A 2xx answer that is not a bearer token response (RFC 6749 §5.1), nor with DPoP on a
+    /// `DPoP` one (RFC 9449 §5).
     #[error("token endpoint answer is not a bearer token response")]
     BadResponse,
     /// The client assertion could not be signed (`private_key_jwt`); the SDK has already
     /// retried KMS's transient failures.
     #[error("cannot sign the client assertion: {0}")]
     Assertion(#[from] AssertionError),
+    /// The DPoP proof could not be signed.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
     /// No attempt could start before the invocation's deadline.
     #[error(transparent)]
     OutOfTime(#[from] OutOfTime),
@@ -89,7 +163,9 @@ impl Classify for TokenRequestError {
                 retry_after,
                 ..
             } => retry::status_verdict(*status, None, *retry_after),
-            Self::BadResponse | Self::Assertion(_) | Self::OutOfTime(_) => Verdict::Permanent,
+            Self::BadResponse | Self::Assertion(_) | Self::Proof(_) | Self::OutOfTime(_) => {
+                Verdict::Permanent
+            }
         }
     }
 }
@@ -139,6 +215,7 @@ pub struct TokenClient {
     audience: String,
     client_auth: ClientAuthentication,
     signer: Option<AssertionSigner>,
+    dpop: Option<Arc<DpopSigner>>,
     cached: Mutex<Option<CachedToken>>,
 }
 
@@ -156,6 +233,7 @@ impl TokenClient {
             audience: audience.into(),
             client_auth,
             signer: None,
+            dpop: None,
             cached: Mutex::new(None),
         }
     }
@@ -163,6 +241,13 @@ impl TokenClient {
     /// Signs a client assertion with `signer` for every request (`private_key_jwt`).
     pub fn with_signer(mut self, signer: AssertionSigner) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// Sends a DPoP proof of `signer`'s key with every request (`AUTH_DPOP=on`): a `DPoP`
+    /// answer is a token bound to that key.
+    pub fn with_dpop(mut self, signer: Arc<DpopSigner>) -> Self {
+        self.dpop = Some(signer);
         self
     }
 
@@ -200,18 +285,45 @@ impl TokenClient {
         *self.cached.lock().await = None;
     }
 
+    /// One attempt: a token request, and with DPoP one more at once when the issuer asks for
+    /// the nonce it has just given (RFC 9449 §8), within the same `timeout`.
     async fn request(
         &self,
         credentials: &ClientCredentials,
         timeout: Duration,
     ) -> Result<(IssuedToken, Duration), TokenRequestError> {
-        let url = self.endpoint.url(&self.http).await;
+        let url = &self.endpoint.url(&self.http).await;
+        challenge::retry_once_for_nonce(self.dpop.is_some(), timeout, |timeout| async move {
+            let response = match self.send(url, credentials, timeout).await {
+                Ok(response) => response,
+                Err(error) => return (Err(error), false),
+            };
+            let new_nonce = self
+                .dpop
+                .as_ref()
+                .is_some_and(|signer| signer.remember_nonce(url, response.headers()));
+            let answer = self.answer(response).await;
+            let asked_for_nonce = new_nonce
+                && matches!(&answer, Err(TokenRequestError::Rejected { status, error, .. })
+                    if challenge::issuer_asks_for_nonce(*status, error));
+            (answer, asked_for_nonce)
+        })
+        .await
+    }
+
+    /// Sends one token request with a new assertion and, with DPoP, a new proof: the issuer
+    /// refuses a `jti` it has seen (RFC 7523 §3, RFC 9449 §11.1).
+    async fn send(
+        &self,
+        url: &Url,
+        credentials: &ClientCredentials,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, TokenRequestError> {
         metrics::counter!(metric::TOKEN_REQUESTS).increment(1);
         let form = [
             ("grant_type", "client_credentials"),
             ("audience", self.audience.as_str()),
         ];
-        // A new assertion per attempt: the issuer refuses a jti it has seen (RFC 7523 §3).
         let assertion = match &self.signer {
             Some(signer) => Some(
                 signer
@@ -220,18 +332,29 @@ impl TokenClient {
             ),
             None => None,
         };
-        let response = self
-            .client_auth
-            .authenticate(
-                self.http.post(url),
-                credentials,
-                assertion.as_deref(),
-                &form,
-            )
+        let mut request = self.client_auth.authenticate(
+            self.http.post(url.clone()),
+            credentials,
+            assertion.as_deref(),
+            &form,
+        );
+        if let Some(signer) = &self.dpop {
+            request = request.header(dpop::DPOP_HEADER, signer.proof("POST", url, None)?);
+        }
+        Ok(request
             .timeout(timeout)
             .send()
             .await
-            .map_err(FetchError::from)?;
+            .map_err(FetchError::from)?)
+    }
+
+    /// The token of a 2xx answer, or the issuer's refusal. With DPoP, `token_type` `DPoP`
+    /// (case-insensitive, RFC 9449 §5) is a token bound to the job's key; `Bearer` is sent as
+    /// a bearer token.
+    async fn answer(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<(IssuedToken, Duration), TokenRequestError> {
         let status = response.status();
         let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let body = http_client::read_limited(response, MAX_TOKEN_RESPONSE_BYTES).await?;
@@ -248,13 +371,19 @@ impl TokenClient {
         }
         let answer: TokenResponse =
             serde_json::from_slice(&body).map_err(|_| TokenRequestError::BadResponse)?;
-        if !answer.token_type.eq_ignore_ascii_case("bearer") || answer.access_token.is_empty() {
+        if answer.access_token.is_empty() {
             return Err(TokenRequestError::BadResponse);
         }
-        Ok((
-            IssuedToken::new(answer.access_token),
-            lifetime(answer.expires_in),
-        ))
+        let token = match &self.dpop {
+            _ if answer.token_type.eq_ignore_ascii_case("bearer") => {
+                IssuedToken::new(answer.access_token)
+            }
+            Some(signer) if answer.token_type.eq_ignore_ascii_case("dpop") => {
+                IssuedToken::dpop_bound(answer.access_token, signer.clone())
+            }
+            _ => return Err(TokenRequestError::BadResponse),
+        };
+        Ok((token, lifetime(answer.expires_in)))
     }
 }
 

@@ -1,5 +1,5 @@
-//! Calls to the Timesheets API: `POST {API_URL}/timesheets/upload` with the bearer token, a JSON
-//! array of entries and an `Idempotency-Key`.
+//! Calls to the Timesheets API: `POST {API_URL}/timesheets/upload` with the access token (bearer,
+//! or DPoP-bound with a proof per request), a JSON array of entries and an `Idempotency-Key`.
 
 use std::time::{Duration, SystemTime};
 
@@ -10,6 +10,7 @@ use timesheets::{
 };
 use url::Url;
 
+use crate::dpop::{ProofError, challenge};
 use crate::retry::{self, Classify, OutOfTime, Verdict};
 use crate::token_client::IssuedToken;
 
@@ -32,6 +33,9 @@ pub enum UploadError {
         /// The answer's `Retry-After`, if any.
         retry_after: Option<Duration>,
     },
+    /// The DPoP proof could not be signed.
+    #[error(transparent)]
+    Proof(#[from] ProofError),
     /// A 2xx answer without one created timesheet per entry sent.
     #[error("API answered HTTP {0} without a created timesheet for each entry")]
     BadAnswer(u16),
@@ -63,7 +67,7 @@ impl Classify for UploadError {
                 body.as_ref().map(|body| body.error.as_str()),
                 *retry_after,
             ),
-            Self::BadAnswer(_) | Self::OutOfTime(_) => Verdict::Permanent,
+            Self::BadAnswer(_) | Self::Proof(_) | Self::OutOfTime(_) => Verdict::Permanent,
         }
     }
 }
@@ -99,7 +103,9 @@ impl UploadClient {
     }
 
     /// Uploads `entries` (1 to [`timesheets::MAX_BATCH_ENTRIES`]) as one JSON array, stored
-    /// all-or-nothing by the API, in one attempt bounded by `timeout`.
+    /// all-or-nothing by the API, in one attempt bounded by `timeout`. With a DPoP-bound `token`
+    /// every request has a new proof, and a `401` asking for the nonce the API has just given
+    /// (RFC 9449 §9) is answered at once by one more request within the same attempt.
     ///
     /// # Errors
     /// [`UploadError`] unless the API answers 2xx with one created timesheet per entry.
@@ -110,16 +116,43 @@ impl UploadClient {
         idempotency_key: &str,
         timeout: Duration,
     ) -> Result<Uploaded, UploadError> {
-        let response = self
-            .http
-            .post(self.upload_url.clone())
-            .bearer_auth(token.secret())
+        challenge::retry_once_for_nonce(token.dpop().is_some(), timeout, |timeout| async move {
+            let response = match self.send(token, entries, idempotency_key, timeout).await {
+                Ok(response) => response,
+                Err(error) => return (Err(error), false),
+            };
+            let new_nonce = token
+                .dpop()
+                .is_some_and(|signer| signer.remember_nonce(&self.upload_url, response.headers()));
+            let status = response.status().as_u16();
+            let asked_for_nonce =
+                new_nonce && challenge::resource_asks_for_nonce(status, response.headers());
+            (Self::answer(response, entries.len()).await, asked_for_nonce)
+        })
+        .await
+    }
+
+    /// Sends one request: the token, with a new DPoP proof when it is DPoP-bound.
+    async fn send(
+        &self,
+        token: &IssuedToken,
+        entries: &[TimesheetEntry],
+        idempotency_key: &str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, UploadError> {
+        let request = self.http.post(self.upload_url.clone());
+        Ok(token
+            .authorize(request, "POST", &self.upload_url)?
             .header(IDEMPOTENCY_KEY_HEADER, idempotency_key)
             .json(entries)
             .timeout(timeout)
             .send()
             .await
-            .map_err(FetchError::from)?;
+            .map_err(FetchError::from)?)
+    }
+
+    /// The stored batch of a 2xx answer with `sent` created timesheets, or the refusal.
+    async fn answer(response: reqwest::Response, sent: usize) -> Result<Uploaded, UploadError> {
         let status = response.status().as_u16();
         let retry_after = retry::retry_after(response.headers(), SystemTime::now());
         let replayed = response
@@ -136,7 +169,7 @@ impl UploadClient {
         }
         let batch: CreatedBatch =
             serde_json::from_slice(&body).map_err(|_| UploadError::BadAnswer(status))?;
-        if batch.timesheets.len() != entries.len() {
+        if batch.timesheets.len() != sent {
             return Err(UploadError::BadAnswer(status));
         }
         Ok(Uploaded {

@@ -11,6 +11,7 @@ mod report;
 mod run;
 mod token;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
@@ -18,6 +19,7 @@ use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use crate::client_assertion::AssertionSigner;
 use crate::config::JobConfig;
 use crate::credentials::SecretsManagerCredentials;
+use crate::dpop::{DpopMode, DpopSigner};
 use crate::retry::RetryPolicy;
 use crate::token_client::TokenClient;
 use crate::upload_client::UploadClient;
@@ -41,8 +43,10 @@ impl TimesheetsJob {
     /// for the issuer and the API ([`timesheets::http_client::build`] with
     /// `config.http_timeout`).
     ///
+    /// With `AUTH_DPOP=on` the sandbox's DPoP key is generated here, in memory only.
+    ///
     /// # Errors
-    /// When the Secrets Manager caching client cannot be built.
+    /// When the Secrets Manager caching client cannot be built or no DPoP key generated.
     pub async fn from_config(
         config: &JobConfig,
         sdk_config: &aws_config::SdkConfig,
@@ -62,6 +66,12 @@ impl TimesheetsJob {
         if let Some(assertion) = &config.assertion {
             let kms = aws_sdk_kms::Client::new(sdk_config);
             tokens = tokens.with_signer(AssertionSigner::new(kms, assertion.clone()));
+        }
+        if config.dpop == DpopMode::On {
+            let signer = DpopSigner::generate()?;
+            // The thumbprint is public: it names the key in the tokens' cnf.jkt.
+            tracing::info!(jkt = signer.key().thumbprint(), "DPoP key generated");
+            tokens = tokens.with_dpop(Arc::new(signer));
         }
         Ok(Self {
             credentials: SecretsManagerCredentials::new(
