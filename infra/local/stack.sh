@@ -12,6 +12,8 @@
 # in moto's KMS (RSA_2048, or ECC_NIST_P256 for AUTH_ASSERTION_ALG=ES256; default RS256),
 # registers its public JWK with the issuer instead of a secret, and writes AUTH_SIGNING_KEY_ID
 # (key ARN), AUTH_ASSERTION_ALG and AUTH_ASSERTION_KID (RFC 7638 thumbprint) to stack.env.
+# AUTH_DPOP (off, allowed, required) sets the API's DPoP mode; the job sends DPoP proofs
+# unless it is off (both functions share one environment under cargo lambda watch).
 # The issuer reads ISSUER_DPOP_NONCE (and ISSUER_DPOP_NONCE_TTL_SECONDS) from this environment;
 # ISSUER_DPOP_NONCE also goes to stack.env, so the tests know whether the issuer demands nonces.
 #   down     stop exactly the processes `up` started (safe to repeat)
@@ -319,6 +321,13 @@ up() {
       exit 2
       ;;
   esac
+  case "${AUTH_DPOP:-off}" in
+    off | allowed | required) ;;
+    *)
+      log "AUTH_DPOP must be off, allowed or required"
+      exit 2
+      ;;
+  esac
   if [[ -f "$PIDS" ]]; then
     log "a previous local stack is recorded: stopping it first"
     down
@@ -400,7 +409,13 @@ up() {
   fi
   if ((WITH_LAMBDA)); then
     fn_env+=(API_URL="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION")
+    # The URL the job calls: cargo lambda's function URL, which the API cannot rebuild.
+    fn_env+=(AUTH_DPOP_HTU="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION/timesheets/upload")
     test_env+=(LAMBDA_PORT="$lambda_port")
+  fi
+  # One AUTH_DPOP for both functions: the API's mode; the job sends proofs unless it is off.
+  if [[ -n "${AUTH_DPOP:-}" ]]; then
+    fn_env+=(AUTH_DPOP="$AUTH_DPOP")
   fi
 
   wait_until moto http_up "http://127.0.0.1:$moto_port/"

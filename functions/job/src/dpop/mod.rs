@@ -38,12 +38,13 @@ pub enum DpopMode {
 impl FromStr for DpopMode {
     type Err = &'static str;
 
-    /// `off` or `on`.
+    /// `off` or `on`; the API's `allowed` and `required` mean `on`, so an environment both
+    /// functions share (`cargo lambda watch`'s, the local stack's) can set one `AUTH_DPOP`.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "off" => Ok(Self::Off),
-            "on" => Ok(Self::On),
-            _ => Err("DPoP is off or on"),
+            "on" | "allowed" | "required" => Ok(Self::On),
+            _ => Err("DPoP is off or on (the API's allowed and required mean on)"),
         }
     }
 }
@@ -131,11 +132,13 @@ mod tests {
         assert_eq!(read(None), Ok(DpopMode::Off));
         assert_eq!(read(Some("off")), Ok(DpopMode::Off));
         assert_eq!(read(Some("on")), Ok(DpopMode::On));
+        assert_eq!(read(Some("allowed")), Ok(DpopMode::On));
+        assert_eq!(read(Some("required")), Ok(DpopMode::On));
         for refused in ["true", "ON", "1"] {
             assert_eq!(
                 read(Some(refused)),
                 Err(format!(
-                    "configuration: AUTH_DPOP is invalid: `{refused}` is not a valid value: DPoP is off or on"
+                    "configuration: AUTH_DPOP is invalid: `{refused}` is not a valid value: DPoP is off or on (the API's allowed and required mean on)"
                 ))
             );
         }
