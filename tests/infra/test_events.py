@@ -109,13 +109,16 @@ def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template
         if r["Type"] == "AWS::Serverless::Function"
     }
     assert {name: set(values) for name, values in env.items()} == declared
-    assert declared["TimesheetsApiFunction"] == {"AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE", "AWS_ENDPOINT_URL"}
+    assert declared["TimesheetsApiFunction"] == {
+        "AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE", "AUTH_DPOP", "AWS_ENDPOINT_URL"
+    }
     assert declared["TimesheetsJobFunction"] == {
         "AUTH_ISSUER",
         "AUTH_AUDIENCE",
         "CREDENTIALS_SECRET_ID",
         "API_URL",
         "AUTH_CLIENT_AUTH",
+        "AUTH_DPOP",
         "AUTH_SIGNING_KEY_ID",
         "AUTH_ASSERTION_ALG",
         "AUTH_ASSERTION_KID",

@@ -259,6 +259,7 @@ def test_api_function_environment_is_exactly_what_it_reads(cfn):
         "AUTH_ISSUER": {"Ref": "AuthIssuer"},
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
+        "AUTH_DPOP": {"Ref": "DpopMode"},
     }
 
 
@@ -277,6 +278,7 @@ JOB_ENV = {
     "CREDENTIALS_SECRET_ID": SECRET_ARN,
     "API_URL": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
     "AUTH_CLIENT_AUTH": {"Ref": "ClientAuthentication"},
+    "AUTH_DPOP": {"Ref": "DpopMode"},
 }
 SIGNING_ENV = {
     "AUTH_SIGNING_KEY_ID": {"Ref": "ClientAssertionKey"},
