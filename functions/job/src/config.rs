@@ -181,6 +181,8 @@ mod tests {
         source.insert("AUTH_DPOP", "on");
         assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::On);
         source.insert("AUTH_DPOP", "required");
+        assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::On);
+        source.insert("AUTH_DPOP", "yes");
         let message = JobConfig::from_source(&source).unwrap_err().to_string();
         assert!(
             message.contains("AUTH_DPOP") && message.contains("off or on"),
