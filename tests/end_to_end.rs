@@ -111,23 +111,33 @@ async fn job_with(client_auth: ClientAuthentication, secret_var: Option<&str>) -
         .unwrap()
 }
 
+/// One run of the job with one entry on `project`, 60 s before its deadline.
+async fn run_one_entry(job: &TimesheetsJob, project: &str) -> Result<JobReport, JobError> {
+    job.run(
+        &json!({"entries": [entry(project)]}),
+        RunContext::new(project, std::time::Duration::from_secs(60)),
+    )
+    .await
+}
+
+/// The run failed getting its token with the issuer's `401 invalid_client` and stored nothing
+/// on `project`; the error's message, for more checks.
+async fn invalid_client_message(result: Result<JobReport, JobError>, project: &str) -> String {
+    let error = result.expect_err("the issuer must refuse the client");
+    assert!(matches!(error, JobError::Token(_)), "{error}");
+    let message = error.to_string();
+    assert!(message.contains("HTTP 401 invalid_client"), "{message}");
+    assert_eq!(rows_with_project(project).await, 0);
+    message
+}
+
 /// The job reads the secret that holds a wrong client_secret: the run fails with the issuer's
 /// `401 invalid_client`, without the secret in its message and with nothing stored.
 async fn assert_wrong_secret_is_invalid_client(client_auth: ClientAuthentication, name: &str) {
     let job = job_with(client_auth, Some("TEST_WRONG_SECRET_ID")).await;
     let project = unique_project(name);
-    let error = job
-        .run(
-            &json!({"entries": [entry(&project)]}),
-            RunContext::new(&project, std::time::Duration::from_secs(60)),
-        )
-        .await
-        .expect_err("a wrong secret must fail the run");
-    assert!(matches!(error, JobError::Token(_)), "{error}");
-    let message = error.to_string();
-    assert!(message.contains("HTTP 401 invalid_client"), "{message}");
+    let message = invalid_client_message(run_one_entry(&job, &project).await, &project).await;
     assert!(!message.contains(&stack_var("TEST_JOB_CLIENT_SECRET")));
-    assert_eq!(rows_with_project(&project).await, 0);
 }
 
 #[tokio::test]
@@ -146,12 +156,7 @@ async fn client_secret_basic_with_a_wrong_secret_is_invalid_client() {
 async fn client_secret_basic_gets_a_token_and_stores_the_entry() {
     let job = job_with(ClientAuthentication::ClientSecretBasic, None).await;
     let project = unique_project("Basic");
-    let report = job
-        .run(
-            &json!({"entries": [entry(&project)]}),
-            RunContext::new(&project, std::time::Duration::from_secs(60)),
-        )
-        .await
+    let report = run_one_entry(&job, &project).await
         .expect("the issuer accepts the Basic credentials");
     assert_eq!(report.uploaded, 1);
     assert_eq!(rows_with_project(&project).await, 1);
@@ -201,18 +206,8 @@ async fn an_assertion_for_another_audience_fails_the_job_with_invalid_client() {
     )
     .await;
     let project = unique_project("KeyJwtAudience");
-    let error = job
-        .run(
-            &json!({"entries": [entry(&project)]}),
-            RunContext::new(&project, std::time::Duration::from_secs(60)),
-        )
-        .await
-        .expect_err("the issuer must refuse an assertion for another audience");
-    assert!(matches!(error, JobError::Token(_)), "{error}");
-    let message = error.to_string();
-    assert!(message.contains("HTTP 401 invalid_client"), "{message}");
+    let message = invalid_client_message(run_one_entry(&job, &project).await, &project).await;
     assert!(message.contains("aud must be"), "{message}");
-    assert_eq!(rows_with_project(&project).await, 0);
 }
 
 /// Asks the local issuer for a token through the job's token client with DPoP on, in one

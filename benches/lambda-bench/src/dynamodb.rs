@@ -58,6 +58,8 @@ impl LocalDynamoDb {
                 ("TEST_WRONG_SECRET_ID", "bench/unused-wrong"),
                 ("TEST_JOB_CLIENT_ID", "bench"),
                 ("TEST_JOB_CLIENT_SECRET", "unused"),
+                ("TEST_ASSERTION_CLIENT_ID", "bench-assertion"),
+                ("TEST_ASSERTION_SECRET_ID", "bench/unused-assertion"),
             ])
             .stdout(Stdio::null())
             .status()

@@ -10,7 +10,7 @@ use http::Request;
 use lambda_http::Body;
 use serde_json::{Value, json};
 use testkit::dpop::{ath, proof_claims};
-use testkit::keys::{b64, hs256, now};
+use testkit::keys::{b64, hs256, merged, now};
 use testkit::{DpopKey, TestKey};
 use timesheets_api::auth::dpop::rejection::ProofRejection;
 use timesheets_api::auth::dpop::{DpopMode, DpopPolicy};
@@ -59,28 +59,12 @@ fn dpop_challenge(error: &str, description: &str) -> String {
 
 /// The claims of a valid proof for the token, with `changes` merged (`null` removes).
 fn claims(token: &str, changes: Value) -> Value {
-    let mut claims = proof_claims("POST", HTU, token);
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
-    claims
+    merged(proof_claims("POST", HTU, token), &changes)
 }
 
 /// The header of a valid proof by `key`, with `changes` merged (`null` removes).
 fn header(key: &DpopKey, changes: Value) -> Value {
-    let mut header = key.header();
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            header.as_object_mut().unwrap().remove(name);
-        } else {
-            header[name] = value.clone();
-        }
-    }
-    header
+    merged(key.header(), &changes)
 }
 
 /// What each bad proof is, and the rule it breaks. `headers` are the `DPoP` header values.
