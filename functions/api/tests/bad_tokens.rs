@@ -823,8 +823,8 @@ async fn every_bad_token_is_refused_with_the_right_code() {
     );
     assert_eq!(
         harness.server.hits(),
-        1,
-        "the issuer's JWKS was fetched once"
+        2,
+        "the issuer's JWKS was fetched once, then once for the first unknown kid"
     );
 }
 
