@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::auth::dpop::{DpopMode, DpopPolicy};
 use crate::auth::jwks::JwksPolicy;
+use crate::auth::profile::TokenProfile;
 use crate::auth::verifier::VerifierPolicy;
 
 /// Everything the API function reads from its environment.
@@ -15,6 +16,8 @@ use crate::auth::verifier::VerifierPolicy;
 pub struct ApiConfig {
     /// Token rules: `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_ALGORITHMS`, `AUTH_LEEWAY_SECONDS`.
     pub verifier: VerifierPolicy,
+    /// `AUTH_REQUIRE_AT_JWT` (`false`): `true` takes RFC 9068 access tokens only.
+    pub profile: TokenProfile,
     /// `AUTH_JWKS_URI`; unset means discovery, else `{issuer}/.well-known/jwks.json`.
     pub jwks_uri: Option<Url>,
     /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap.
@@ -44,6 +47,11 @@ impl ApiConfig {
                 algorithms: algorithms(source)?,
                 leeway_seconds,
             },
+            profile: TokenProfile::from_require_at_jwt(config::parsed_or(
+                source,
+                "AUTH_REQUIRE_AT_JWT",
+                false,
+            )?),
             jwks_uri: config::optional_endpoint(source, "AUTH_JWKS_URI")?,
             jwks: JwksPolicy {
                 ttl: seconds(source, "AUTH_JWKS_TTL_SECONDS", defaults.ttl)?,
@@ -113,6 +121,29 @@ mod tests {
         assert_eq!(config.jwks.cooldown, Duration::from_secs(30));
         assert_eq!(config.jwks_timeout, Duration::from_secs(3));
         assert_eq!(config.jwks_uri, None);
+        assert_eq!(config.profile, TokenProfile::Jwt);
+    }
+
+    #[test]
+    fn require_at_jwt_is_a_boolean() {
+        let mut source = base();
+        source.insert("AUTH_REQUIRE_AT_JWT", "true");
+        assert_eq!(
+            ApiConfig::from_source(&source).unwrap().profile,
+            TokenProfile::AtJwt
+        );
+        source.insert("AUTH_REQUIRE_AT_JWT", "false");
+        assert_eq!(
+            ApiConfig::from_source(&source).unwrap().profile,
+            TokenProfile::Jwt
+        );
+        source.insert("AUTH_REQUIRE_AT_JWT", "yes");
+        let error = ApiConfig::from_source(&source).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "configuration: AUTH_REQUIRE_AT_JWT is invalid: `yes` is not a valid value: \
+             provided string was not `true` or `false`"
+        );
     }
 
     #[test]

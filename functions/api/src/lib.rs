@@ -29,5 +29,5 @@ pub fn verifier(config: &ApiConfig, http: reqwest::Client) -> TokenVerifier {
         config.jwks_uri.clone(),
     );
     let jwks = JwksCache::new(http, endpoint, config.jwks);
-    TokenVerifier::new(config.verifier.clone(), jwks)
+    TokenVerifier::new(config.verifier.clone(), jwks).with_profile(config.profile)
 }

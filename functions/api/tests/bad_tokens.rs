@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use testkit::keys::{b64, ec_p256_jwk, hs256, merged, now};
 use testkit::{JwksServer, Reply, TestKey};
+use timesheets_api::auth::profile::TokenProfile;
 
 /// What the client must see.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +56,11 @@ const NO_ISS: &str = "no iss claim";
 const ISS: &str = "another issuer";
 const NO_AUD: &str = "no aud claim";
 const AUD: &str = "not meant for this API";
+const NOT_AT_JWT: &str = "not typed at+jwt";
+const NO_SUB: &str = "no sub claim";
+const NO_CLIENT_ID: &str = "no client_id claim";
+const NO_IAT: &str = "no iat claim";
+const NO_JTI: &str = "no jti claim";
 
 struct Case<'a> {
     name: &'static str,
@@ -777,7 +783,243 @@ fn cases<'a>(keys: &'a Keys<'a>) -> Vec<Case<'a>> {
         with_claims(json!({"sub": 7}))
     );
 
+    // `scp` (Okta: an array; Entra ID: a space-delimited string), beside `scope`.
+    token!(
+        "scp array form (accepted)",
+        Expect::Accepted,
+        with_claims(json!({"scope": null, "scp": ["openid", "batch:upload"]}))
+    );
+    token!(
+        "scp delimited form (accepted)",
+        Expect::Accepted,
+        with_claims(json!({"scope": null, "scp": "openid batch:upload"}))
+    );
+    token!(
+        "scp grants beside a scope without it (accepted)",
+        Expect::Accepted,
+        with_claims(json!({"scope": "openid", "scp": "batch:upload"}))
+    );
+    token!(
+        "scope grants beside an scp without it (accepted)",
+        Expect::Accepted,
+        with_claims(json!({"scp": ["openid"]}))
+    );
+    token!(
+        "scp without batch:upload",
+        NO_SCOPE,
+        with_claims(json!({"scope": null, "scp": ["batch:read", "BATCH:UPLOAD"]}))
+    );
+    token!(
+        "scp batch:upload inside another word",
+        NO_SCOPE,
+        with_claims(json!({"scope": null, "scp": "xbatch:upload batch:uploader"}))
+    );
+    token!(
+        "scp not a string",
+        invalid(CLAIMS),
+        with_claims(json!({"scp": 7}))
+    );
+    token!(
+        "scp an object",
+        invalid(CLAIMS),
+        with_claims(json!({"scp": {"batch:upload": true}}))
+    );
+    token!(
+        "scp array of numbers",
+        invalid(CLAIMS),
+        with_claims(json!({"scp": [1, 2]}))
+    );
+    token!(
+        "scp null (not a way to skip the scope)",
+        invalid(NULL_CLAIM),
+        with_null_claim("scp")
+    );
+    token!(
+        "jti null without the at+jwt profile (not read, accepted)",
+        Expect::Accepted,
+        with_null_claim("jti")
+    );
+
     cases
+}
+
+/// Claims of a valid RFC 9068 access token (§2.2): `valid_claims()` with `client_id` and
+/// `jti`, and `changes` merged in (a `null` removes the claim).
+fn at_jwt_claims(changes: Value) -> Value {
+    merged(
+        claims_with(json!({"azp": null, "client_id": "job-client", "jti": "3f1e7c52"})),
+        &changes,
+    )
+}
+
+/// The rules `AUTH_REQUIRE_AT_JWT=true` adds, each broken by one token of its own.
+fn at_jwt_cases<'a>(issuer: &'a TestKey) -> Vec<Case<'a>> {
+    let mint = move |typ: Option<&str>, claims: Value| {
+        let mut header = json!({"alg": "RS256", "kid": "key-1"});
+        if let Some(typ) = typ {
+            header["typ"] = json!(typ);
+        }
+        signed(issuer, &header, &claims)
+    };
+    let at_jwt = move |changes: Value| mint(Some("at+jwt"), at_jwt_claims(changes));
+    let with_null_claim = move |name: &str| {
+        let mut claims = at_jwt_claims(json!({}));
+        claims[name] = Value::Null;
+        mint(Some("at+jwt"), claims)
+    };
+    let mut cases: Vec<Case<'a>> = Vec::new();
+    let mut add = |name: &'static str, expect: Expect, token: Box<dyn Fn() -> String + 'a>| {
+        cases.push(Case {
+            name,
+            request: Box::new(move || bearer(&token())),
+            expect,
+        });
+    };
+    add(
+        "RFC 9068 token (accepted)",
+        Expect::Accepted,
+        Box::new(move || at_jwt(json!({}))),
+    );
+    add(
+        "typ application/AT+JWT (accepted)",
+        Expect::Accepted,
+        Box::new(move || mint(Some("application/AT+JWT"), at_jwt_claims(json!({})))),
+    );
+    add(
+        "RFC 9068 token with scp (accepted)",
+        Expect::Accepted,
+        Box::new(move || at_jwt(json!({"scope": null, "scp": ["batch:upload"]}))),
+    );
+    add(
+        "typ JWT",
+        invalid(NOT_AT_JWT),
+        Box::new(move || mint(Some("JWT"), at_jwt_claims(json!({})))),
+    );
+    add(
+        "typ application/jwt",
+        invalid(NOT_AT_JWT),
+        Box::new(move || mint(Some("application/jwt"), at_jwt_claims(json!({})))),
+    );
+    add(
+        "typ absent",
+        invalid(NOT_AT_JWT),
+        Box::new(move || mint(None, at_jwt_claims(json!({})))),
+    );
+    add(
+        "typ JOSE (the base rule first)",
+        invalid(TYP),
+        Box::new(move || mint(Some("JOSE"), at_jwt_claims(json!({})))),
+    );
+    add(
+        "Auth0's default token (typ JWT, azp, no jti)",
+        invalid(NOT_AT_JWT),
+        Box::new(move || issuer.mint(&valid_claims())),
+    );
+    add(
+        "no sub",
+        invalid(NO_SUB),
+        Box::new(move || at_jwt(json!({"sub": null}))),
+    );
+    add(
+        "no client_id, azp instead",
+        invalid(NO_CLIENT_ID),
+        Box::new(move || at_jwt(json!({"client_id": null, "azp": "job-client"}))),
+    );
+    add(
+        "no iat",
+        invalid(NO_IAT),
+        Box::new(move || at_jwt(json!({"iat": null}))),
+    );
+    add(
+        "no jti",
+        invalid(NO_JTI),
+        Box::new(move || at_jwt(json!({"jti": null}))),
+    );
+    add(
+        "jti null",
+        invalid(NULL_CLAIM),
+        Box::new(move || with_null_claim("jti")),
+    );
+    add(
+        "client_id null",
+        invalid(NULL_CLAIM),
+        Box::new(move || with_null_claim("client_id")),
+    );
+    add(
+        "jti not a string",
+        invalid(CLAIMS),
+        Box::new(move || at_jwt(json!({"jti": 7}))),
+    );
+    add(
+        "client_id not a string",
+        invalid(CLAIMS),
+        Box::new(move || at_jwt(json!({"client_id": ["job-client"]}))),
+    );
+    add(
+        "expired (the base rules still apply)",
+        invalid(EXPIRED),
+        Box::new(move || at_jwt(json!({"exp": now() - 60}))),
+    );
+    add(
+        "without the scope",
+        NO_SCOPE,
+        Box::new(move || at_jwt(json!({"scope": "batch:read"}))),
+    );
+    cases
+}
+
+/// Runs `cases` against `harness`; returns one line per case that did not answer as expected.
+async fn run(harness: &Harness, cases: &[Case<'_>]) -> Vec<String> {
+    let mut failures = Vec::new();
+    for case in cases {
+        let before = harness.stored();
+        let answer = harness.call((case.request)()).await;
+        let stored = harness.stored() - before;
+        if let Err(why) = check(case.expect, &answer, stored) {
+            failures.push(format!(
+                "{}: {why} (got {} {})",
+                case.name, answer.status, answer.body
+            ));
+        }
+    }
+    failures
+}
+
+#[tokio::test]
+async fn with_require_at_jwt_only_rfc_9068_tokens_pass() {
+    let harness = Harness::with(Setup {
+        profile: TokenProfile::AtJwt,
+        ..Setup::default()
+    })
+    .await;
+    let cases = at_jwt_cases(&harness.key);
+    let failures = run(&harness, &cases).await;
+    assert!(
+        failures.is_empty(),
+        "{} case(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn with_require_at_jwt_a_plain_jwt_costs_no_jwks_fetch() {
+    let harness = Harness::with(Setup {
+        profile: TokenProfile::AtJwt,
+        ..Setup::default()
+    })
+    .await;
+    let answer = harness.upload_with(&harness.token()).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(
+        answer.body["error_description"],
+        "the access token is not typed at+jwt (RFC 9068)"
+    );
+    assert_eq!(
+        harness.server.hits(),
+        0,
+        "refused before its key is looked up"
+    );
 }
 
 #[tokio::test]
@@ -797,25 +1039,15 @@ async fn every_bad_token_is_refused_with_the_right_code() {
     assert!(cases.len() >= 50, "{} cases", cases.len());
     println!("bad tokens: {} cases", cases.len());
 
-    let mut failures = Vec::new();
-    for case in &cases {
-        let before = harness.stored();
-        let answer = harness.call((case.request)()).await;
-        let stored = harness.stored() - before;
-        if let Err(why) = check(case.expect, &answer, stored) {
-            failures.push(format!(
-                "{}: {why} (got {} {})",
-                case.name, answer.status, answer.body
-            ));
-        }
-    }
+    let failures = run(&harness, &cases).await;
     assert!(
         failures.is_empty(),
         "{} case(s) failed:\n{}",
         failures.len(),
         failures.join("\n")
     );
-    // Header-named locations are never fetched; unknown kids within the cooldown refetch nothing.
+    // Header-named locations are never fetched; the first unknown kid refetches once (the
+    // probe of the first fetch), the others within the cooldown refetch nothing.
     assert_eq!(
         attacker_server.hits(),
         0,
@@ -823,8 +1055,8 @@ async fn every_bad_token_is_refused_with_the_right_code() {
     );
     assert_eq!(
         harness.server.hits(),
-        1,
-        "the issuer's JWKS was fetched once"
+        2,
+        "the issuer's JWKS was fetched once, then once for the first unknown kid"
     );
 }
 

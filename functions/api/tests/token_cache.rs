@@ -16,6 +16,7 @@ use testkit::{JwksServer, Reply, TestKey};
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::auth::clock::ManualClock;
 use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
+use timesheets_api::auth::profile::TokenProfile;
 use timesheets_api::auth::rejection::TokenRejection;
 use timesheets_api::auth::token_cache::{MAX_ENTRIES, MAX_ENTRY_BYTES};
 use timesheets_api::auth::verifier::{TokenError, TokenVerifier, VerifierPolicy};
@@ -259,4 +260,40 @@ async fn the_claims_of_a_cached_token_under_another_signature_are_verified_and_r
     assert!(!f.verifier.is_cached(&forged));
     f.verifier.verify(&token).await.unwrap();
     assert_eq!(f.verifier.signature_checks(), 2);
+}
+
+#[tokio::test]
+async fn a_token_kept_under_one_profile_is_not_served_under_another() {
+    let f = fixture(5, JwksPolicy::default()).await;
+    let plain = f.key.mint(&claims_with(json!({})));
+    f.verifier.verify(&plain).await.unwrap();
+    assert!(f.verifier.is_cached(&plain));
+    let verifier = f.verifier.with_profile(TokenProfile::AtJwt);
+    assert!(!verifier.is_cached(&plain));
+    assert_eq!(
+        refusal(verifier.verify(&plain).await),
+        TokenRejection::NotAtJwt
+    );
+}
+
+#[tokio::test]
+async fn a_cached_token_keeps_its_scp_grant() {
+    let f = fixture(5, JwksPolicy::default()).await;
+    let token = f.key.mint(&claims_with(
+        json!({"scope": null, "scp": ["batch:upload"]}),
+    ));
+    for _ in 0..2 {
+        assert!(
+            f.verifier
+                .verify(&token)
+                .await
+                .unwrap()
+                .grants("batch:upload")
+        );
+    }
+    assert_eq!(
+        f.verifier.signature_checks(),
+        1,
+        "the second from the cache"
+    );
 }

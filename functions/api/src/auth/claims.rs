@@ -1,16 +1,18 @@
 //! The claims rules of an access token whose signature verified (RFC 7519 §4.1, RFC 9068 §4,
 //! RFC 8725 §3.8–3.9): a JSON object without `null` claims; `exp`, `iss`, `aud` present;
-//! `exp`, `nbf`, `iat` in time; `iss` and `aud` as configured.
+//! `exp`, `nbf`, `iat` in time; `iss` and `aud` as configured; then the claims of the
+//! configured [`TokenProfile`].
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::jose;
+use super::profile::TokenProfile;
 use super::rejection::TokenRejection;
 use super::scope::ScopeClaim;
 
 /// The claims read here.
-const READ_CLAIMS: [&str; 11] = [
+const READ_CLAIMS: [&str; 12] = [
     "iss",
     "sub",
     "aud",
@@ -20,6 +22,7 @@ const READ_CLAIMS: [&str; 11] = [
     "azp",
     "client_id",
     "scope",
+    "scp",
     "permissions",
     "cnf",
 ];
@@ -40,6 +43,8 @@ pub struct Claims {
     iat: Option<f64>,
     /// `scope`.
     pub scope: Option<ScopeClaim>,
+    /// `scp` (Okta, Microsoft Entra ID): scopes in the same two forms as `scope`.
+    pub scp: Option<ScopeClaim>,
     /// Auth0's RBAC `permissions`.
     pub permissions: Option<Vec<String>>,
     /// `cnf` (RFC 7800 §3.1): the key the token is bound to.
@@ -62,6 +67,8 @@ pub struct ClaimsPolicy<'a> {
     pub audiences: &'a [String],
     /// Tolerance for `exp`, `nbf` and `iat`, in seconds.
     pub leeway: u64,
+    /// The claims required beyond these rules.
+    pub profile: TokenProfile,
 }
 
 /// Claims that passed, with `exp` as the whole second at which the token stops being valid
@@ -77,7 +84,8 @@ pub struct Checked {
 /// Checks the base64url claims `payload` of a token whose signature verified, and the JOSE
 /// `header` members, at `now` (seconds since the epoch), in one decode of each. The rules and
 /// their order are jsonwebtoken's `decode` with `exp`, `iss` and `aud` required, `exp` and
-/// `nbf` validated with the leeway, then `iat` no later than `now` plus the leeway.
+/// `nbf` validated with the leeway, then `iat` no later than `now` plus the leeway, then the
+/// claims of `policy.profile` ([`TokenProfile::check_claims`]).
 ///
 /// # Errors
 /// The [`TokenRejection`] of the first rule broken.
@@ -135,6 +143,7 @@ pub fn check(
     {
         return Err(TokenRejection::IssuedInFuture);
     }
+    policy.profile.check_claims(&payload)?;
     // `exp` rounded down, not to the nearest second: never a moment past the token's own.
     let expires_at = match payload.get("exp") {
         Some(exp) if exp.is_f64() => exp.as_f64().map_or(expires, |exp| exp.floor() as u64),

@@ -36,12 +36,10 @@ pub fn check(encoded: &str, algorithms: &[Algorithm]) -> Result<AcceptedHeader, 
     if header.contains_key("crit") {
         return Err(TokenRejection::Crit);
     }
-    if let Some(typ) = header.get("typ") {
-        let typ = typ.as_str().unwrap_or_default().to_ascii_lowercase();
-        let typ = typ.strip_prefix("application/").unwrap_or(&typ);
-        if typ != "jwt" && typ != "at+jwt" {
-            return Err(TokenRejection::Typ);
-        }
+    if header.contains_key("typ")
+        && !matches!(media_type(&header).as_deref(), Some("jwt" | "at+jwt"))
+    {
+        return Err(TokenRejection::Typ);
     }
     let kid = match header.get("kid") {
         Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
@@ -51,6 +49,16 @@ pub fn check(encoded: &str, algorithms: &[Algorithm]) -> Result<AcceptedHeader, 
         alg,
         kid,
         members: header,
+    })
+}
+
+/// `typ` in lower case without an `application/` prefix (RFC 7515 §4.1.9: media types
+/// compare case-insensitively, the prefix may be omitted); `None` when absent or not a string.
+pub(super) fn media_type(header: &Map<String, Value>) -> Option<String> {
+    let typ = header.get("typ")?.as_str()?.to_ascii_lowercase();
+    Some(match typ.strip_prefix("application/") {
+        Some(rest) => rest.to_owned(),
+        None => typ,
     })
 }
 

@@ -1,8 +1,13 @@
 //! The issuer's signing keys (JWKS, RFC 7517 §5), kept in memory across warm invocations.
 //!
-//! Policy: keys are served for `ttl` after a successful fetch; an unknown `kid` triggers a
-//! refetch at most once per `cooldown` (so random `kid`s cannot turn the API into a JWKS
-//! amplifier); when a refetch fails the keys already held keep serving (stale on error).
+//! Policy: keys are served for `ttl` after a successful fetch; when a refetch fails the keys
+//! already held keep serving (stale on error). Fetches are at least `cooldown` apart, with one
+//! exception, the unknown-`kid` probe: after a key set fetched for another reason (the first
+//! fetch, the prefetch, a TTL refresh), the first unknown `kid` refetches at once, so a key
+//! the issuer published just after that fetch verifies its first token. A fetch caused by an
+//! unknown `kid` spends the probe and starts the cooldown, so random `kid`s cost at most one
+//! fetch per `cooldown` (plus one per other fetch) and cannot turn the API into a JWKS
+//! amplifier.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +27,8 @@ use super::verifying_key::VerifyingKey;
 pub struct JwksPolicy {
     /// How long fetched keys are trusted before a refetch (default 10 min).
     pub ttl: Duration,
-    /// Least time between two fetches (default 30 s).
+    /// Least time between two fetches, counted from the end of the last attempt (default
+    /// 30 s); only the unknown-`kid` probe may fetch sooner.
     pub cooldown: Duration,
     /// Largest JWKS document read, in bytes (default 1 MiB).
     pub max_bytes: usize,
@@ -75,6 +81,10 @@ struct Held {
     /// Successful fetches, so holders of keys (the verified-token cache) can tell the set
     /// may have changed.
     generation: u64,
+    /// The unknown-`kid` probe: an unknown `kid` may refetch before the cooldown ends. Set by
+    /// a successful fetch not caused by an unknown `kid`, spent by one that is, cleared by a
+    /// failed fetch (a failing issuer is asked once per cooldown).
+    probe: bool,
 }
 
 /// The JWKS cache; one per Lambda sandbox, shared by every invocation.
@@ -105,7 +115,8 @@ impl JwksCache {
         }
     }
 
-    /// The key with this `kid`, fetching the JWKS when needed and allowed.
+    /// The key with this `kid`, fetching the JWKS when needed and allowed (the cooldown, or
+    /// the unknown-`kid` probe of the module docs).
     ///
     /// # Errors
     /// [`JwksError::UnknownKid`] when the issuer has no such key (or may not be asked again
@@ -130,14 +141,20 @@ impl JwksCache {
             },
             None => self.fetching.lock().await,
         };
-        let fetch_now = {
+        let (fetch_now, unknown_kid) = {
             let mut held = self.held.write().await;
+            // Keys are held, just not this one: a rotation, or a made-up `kid`.
+            let unknown_kid = !held.keys.is_empty() && held.keys.get(kid).is_none();
             // Another task fetched while this one waited: use its answer, do not ask again.
-            let fetch_now = held.attempts == seen_attempts && self.may_fetch(&held);
+            let fetch_now = held.attempts == seen_attempts
+                && (self.may_fetch(&held) || (unknown_kid && held.probe));
             if fetch_now {
                 held.attempts += 1;
+                if unknown_kid {
+                    held.probe = false;
+                }
             }
-            fetch_now
+            (fetch_now, unknown_kid)
         };
         if fetch_now {
             // No lock on the keys during the fetch: tokens whose key is held verify meanwhile.
@@ -153,8 +170,10 @@ impl JwksCache {
                     held.keys = keys;
                     held.fetched_at = Some(now);
                     held.generation += 1;
+                    held.probe = !unknown_kid;
                 }
                 Err(error) => {
+                    held.probe = false;
                     tracing::warn!(%error, kept_keys = held.keys.len(), "JWKS fetch failed");
                     if held.keys.is_empty() {
                         return Err(JwksError::Unavailable(error));
@@ -189,6 +208,7 @@ impl JwksCache {
                 held.attempted_at = Some(now);
                 held.attempts += 1;
                 held.generation += 1;
+                held.probe = true;
             }
             Err(error) => tracing::warn!(%error, "JWKS prefetch failed; the first token fetches"),
         }

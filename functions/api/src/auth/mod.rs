@@ -9,6 +9,7 @@ mod jose;
 pub mod jwks;
 mod key_policy;
 pub mod key_set;
+pub mod profile;
 pub mod rejection;
 mod rsa_key;
 pub mod scope;

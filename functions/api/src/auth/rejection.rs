@@ -25,6 +25,9 @@ pub enum TokenRejection {
     /// `typ` is neither `JWT` (Auth0) nor `at+jwt` (RFC 9068 §2.1, §4 step 1; explicit typing,
     /// RFC 8725 §3.11).
     Typ,
+    /// `typ` is not `at+jwt` (a plain `JWT`, or none) where `AUTH_REQUIRE_AT_JWT=true` takes
+    /// RFC 9068 access tokens only (RFC 9068 §2.1, §4 step 1).
+    NotAtJwt,
     /// No `kid`: the key must be picked from the issuer's JWKS by name (RFC 7515 §4.1.4), never
     /// guessed or taken from the token (RFC 8725 §3.10).
     NoKid,
@@ -59,8 +62,17 @@ pub enum TokenRejection {
     NoIss,
     /// No `aud`; it is required (RFC 9068 §2.2).
     NoAud,
-    /// A claim has the wrong type, e.g. `aud` a number or `scope` an object (RFC 7519 §4.1,
-    /// RFC 9068 §2.2).
+    /// No `sub` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
+    NoSub,
+    /// No `client_id` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2); Auth0's
+    /// `azp` does not stand in for it.
+    NoClientId,
+    /// No `iat` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
+    NoIat,
+    /// No `jti` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
+    NoJti,
+    /// A claim has the wrong type, e.g. `aud` a number, `scope` or `scp` an object, a `jti`
+    /// that is not a string (RFC 7519 §4.1, RFC 9068 §2.2).
     Claims,
     /// Any other failure to read the token as a JWT (RFC 7519 §7.2).
     Malformed,
@@ -86,6 +98,7 @@ impl TokenRejection {
             Self::AlgNotAllowed => "alg_not_allowed",
             Self::Crit => "crit",
             Self::Typ => "typ",
+            Self::NotAtJwt => "not_at_jwt",
             Self::NoKid => "no_kid",
             Self::UnknownKid => "unknown_kid",
             Self::KeyMismatch => "key_mismatch",
@@ -98,6 +111,10 @@ impl TokenRejection {
             Self::NoExp => "no_exp",
             Self::NoIss => "no_iss",
             Self::NoAud => "no_aud",
+            Self::NoSub => "no_sub",
+            Self::NoClientId => "no_client_id",
+            Self::NoIat => "no_iat",
+            Self::NoJti => "no_jti",
             Self::Claims => "claims",
             Self::DpopBound => "dpop_bound",
             Self::NotDpopBound => "not_dpop_bound",
@@ -116,6 +133,7 @@ impl TokenRejection {
                 "the access token has critical header parameters this API does not understand"
             }
             Self::Typ => "the token is not an access token (typ)",
+            Self::NotAtJwt => "the access token is not typed at+jwt (RFC 9068)",
             Self::NoKid => "the access token does not name its key (kid)",
             Self::UnknownKid => "the access token was signed with an unknown key",
             Self::KeyMismatch => "the access token's key cannot verify this algorithm",
@@ -130,6 +148,10 @@ impl TokenRejection {
             Self::NoExp => "the access token has no valid exp claim",
             Self::NoIss => "the access token has no iss claim",
             Self::NoAud => "the access token has no aud claim",
+            Self::NoSub => "the access token has no sub claim",
+            Self::NoClientId => "the access token has no client_id claim",
+            Self::NoIat => "the access token has no iat claim",
+            Self::NoJti => "the access token has no jti claim",
             Self::Claims => "the access token's claims are malformed",
             Self::Malformed => "the access token is malformed",
             Self::DpopBound => {

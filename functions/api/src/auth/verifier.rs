@@ -1,7 +1,8 @@
 //! Access token verification: the JWT profile of RFC 9068 §4 with the RFC 8725 best current
 //! practices. Everything that decides trust is configuration or the issuer's JWKS, never the
 //! token itself. The steps, in order: the compact form (`jose`), the header rules (`header`),
-//! the key named by `kid` (JWKS and `key_policy`), the signature, the claims (`claims`).
+//! the claim profile's `typ` (`profile`), the key named by `kid` (JWKS and `key_policy`), the
+//! signature, the claims (`claims`, with the profile's).
 //! A token that passed them all is kept (`token_cache`) and accepted again without them until
 //! its `exp`, while its key is still the issuer's.
 
@@ -16,6 +17,7 @@ use super::header::{self, AcceptedHeader};
 use super::jose::CompactJws;
 use super::jwks::{JwksCache, JwksError};
 use super::key_set::KeySet;
+use super::profile::TokenProfile;
 use super::rejection::TokenRejection;
 use super::scope::{self, ScopeClaim};
 use super::token_cache::{self, Entry, TokenCache};
@@ -48,6 +50,7 @@ pub struct VerifiedToken {
     /// `None` for a bearer token.
     pub jkt: Option<String>,
     scope: Option<ScopeClaim>,
+    scp: Option<ScopeClaim>,
     permissions: Option<Vec<String>>,
 }
 
@@ -58,27 +61,35 @@ impl VerifiedToken {
             client_id: claims.azp.or(claims.client_id),
             jkt: claims.cnf.and_then(|cnf| cnf.jkt),
             scope: claims.scope,
+            scp: claims.scp,
             permissions: claims.permissions,
         }
     }
 
-    /// Whether the token grants `wanted` through `scope` or Auth0's `permissions`.
+    /// Whether the token grants `wanted` through `scope`, `scp` or Auth0's `permissions`.
     pub fn grants(&self, wanted: &str) -> bool {
-        scope::grants(self.scope.as_ref(), self.permissions.as_deref(), wanted)
+        scope::grants(
+            &[self.scope.as_ref(), self.scp.as_ref()],
+            self.permissions.as_deref(),
+            wanted,
+        )
     }
 
     /// Bytes of claim text held, to bound what the verified-token cache keeps.
     fn text_len(&self) -> usize {
-        let scope = match &self.scope {
-            Some(ScopeClaim::Delimited(text)) => text.len(),
-            Some(ScopeClaim::List(items)) => items.iter().map(String::len).sum(),
-            None => 0,
-        };
+        let scopes: usize = [&self.scope, &self.scp]
+            .into_iter()
+            .flatten()
+            .map(|claim| match claim {
+                ScopeClaim::Delimited(text) => text.len(),
+                ScopeClaim::List(items) => items.iter().map(String::len).sum(),
+            })
+            .sum();
         let permissions: usize = self.permissions.iter().flatten().map(String::len).sum();
         self.subject.as_ref().map_or(0, String::len)
             + self.client_id.as_ref().map_or(0, String::len)
             + self.jkt.as_ref().map_or(0, String::len)
-            + scope
+            + scopes
             + permissions
     }
 
@@ -126,6 +137,7 @@ pub fn verify_signature(
 #[derive(Debug)]
 pub struct TokenVerifier {
     policy: VerifierPolicy,
+    profile: TokenProfile,
     jwks: JwksCache,
     clock: Arc<dyn Clock>,
     verified: TokenCache<VerifiedToken>,
@@ -142,11 +154,20 @@ impl TokenVerifier {
     pub fn with_clock(policy: VerifierPolicy, jwks: JwksCache, clock: Arc<dyn Clock>) -> Self {
         Self {
             policy,
+            profile: TokenProfile::default(),
             jwks,
             clock,
             verified: TokenCache::default(),
             signature_checks: AtomicU64::new(0),
         }
+    }
+
+    /// This verifier under the claim `profile` (`AUTH_REQUIRE_AT_JWT`). The verified tokens
+    /// kept so far are dropped: each kept token passed the profile it is served under.
+    pub fn with_profile(mut self, profile: TokenProfile) -> Self {
+        self.profile = profile;
+        self.verified = TokenCache::default();
+        self
     }
 
     /// Fetches the issuer's keys now if none are held (discovery included), so the first
@@ -180,6 +201,8 @@ impl TokenVerifier {
         }
         let AcceptedHeader { alg, kid, members } =
             header::check(jws.header, &self.policy.algorithms)?;
+        // Before the key lookup: a token of another profile costs no JWKS fetch.
+        self.profile.check_header(&members)?;
         let key = self.key(&kid).await?;
         self.signature_checks.fetch_add(1, Ordering::Relaxed);
         key.verify(alg, jws.signing_input.as_bytes(), &digest, jws.signature)?;
@@ -248,6 +271,7 @@ impl TokenVerifier {
             issuer: &self.policy.issuer,
             audiences: &self.policy.audiences,
             leeway: self.policy.leeway_seconds,
+            profile: self.profile,
         }
     }
 }

@@ -14,6 +14,7 @@ use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::UploadApi;
 use timesheets_api::auth::dpop::DpopPolicy;
 use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
+use timesheets_api::auth::profile::TokenProfile;
 use timesheets_api::auth::verifier::{TokenVerifier, VerifierPolicy};
 use timesheets_api::store::memory::MemoryStore;
 
@@ -60,6 +61,8 @@ pub struct Setup {
     pub discovery: bool,
     /// `AUTH_DPOP` and `AUTH_DPOP_HTU`.
     pub dpop: DpopPolicy,
+    /// `AUTH_REQUIRE_AT_JWT`.
+    pub profile: TokenProfile,
 }
 
 impl Default for Setup {
@@ -70,6 +73,7 @@ impl Default for Setup {
             extra_keys: Vec::new(),
             discovery: false,
             dpop: DpopPolicy::default(),
+            profile: TokenProfile::default(),
         }
     }
 }
@@ -113,7 +117,8 @@ impl Harness {
             &issuer,
             setup.algorithms,
             JwksCache::new(client, endpoint, setup.jwks),
-        );
+        )
+        .with_profile(setup.profile);
         Self {
             api: UploadApi::new(verifier, MemoryStore::default()).with_dpop(setup.dpop),
             key,
