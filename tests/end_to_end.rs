@@ -18,7 +18,7 @@ use timesheets_job::credentials::ClientCredentials;
 use timesheets_job::retry::{Budget, Deadline, RetryPolicy};
 use timesheets_job::token_client::TokenClient;
 use timesheets_job::{
-    ClientAuthentication, DpopSigner, JobConfig, JobError, RunContext, TimesheetsJob,
+    ClientAuthentication, DpopSigner, JobConfig, JobError, JobReport, RunContext, TimesheetsJob,
 };
 use url::Url;
 
@@ -156,7 +156,8 @@ async fn client_secret_basic_with_a_wrong_secret_is_invalid_client() {
 async fn client_secret_basic_gets_a_token_and_stores_the_entry() {
     let job = job_with(ClientAuthentication::ClientSecretBasic, None).await;
     let project = unique_project("Basic");
-    let report = run_one_entry(&job, &project).await
+    let report = run_one_entry(&job, &project)
+        .await
         .expect("the issuer accepts the Basic credentials");
     assert_eq!(report.uploaded, 1);
     assert_eq!(rows_with_project(&project).await, 1);
