@@ -985,13 +985,18 @@ async fn run(harness: &Harness, cases: &[Case<'_>]) -> Vec<String> {
     failures
 }
 
-#[tokio::test]
-async fn with_require_at_jwt_only_rfc_9068_tokens_pass() {
-    let harness = Harness::with(Setup {
+/// The default harness with `AUTH_REQUIRE_AT_JWT=true`.
+async fn at_jwt_harness() -> Harness {
+    Harness::with(Setup {
         profile: TokenProfile::AtJwt,
         ..Setup::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn with_require_at_jwt_only_rfc_9068_tokens_pass() {
+    let harness = at_jwt_harness().await;
     let cases = at_jwt_cases(&harness.key);
     let failures = run(&harness, &cases).await;
     assert!(
@@ -1004,11 +1009,7 @@ async fn with_require_at_jwt_only_rfc_9068_tokens_pass() {
 
 #[tokio::test]
 async fn with_require_at_jwt_a_plain_jwt_costs_no_jwks_fetch() {
-    let harness = Harness::with(Setup {
-        profile: TokenProfile::AtJwt,
-        ..Setup::default()
-    })
-    .await;
+    let harness = at_jwt_harness().await;
     let answer = harness.upload_with(&harness.token()).await;
     assert_eq!(answer.status, 401);
     assert_eq!(
