@@ -271,12 +271,15 @@ impl<S: TimesheetStore> UploadApi<S> {
         access_token: &str,
         jkt: &str,
     ) -> Result<(), ApiError> {
-        let url = self
-            .dpop
-            .htu
-            .clone()
-            .or_else(|| dpop::target::request_url(request))
-            .ok_or_else(|| refuse_proof(ProofRejection::Htu))?;
+        let rebuilt;
+        let url = match &self.dpop.htu {
+            Some(configured) => configured,
+            None => {
+                rebuilt = dpop::target::request_url(request)
+                    .ok_or_else(|| refuse_proof(ProofRejection::Htu))?;
+                &rebuilt
+            }
+        };
         let proofs = request
             .headers()
             .get_all("dpop")
@@ -284,7 +287,7 @@ impl<S: TimesheetStore> UploadApi<S> {
             .map(|value| value.to_str().unwrap_or_default());
         let target = ProofTarget {
             method: request.method().as_str(),
-            url: &url,
+            url,
             access_token,
         };
         let now = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;

@@ -49,8 +49,15 @@ impl VerifyingKey {
     /// Prepares `jwk` (already a signing key, [`key_policy::is_signing_key`]) for every
     /// algorithm [`key_policy::fits`] allows it.
     pub fn new(jwk: Jwk) -> Self {
-        let by_alg = ASYMMETRIC
-            .into_iter()
+        Self::for_algorithms(jwk, &ASYMMETRIC)
+    }
+
+    /// [`Self::new`] for `algorithms` only: a DPoP proof's key verifies the one `alg` its
+    /// header names, so an RSA `jwk` is parsed once, not once per RSA algorithm.
+    pub fn for_algorithms(jwk: Jwk, algorithms: &[Algorithm]) -> Self {
+        let by_alg = algorithms
+            .iter()
+            .copied()
             .filter(|alg| key_policy::fits(&jwk, *alg))
             .filter_map(|alg| Some((alg, parse(&jwk, alg)?)))
             .collect();

@@ -1,9 +1,12 @@
 //! The KMS key's public half as the issuer sees it: the RFC 7638 JWK thumbprint that names the
 //! registered credential (`kid`), and ECDSA signatures in the JWS form.
 
-use aws_lc_rs::digest::{self, SHA256};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, EllipticCurveKeyParameters,
+    EllipticCurveKeyType, Jwk, RSAKeyParameters, RSAKeyType, ThumbprintHash,
+};
 
 use super::AssertionAlgorithm;
 
@@ -17,37 +20,40 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 /// The RFC 7638 §3 thumbprint (SHA-256, base64url) of the DER SubjectPublicKeyInfo `spki`, for
 /// a key that signs `alg`; `None` when `spki` is not a key of that kind.
 pub fn thumbprint(spki: &[u8], alg: AssertionAlgorithm) -> Option<String> {
-    let members = match alg {
+    let public = match alg {
         AssertionAlgorithm::RS256 | AssertionAlgorithm::PS256 => {
             let key = aws_lc_rs::rsa::PublicKey::from_der(spki).ok()?;
-            rsa_members(
+            rsa_jwk(
                 key.modulus().big_endian_without_leading_zero(),
                 key.exponent().big_endian_without_leading_zero(),
             )
         }
-        AssertionAlgorithm::ES256 => {
-            let point = spki.strip_prefix(&P256_SPKI_PREFIX)?;
-            match point {
-                [0x04, xy @ ..] if xy.len() == 64 => ec_members(&xy[..32], &xy[32..]),
-                _ => return None,
+        AssertionAlgorithm::ES256 => match spki.strip_prefix(&P256_SPKI_PREFIX)? {
+            [0x04, xy @ ..] if xy.len() == 64 => {
+                AlgorithmParameters::EllipticCurve(EllipticCurveKeyParameters {
+                    key_type: EllipticCurveKeyType::EC,
+                    curve: EllipticCurve::P256,
+                    x: b64(&xy[..32]),
+                    y: b64(&xy[32..]),
+                })
             }
-        }
+            _ => return None,
+        },
     };
-    Some(b64(digest::digest(&SHA256, members.as_bytes())))
+    let jwk = Jwk {
+        common: CommonParameters::default(),
+        algorithm: public,
+    };
+    jwk.thumbprint(ThumbprintHash::SHA256).ok()
 }
 
-/// The required members of an RSA JWK in lexicographic order, no whitespace (RFC 7638 §3.2).
-fn rsa_members(n: &[u8], e: &[u8]) -> String {
-    format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n))
-}
-
-/// The required members of a P-256 JWK, as [`rsa_members`].
-fn ec_members(x: &[u8], y: &[u8]) -> String {
-    format!(
-        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-        b64(x),
-        b64(y)
-    )
+/// The public parameters of an RSA key from its big-endian `n` and `e`.
+fn rsa_jwk(n: &[u8], e: &[u8]) -> AlgorithmParameters {
+    AlgorithmParameters::RSA(RSAKeyParameters {
+        key_type: RSAKeyType::RSA,
+        n: b64(n),
+        e: b64(e),
+    })
 }
 
 /// The JWS form `r || s`, 32 bytes each (RFC 7518 §3.4), of the DER `ECDSA-Sig-Value`
@@ -113,9 +119,12 @@ mod tests {
                 "M4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
             ))
             .unwrap();
-        let members = rsa_members(&n, &[1, 0, 1]);
+        let jwk = Jwk {
+            common: CommonParameters::default(),
+            algorithm: rsa_jwk(&n, &[1, 0, 1]),
+        };
         assert_eq!(
-            b64(digest::digest(&SHA256, members.as_bytes())),
+            jwk.thumbprint(ThumbprintHash::SHA256).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }
