@@ -253,6 +253,31 @@ def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, fun
     assert source["Properties"]["CodeUri"] == ".."
 
 
+def test_api_trusts_the_extra_issuers_after_the_jobs_own(cfn):
+    extra = "https://login.exampleco.com/,https://other.example/"
+    env = deployed(cfn, ExtraIssuers=extra)["Resources"][API]["Properties"]["Environment"]["Variables"]
+    assert env["AUTH_ISSUER"] == {"Fn::Sub": "${AuthIssuer},${ExtraIssuers}"}
+    job_env = deployed(cfn, ExtraIssuers=extra)["Resources"][JOB]["Properties"]["Environment"]["Variables"]
+    assert job_env["AUTH_ISSUER"] == {"Ref": "AuthIssuer"}
+
+
+@pytest.mark.parametrize(
+    "extra,ok",
+    [
+        ("", True),
+        ("https://login.exampleco.com/", True),
+        ("https://login.exampleco.com/,https://a.example/realms/x/", True),
+        ("https://login.exampleco.com/, https://a.example/", True),
+        ("https://login.exampleco.com", False),
+        ("http://login.exampleco.com/", False),
+        ("https://login.exampleco.com/,", False),
+    ],
+)
+def test_extra_issuers_pattern(cfn, extra, ok):
+    pattern = cfn["Parameters"]["ExtraIssuers"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, extra) is not None) is ok
+
+
 def test_api_function_environment_is_exactly_what_it_reads(cfn):
     resources = deployed(cfn)["Resources"]
     assert resources[API]["Properties"]["Environment"]["Variables"] == {
@@ -429,6 +454,7 @@ def test_parameter_defaults(cfn):
     assert params["LogLevel"]["Default"] == "INFO"
     assert params["LogRetentionDays"]["Default"] == 30
     assert "Default" not in params["AuthIssuer"]
+    assert params["ExtraIssuers"]["Default"] == ""
 
 
 @pytest.mark.parametrize(

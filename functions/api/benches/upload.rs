@@ -30,7 +30,6 @@ fn verifier(server: &JwksServer) -> TokenVerifier {
     );
     TokenVerifier::new(
         VerifierPolicy {
-            issuer: ISSUER.to_owned(),
             audiences: vec![AUDIENCE.to_owned()],
             algorithms: vec![Algorithm::RS256],
             leeway_seconds: 5,

@@ -14,12 +14,14 @@ use crate::auth::verifier::VerifierPolicy;
 /// Everything the API function reads from its environment.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
-    /// Token rules: `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_ALGORITHMS`, `AUTH_LEEWAY_SECONDS`.
+    /// `AUTH_ISSUER`: the issuers whose tokens are accepted, one or more, comma-separated
+    /// (an Auth0 custom domain next to the tenant domain during a migration, say); each with
+    /// its `AUTH_JWKS_URI` entry.
+    pub issuers: Vec<IssuerConfig>,
+    /// Token rules for every issuer: `AUTH_AUDIENCE`, `AUTH_ALGORITHMS`, `AUTH_LEEWAY_SECONDS`.
     pub verifier: VerifierPolicy,
     /// `AUTH_REQUIRE_AT_JWT` (`false`): `true` takes RFC 9068 access tokens only.
     pub profile: TokenProfile,
-    /// `AUTH_JWKS_URI`; unset means discovery, else `{issuer}/.well-known/jwks.json`.
-    pub jwks_uri: Option<Url>,
     /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap.
     pub jwks: JwksPolicy,
     /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS fetch.
@@ -30,19 +32,27 @@ pub struct ApiConfig {
     pub dpop: DpopPolicy,
 }
 
+/// One trusted issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerConfig {
+    /// The `iss` of its tokens, exactly (Auth0: `https://{domain}/`).
+    pub issuer: String,
+    /// Its JWKS: the issuer's entry of `AUTH_JWKS_URI`; unset means OpenID Connect discovery,
+    /// else `{issuer}/.well-known/jwks.json`.
+    pub jwks_uri: Option<Url>,
+}
+
 impl ApiConfig {
     /// Reads the configuration.
     ///
     /// # Errors
     /// [`ConfigError`] naming the first missing or malformed variable.
     pub fn from_source(source: &impl VarSource) -> Result<Self, ConfigError> {
-        let issuer = config::required(source, "AUTH_ISSUER")?;
-        config::endpoint(source, "AUTH_ISSUER")?;
         let defaults = JwksPolicy::default();
         let leeway_seconds = config::parsed_or(source, "AUTH_LEEWAY_SECONDS", 5)?;
         Ok(Self {
+            issuers: issuers(source)?,
             verifier: VerifierPolicy {
-                issuer,
                 audiences: config::list(source, "AUTH_AUDIENCE")?,
                 algorithms: algorithms(source)?,
                 leeway_seconds,
@@ -52,7 +62,6 @@ impl ApiConfig {
                 "AUTH_REQUIRE_AT_JWT",
                 false,
             )?),
-            jwks_uri: config::optional_endpoint(source, "AUTH_JWKS_URI")?,
             jwks: JwksPolicy {
                 ttl: seconds(source, "AUTH_JWKS_TTL_SECONDS", defaults.ttl)?,
                 cooldown: seconds(source, "AUTH_JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
@@ -67,6 +76,45 @@ impl ApiConfig {
             },
         })
     }
+}
+
+/// `AUTH_ISSUER`, each an endpoint and none twice, and `AUTH_JWKS_URI`: unset, or one URL per
+/// issuer in the same order.
+fn issuers(source: &impl VarSource) -> Result<Vec<IssuerConfig>, ConfigError> {
+    let names = config::list(source, "AUTH_ISSUER")?;
+    for (at, name) in names.iter().enumerate() {
+        config::parse_endpoint("AUTH_ISSUER", name)?;
+        if names[..at].contains(name) {
+            return Err(ConfigError::Invalid {
+                name: "AUTH_ISSUER",
+                reason: format!("lists `{name}` twice"),
+            });
+        }
+    }
+    let jwks_uris = match config::optional(source, "AUTH_JWKS_URI") {
+        None => vec![None; names.len()],
+        Some(_) => {
+            let uris = config::list(source, "AUTH_JWKS_URI")?;
+            if uris.len() != names.len() {
+                return Err(ConfigError::Invalid {
+                    name: "AUTH_JWKS_URI",
+                    reason: format!(
+                        "lists {} URLs for {} issuers: one per AUTH_ISSUER entry, in its order",
+                        uris.len(),
+                        names.len()
+                    ),
+                });
+            }
+            uris.iter()
+                .map(|uri| config::parse_endpoint("AUTH_JWKS_URI", uri).map(Some))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(names
+        .into_iter()
+        .zip(jwks_uris)
+        .map(|(issuer, jwks_uri)| IssuerConfig { issuer, jwks_uri })
+        .collect())
 }
 
 fn seconds(
@@ -114,13 +162,18 @@ mod tests {
     #[test]
     fn defaults() {
         let config = ApiConfig::from_source(&base()).unwrap();
-        assert_eq!(config.verifier.issuer, "https://tenant.auth0.com/");
+        assert_eq!(
+            config.issuers,
+            [IssuerConfig {
+                issuer: "https://tenant.auth0.com/".to_owned(),
+                jwks_uri: None
+            }]
+        );
         assert_eq!(config.verifier.algorithms, [Algorithm::RS256]);
         assert_eq!(config.verifier.leeway_seconds, 5);
         assert_eq!(config.jwks.ttl, Duration::from_secs(600));
         assert_eq!(config.jwks.cooldown, Duration::from_secs(30));
         assert_eq!(config.jwks_timeout, Duration::from_secs(3));
-        assert_eq!(config.jwks_uri, None);
         assert_eq!(config.profile, TokenProfile::Jwt);
     }
 
@@ -170,6 +223,61 @@ mod tests {
         assert_eq!(
             config.verifier.algorithms,
             [Algorithm::RS256, Algorithm::PS256]
+        );
+    }
+
+    #[test]
+    fn several_issuers_each_with_its_jwks_uri_in_order() {
+        let mut source = base();
+        source.insert(
+            "AUTH_ISSUER",
+            "https://tenant.auth0.com/, https://login.exampleco.com/",
+        );
+        let config = ApiConfig::from_source(&source).unwrap();
+        let names: Vec<_> = config.issuers.iter().map(|i| i.issuer.as_str()).collect();
+        assert_eq!(
+            names,
+            ["https://tenant.auth0.com/", "https://login.exampleco.com/"]
+        );
+        assert!(config.issuers.iter().all(|i| i.jwks_uri.is_none()));
+        source.insert(
+            "AUTH_JWKS_URI",
+            "https://tenant.auth0.com/.well-known/jwks.json,https://login.exampleco.com/keys",
+        );
+        let config = ApiConfig::from_source(&source).unwrap();
+        assert_eq!(
+            config.issuers[1].jwks_uri.as_ref().map(Url::as_str),
+            Some("https://login.exampleco.com/keys")
+        );
+        source.insert(
+            "AUTH_JWKS_URI",
+            "https://tenant.auth0.com/.well-known/jwks.json",
+        );
+        assert_eq!(
+            ApiConfig::from_source(&source).unwrap_err().to_string(),
+            "configuration: AUTH_JWKS_URI is invalid: lists 1 URLs for 2 issuers: \
+             one per AUTH_ISSUER entry, in its order"
+        );
+    }
+
+    #[test]
+    fn each_issuer_is_an_endpoint_listed_once() {
+        let mut source = base();
+        source.insert(
+            "AUTH_ISSUER",
+            "https://tenant.auth0.com/,http://issuer.example/",
+        );
+        assert_eq!(
+            ApiConfig::from_source(&source).unwrap_err().to_string(),
+            "configuration: AUTH_ISSUER is invalid: must use https unless the host is loopback"
+        );
+        source.insert(
+            "AUTH_ISSUER",
+            "https://tenant.auth0.com/,https://tenant.auth0.com/",
+        );
+        assert_eq!(
+            ApiConfig::from_source(&source).unwrap_err().to_string(),
+            "configuration: AUTH_ISSUER is invalid: lists `https://tenant.auth0.com/` twice"
         );
     }
 

@@ -16,18 +16,30 @@ use auth::verifier::TokenVerifier;
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 
 pub use app::UploadApi;
-pub use config::ApiConfig;
+pub use config::{ApiConfig, IssuerConfig};
 
-/// Builds the token verifier for `config`, fetching discovery and the JWKS through `http`
-/// (the function's one client, [`timesheets::http_client::build`] with
-/// `AUTH_JWKS_TIMEOUT_SECONDS`); keys are fetched by [`TokenVerifier::prefetch_keys`] during
-/// init, or else on the first token.
+/// Builds the token verifier for `config`: one JWKS cache per issuer of `AUTH_ISSUER`, each
+/// fetching discovery and the JWKS through `http` (the function's one client,
+/// [`timesheets::http_client::build`] with `AUTH_JWKS_TIMEOUT_SECONDS`); keys are fetched by
+/// [`TokenVerifier::prefetch_keys`] during init, or else on each issuer's first token.
+///
+/// # Panics
+/// When `config.issuers` is empty, which [`ApiConfig::from_source`] never gives.
 pub fn verifier(config: &ApiConfig, http: reqwest::Client) -> TokenVerifier {
-    let endpoint = IssuerEndpoint::new(
-        &config.verifier.issuer,
-        EndpointKind::Jwks,
-        config.jwks_uri.clone(),
-    );
-    let jwks = JwksCache::new(http, endpoint, config.jwks);
-    TokenVerifier::new(config.verifier.clone(), jwks).with_profile(config.profile)
+    let jwks = |issuer: &IssuerConfig| {
+        let endpoint =
+            IssuerEndpoint::new(&issuer.issuer, EndpointKind::Jwks, issuer.jwks_uri.clone());
+        JwksCache::new(http.clone(), endpoint, config.jwks)
+    };
+    let (first, others) = config
+        .issuers
+        .split_first()
+        .expect("AUTH_ISSUER names at least one issuer");
+    others
+        .iter()
+        .fold(
+            TokenVerifier::new(config.verifier.clone(), jwks(first)),
+            |verifier, issuer| verifier.with_issuer(jwks(issuer)),
+        )
+        .with_profile(config.profile)
 }

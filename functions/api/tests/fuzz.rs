@@ -195,7 +195,6 @@ fn verifying() -> Verifying {
         Some(server.jwks_url().parse().unwrap()),
     );
     let verifier = verifier(
-        ISSUER,
         vec![Algorithm::RS256],
         JwksCache::new(client, endpoint, JwksPolicy::default()),
     );

@@ -41,7 +41,6 @@ async fn fixture(leeway_seconds: u64, jwks: JwksPolicy) -> Fixture {
     let clock = Arc::new(ManualClock::new(now() as u64));
     let verifier = TokenVerifier::with_clock(
         VerifierPolicy {
-            issuer: ISSUER.to_owned(),
             audiences: vec![AUDIENCE.to_owned()],
             algorithms: vec![Algorithm::RS256],
             leeway_seconds,

@@ -108,7 +108,11 @@ pub fn optional_endpoint(
         .transpose()
 }
 
-fn parse_endpoint(name: &'static str, value: &str) -> Result<Url, ConfigError> {
+/// `value` of the variable `name` as an endpoint, by the rules of [`endpoint`].
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming `name` when it is not one.
+pub fn parse_endpoint(name: &'static str, value: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::Invalid {
         name,
         reason: reason.to_owned(),

@@ -75,6 +75,11 @@ impl IssuerEndpoint {
         }
     }
 
+    /// The issuer, exactly as configured.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// The endpoint's URL.
     pub async fn url(&self, client: &reqwest::Client) -> Url {
         if let Some(url) = &self.configured {

@@ -1,7 +1,8 @@
-//! The claims rules of an access token whose signature verified (RFC 7519 §4.1, RFC 9068 §4,
-//! RFC 8725 §3.8–3.9): a JSON object without `null` claims; `exp`, `iss`, `aud` present;
-//! `exp`, `nbf`, `iat` in time; `iss` and `aud` as configured; then the claims of the
-//! configured [`TokenProfile`].
+//! The claims rules of an access token (RFC 7519 §4.1, RFC 9068 §4, RFC 8725 §3.8–3.9), in two
+//! steps around the signature check: [`decode`] reads a JSON object without `null` claims,
+//! whose `iss` picks the issuer's keys; [`check`], once the signature verified, wants `exp`,
+//! `iss`, `aud` present, `exp`, `nbf`, `iat` in time, `iss` and `aud` as configured, then the
+//! claims of the configured [`TokenProfile`].
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -30,8 +31,7 @@ const READ_CLAIMS: [&str; 12] = [
 /// The claims the API uses, typed so that a claim of the wrong type (an array `iss`) fails.
 #[derive(Debug, Deserialize)]
 pub struct Claims {
-    // Typed so a non-string `iss` is `claims`; its value is checked from the object.
-    #[allow(dead_code)]
+    // Typed so a non-string `iss` is `claims`; it picks the issuer before the signature check.
     iss: Option<String>,
     /// `sub`.
     pub sub: Option<String>,
@@ -81,20 +81,28 @@ pub struct Checked {
     pub expires_at: u64,
 }
 
-/// Checks the base64url claims `payload` of a token whose signature verified, and the JOSE
-/// `header` members, at `now` (seconds since the epoch), in one decode of each. The rules and
-/// their order are jsonwebtoken's `decode` with `exp`, `iss` and `aud` required, `exp` and
-/// `nbf` validated with the leeway, then `iat` no later than `now` plus the leeway, then the
-/// claims of `policy.profile` ([`TokenProfile::check_claims`]).
+/// Claims read from the payload but not yet checked: the `iss` picks the issuer whose keys
+/// verify the signature (RFC 8725 §3.8), then [`check`] applies the rules.
+#[derive(Debug)]
+pub struct Decoded {
+    payload: Value,
+    claims: Claims,
+}
+
+impl Decoded {
+    /// `iss`, when present (a string: any other type is refused by [`decode`]).
+    pub fn issuer(&self) -> Option<&str> {
+        self.claims.iss.as_deref()
+    }
+}
+
+/// Decodes the base64url claims `payload` once: a JSON object with unique member names, no
+/// claim the API reads set to `null`, each of its type.
 ///
 /// # Errors
-/// The [`TokenRejection`] of the first rule broken.
-pub fn check(
-    payload: &str,
-    header: Map<String, Value>,
-    policy: ClaimsPolicy,
-    now: u64,
-) -> Result<Checked, TokenRejection> {
+/// [`TokenRejection::ClaimsNotObject`], [`TokenRejection::NullClaim`] or
+/// [`TokenRejection::Claims`].
+pub fn decode(payload: &str) -> Result<Decoded, TokenRejection> {
     let payload = jose::decode_object(payload).map_err(|_| TokenRejection::ClaimsNotObject)?;
     // A claim set to null is present, not absent: a null `iat` must not skip its check,
     // nor a null `azp` pick another client id.
@@ -104,16 +112,33 @@ pub fn check(
     {
         return Err(TokenRejection::NullClaim);
     }
-    check_header_types(header)?;
     let payload = Value::Object(payload);
     let claims = Claims::deserialize(&payload).map_err(|_| TokenRejection::Claims)?;
+    Ok(Decoded { payload, claims })
+}
+
+/// Checks the `decoded` claims of a token whose signature verified, and the JOSE `header`
+/// members, at `now` (seconds since the epoch). The rules and their order are jsonwebtoken's
+/// `decode` with `exp`, `iss` and `aud` required, `exp` and `nbf` validated with the leeway,
+/// then `iat` no later than `now` plus the leeway, then the claims of `policy.profile`
+/// ([`TokenProfile::check_claims`]).
+///
+/// # Errors
+/// The [`TokenRejection`] of the first rule broken.
+pub fn check(
+    decoded: Decoded,
+    header: Map<String, Value>,
+    policy: ClaimsPolicy,
+    now: u64,
+) -> Result<Checked, TokenRejection> {
+    let Decoded { payload, claims } = decoded;
+    check_header_types(header)?;
     let exp = numeric_date(payload.get("exp"));
     let nbf = numeric_date(payload.get("nbf"));
     let NumericDate::Parsed(expires) = exp else {
         return Err(TokenRejection::NoExp);
     };
-    let iss = payload.get("iss").and_then(Value::as_str);
-    let Some(iss) = iss else {
+    let Some(iss) = claims.iss.as_deref() else {
         return Err(TokenRejection::NoIss);
     };
     let Some(aud) = audience(payload.get("aud")) else {

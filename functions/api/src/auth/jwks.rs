@@ -115,6 +115,11 @@ impl JwksCache {
         }
     }
 
+    /// The issuer these keys are of: the `iss` of the tokens they verify.
+    pub fn issuer(&self) -> &str {
+        self.endpoint.issuer()
+    }
+
     /// The key with this `kid`, fetching the JWKS when needed and allowed (the cooldown, or
     /// the unknown-`kid` probe of the module docs).
     ///

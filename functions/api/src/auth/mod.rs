@@ -14,5 +14,7 @@ pub mod rejection;
 mod rsa_key;
 pub mod scope;
 pub mod token_cache;
+mod trusted_issuer;
+mod verified_token;
 pub mod verifier;
 mod verifying_key;

@@ -171,3 +171,14 @@ impl TokenRejection {
         format!("invalid_token:{}", self.cause())
     }
 }
+
+/// Why a token was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// The token is not acceptable: `401 invalid_token` (RFC 6750 §3.1).
+    #[error(transparent)]
+    Invalid(#[from] TokenRejection),
+    /// The issuer's keys cannot be had: `503`, the client may retry.
+    #[error("the issuer's signing keys are unavailable")]
+    KeysUnavailable,
+}

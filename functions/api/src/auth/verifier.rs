@@ -1,36 +1,39 @@
 //! Access token verification: the JWT profile of RFC 9068 §4 with the RFC 8725 best current
 //! practices. Everything that decides trust is configuration or the issuer's JWKS, never the
 //! token itself. The steps, in order: the compact form (`jose`), the header rules (`header`),
-//! the claim profile's `typ` (`profile`), the key named by `kid` (JWKS and `key_policy`), the
-//! signature, the claims (`claims`, with the profile's).
-//! A token that passed them all is kept (`token_cache`) and accepted again without them until
-//! its `exp`, while its key is still the issuer's.
+//! the claim profile's `typ` (`profile`), the claims decoded once (`claims`), whose `iss` picks
+//! the trusted issuer (`trusted_issuer`; one not trusted is refused without any fetch), the key
+//! named by `kid` in that issuer's JWKS (`jwks`, `key_policy`), the signature, then the claims
+//! rules (`claims`, with the profile's).
+//! A token that passed them all is kept (`token_cache`, one per issuer) and accepted again
+//! without them until its `exp`, while its key is still the issuer's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures_util::future::join_all;
 use jsonwebtoken::Algorithm;
 
-use super::claims::{self, Checked, Claims, ClaimsPolicy};
+use super::claims::{self, Checked, ClaimsPolicy, Decoded};
 use super::clock::{Clock, SystemClock};
 use super::header::{self, AcceptedHeader};
 use super::jose::CompactJws;
-use super::jwks::{JwksCache, JwksError};
+use super::jwks::JwksCache;
 use super::key_set::KeySet;
 use super::profile::TokenProfile;
-use super::rejection::TokenRejection;
-use super::scope::{self, ScopeClaim};
-use super::token_cache::{self, Entry, TokenCache};
-use super::verifying_key::VerifyingKey;
+pub use super::rejection::{TokenError, TokenRejection};
+use super::token_cache::{self, Entry};
+use super::trusted_issuer::TrustedIssuer;
+pub use super::verified_token::VerifiedToken;
 
 /// Longest token looked at, in bytes; anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
 
-/// What the verifier checks a token against.
+/// What the verifier checks a token against, whichever trusted issuer signed it: the
+/// audiences name this API, the algorithms and leeway are its own. Each issuer's `iss` and
+/// keys come with its JWKS cache ([`TokenVerifier::new`], [`TokenVerifier::with_issuer`]).
 #[derive(Debug, Clone)]
 pub struct VerifierPolicy {
-    /// `iss` must equal this exactly (RFC 9068 §4 step 3; Auth0: `https://{domain}/`).
-    pub issuer: String,
     /// `aud` (string or array) must contain one of these (RFC 9068 §4 step 4).
     pub audiences: Vec<String>,
     /// Accepted `alg` values; asymmetric only (RFC 8725 §3.1, RFC 9068 §4 step 5).
@@ -39,82 +42,8 @@ pub struct VerifierPolicy {
     pub leeway_seconds: u64,
 }
 
-/// A verified access token: who the client is and what it was granted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifiedToken {
-    /// `sub`: Auth0 sets `{client_id}@clients` for the client-credentials grant.
-    pub subject: Option<String>,
-    /// `azp` (Auth0, OIDC) or `client_id` (RFC 9068 §2.2).
-    pub client_id: Option<String>,
-    /// `cnf.jkt`: the thumbprint of the key a DPoP proof must be signed with (RFC 9449 §6.1);
-    /// `None` for a bearer token.
-    pub jkt: Option<String>,
-    scope: Option<ScopeClaim>,
-    scp: Option<ScopeClaim>,
-    permissions: Option<Vec<String>>,
-}
-
-impl VerifiedToken {
-    fn from_claims(claims: Claims) -> Self {
-        Self {
-            subject: claims.sub,
-            client_id: claims.azp.or(claims.client_id),
-            jkt: claims.cnf.and_then(|cnf| cnf.jkt),
-            scope: claims.scope,
-            scp: claims.scp,
-            permissions: claims.permissions,
-        }
-    }
-
-    /// Whether the token grants `wanted` through `scope`, `scp` or Auth0's `permissions`.
-    pub fn grants(&self, wanted: &str) -> bool {
-        scope::grants(
-            &[self.scope.as_ref(), self.scp.as_ref()],
-            self.permissions.as_deref(),
-            wanted,
-        )
-    }
-
-    /// Bytes of claim text held, to bound what the verified-token cache keeps.
-    fn text_len(&self) -> usize {
-        let scopes: usize = [&self.scope, &self.scp]
-            .into_iter()
-            .flatten()
-            .map(|claim| match claim {
-                ScopeClaim::Delimited(text) => text.len(),
-                ScopeClaim::List(items) => items.iter().map(String::len).sum(),
-            })
-            .sum();
-        let permissions: usize = self.permissions.iter().flatten().map(String::len).sum();
-        self.subject.as_ref().map_or(0, String::len)
-            + self.client_id.as_ref().map_or(0, String::len)
-            + self.jkt.as_ref().map_or(0, String::len)
-            + scopes
-            + permissions
-    }
-
-    /// The client, for logs and idempotency: `azp`/`client_id`, else `sub`.
-    pub fn client(&self) -> &str {
-        self.client_id
-            .as_deref()
-            .or(self.subject.as_deref())
-            .unwrap_or("unknown")
-    }
-}
-
-/// Why a token was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    /// The token is not acceptable: `401 invalid_token` (RFC 6750 §3.1).
-    #[error(transparent)]
-    Invalid(#[from] TokenRejection),
-    /// The issuer's keys cannot be had: `503`, the client may retry.
-    #[error("the issuer's signing keys are unavailable")]
-    KeysUnavailable,
-}
-
-/// Verifies the signature of the compact JWS `token` the way [`TokenVerifier::verify`] does
-/// before it reads any claim: the header rules (`alg` from `algorithms`, `kid`, `typ`, no
+/// Verifies the signature of the compact JWS `token` the way [`TokenVerifier::verify`] does,
+/// without the claims: the header rules (`alg` from `algorithms`, `kid`, `typ`, no
 /// `crit`), the key named by `kid` in `keys`, the key policy (`use`, `key_ops`, `alg`,
 /// `kty`/`crv`, RSA key soundness) and the signature itself. Returns the verified `alg`.
 ///
@@ -133,19 +62,19 @@ pub fn verify_signature(
     Ok(alg)
 }
 
-/// Verifies bearer access tokens against one issuer.
+/// Verifies access tokens from the issuers the API trusts (`AUTH_ISSUER`, one or more).
 #[derive(Debug)]
 pub struct TokenVerifier {
     policy: VerifierPolicy,
     profile: TokenProfile,
-    jwks: JwksCache,
+    issuers: Vec<TrustedIssuer>,
     clock: Arc<dyn Clock>,
-    verified: TokenCache<VerifiedToken>,
     signature_checks: AtomicU64,
 }
 
 impl TokenVerifier {
-    /// A verifier for `policy` taking keys from `jwks`, on the system clock.
+    /// A verifier for `policy` trusting the issuer whose keys `jwks` fetches (its `iss` is the
+    /// one `jwks` was made for), on the system clock.
     pub fn new(policy: VerifierPolicy, jwks: JwksCache) -> Self {
         Self::with_clock(policy, jwks, Arc::new(SystemClock))
     }
@@ -155,69 +84,83 @@ impl TokenVerifier {
         Self {
             policy,
             profile: TokenProfile::default(),
-            jwks,
+            issuers: vec![TrustedIssuer::new(jwks)],
             clock,
-            verified: TokenCache::default(),
             signature_checks: AtomicU64::new(0),
         }
+    }
+
+    /// This verifier also trusting the issuer whose keys `jwks` fetches, under the same
+    /// policy, with keys and verified tokens of its own. An `iss` already trusted is not added
+    /// again: the first issuer of that name keeps serving.
+    pub fn with_issuer(mut self, jwks: JwksCache) -> Self {
+        if self
+            .issuers
+            .iter()
+            .all(|held| held.issuer() != jwks.issuer())
+        {
+            self.issuers.push(TrustedIssuer::new(jwks));
+        }
+        self
     }
 
     /// This verifier under the claim `profile` (`AUTH_REQUIRE_AT_JWT`). The verified tokens
     /// kept so far are dropped: each kept token passed the profile it is served under.
     pub fn with_profile(mut self, profile: TokenProfile) -> Self {
         self.profile = profile;
-        self.verified = TokenCache::default();
+        self.issuers
+            .iter_mut()
+            .for_each(TrustedIssuer::forget_tokens);
         self
     }
 
-    /// Fetches the issuer's keys now if none are held (discovery included), so the first
-    /// token does not wait for them; a failure only logs, and that token fetches as usual.
+    /// `iss` of each trusted issuer, in the configured order.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.issuers.iter().map(TrustedIssuer::issuer)
+    }
+
+    /// Fetches each issuer's keys now if none are held (discovery included), all at once, so
+    /// the first token does not wait for them; a failure only logs, and that issuer's first
+    /// token fetches as usual.
     pub async fn prefetch_keys(&self) {
-        self.jwks.prefetch().await;
+        join_all(self.issuers.iter().map(TrustedIssuer::prefetch_keys)).await;
     }
 
     /// Verifies `token` (the compact JWS from the `Authorization` header).
     ///
     /// # Errors
     /// [`TokenError::Invalid`] naming the first rule the token breaks;
-    /// [`TokenError::KeysUnavailable`] when the issuer's JWKS cannot be had at all.
+    /// [`TokenError::KeysUnavailable`] when the JWKS of the token's issuer cannot be had.
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let jws = split(token)?;
         let digest = token_cache::digest(jws.signing_input);
         let cache_key = token_cache::key(&digest);
         let now = self.clock.now();
-        self.forget_rotated_keys().await;
-        if let Some(entry) = self.verified.get(&cache_key, jws.signature, now) {
-            // Its key must still be the issuer's: past the JWKS TTL this refreshes the keys
-            // as any token does, and a kid gone from the JWKS is refused as it would be.
-            let key = self
-                .key(&entry.kid)
-                .await
-                .inspect_err(|_| self.verified.remove(&cache_key))?;
-            if Arc::ptr_eq(&key, &entry.key) {
-                return Ok(VerifiedToken::clone(&entry.token));
+        for issuer in &self.issuers {
+            if let Some(verified) = issuer.cached(&cache_key, jws.signature, now).await? {
+                return Ok(verified);
             }
-            self.verified.remove(&cache_key);
         }
         let AcceptedHeader { alg, kid, members } =
             header::check(jws.header, &self.policy.algorithms)?;
-        // Before the key lookup: a token of another profile costs no JWKS fetch.
+        // Before the key lookup: a token of another profile or of an issuer not trusted costs
+        // no JWKS fetch.
         self.profile.check_header(&members)?;
-        let key = self.key(&kid).await?;
+        let decoded = claims::decode(jws.payload)?;
+        let issuer = self.issuer_of(&decoded)?;
+        let key = issuer.key(&kid).await?;
         self.signature_checks.fetch_add(1, Ordering::Relaxed);
         key.verify(alg, jws.signing_input.as_bytes(), &digest, jws.signature)?;
-        let Checked { claims, expires_at } =
-            claims::check(jws.payload, members, self.claims_policy(), now)?;
+        let policy = self.claims_policy(issuer.issuer());
+        let Checked { claims, expires_at } = claims::check(decoded, members, policy, now)?;
         let verified = VerifiedToken::from_claims(claims);
-        let text_len = verified.text_len();
         let entry = Entry {
             token: Arc::new(verified.clone()),
             kid,
             key,
             expires_at,
         };
-        self.verified
-            .insert(cache_key, jws.signature, entry, text_len, now);
+        issuer.keep(cache_key, jws.signature, entry, now);
         Ok(verified)
     }
 
@@ -227,48 +170,38 @@ impl TokenVerifier {
         self.signature_checks.load(Ordering::Relaxed)
     }
 
-    /// How many verified tokens are kept.
+    /// How many verified tokens are kept, over all issuers.
     pub fn cached_tokens(&self) -> usize {
-        self.verified.len()
+        self.issuers.iter().map(TrustedIssuer::cached_tokens).sum()
     }
 
     /// Whether `token` is kept as verified.
     pub fn is_cached(&self, token: &str) -> bool {
         CompactJws::split(token).is_some_and(|jws| {
-            let digest = token_cache::digest(jws.signing_input);
-            self.verified
-                .contains(&token_cache::key(&digest), jws.signature)
+            let digest = token_cache::key(&token_cache::digest(jws.signing_input));
+            self.issuers
+                .iter()
+                .any(|issuer| issuer.keeps(&digest, jws.signature))
         })
     }
 
-    /// After the JWKS changed, drops the kept tokens whose `kid` no longer names their key.
-    async fn forget_rotated_keys(&self) {
-        let generation = self.jwks.generation().await;
-        if generation != self.verified.generation() {
-            self.jwks
-                .with_keys(|keys| {
-                    self.verified
-                        .sync_keys(generation, |kid, key| keys.holds(kid, key));
-                })
-                .await;
+    /// The trusted issuer named by the token's `iss`, picked before any key is looked up
+    /// (RFC 8725 §3.8: the keys must be that issuer's). Without an `iss` a lone issuer is
+    /// still the one: the claims check then refuses the token as it would any other.
+    fn issuer_of(&self, decoded: &Decoded) -> Result<&TrustedIssuer, TokenRejection> {
+        match (decoded.issuer(), self.issuers.as_slice()) {
+            (Some(iss), issuers) => issuers
+                .iter()
+                .find(|issuer| issuer.issuer() == iss)
+                .ok_or(TokenRejection::Issuer),
+            (None, [only]) => Ok(only),
+            (None, _) => Err(TokenRejection::NoIss),
         }
     }
 
-    /// The issuer's key named `kid`.
-    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, TokenError> {
-        match self.jwks.key(kid).await {
-            Ok(key) => Ok(key),
-            Err(JwksError::UnknownKid) => Err(TokenRejection::UnknownKid.into()),
-            Err(JwksError::Unavailable(reason)) => {
-                tracing::error!(%reason, "cannot verify access tokens: no issuer keys");
-                Err(TokenError::KeysUnavailable)
-            }
-        }
-    }
-
-    fn claims_policy(&self) -> ClaimsPolicy<'_> {
+    fn claims_policy<'a>(&'a self, issuer: &'a str) -> ClaimsPolicy<'a> {
         ClaimsPolicy {
-            issuer: &self.policy.issuer,
+            issuer,
             audiences: &self.policy.audiences,
             leeway: self.policy.leeway_seconds,
             profile: self.profile,

@@ -114,7 +114,6 @@ impl Harness {
         };
         let endpoint = IssuerEndpoint::new(&issuer, EndpointKind::Jwks, configured);
         let verifier = verifier(
-            &issuer,
             setup.algorithms,
             JwksCache::new(client, endpoint, setup.jwks),
         )
@@ -135,24 +134,7 @@ impl Harness {
 
     /// Sends `request` and reads the answer.
     pub async fn call(&self, request: Request) -> Answer {
-        let response = self.api.handle(request).await;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|value| value.to_str().unwrap().to_owned())
-        };
-        let body = match response.body() {
-            Body::Text(text) => serde_json::from_str(text).unwrap(),
-            other => panic!("expected a JSON text body, got {other:?}"),
-        };
-        Answer {
-            status: response.status().as_u16(),
-            challenge: header("www-authenticate"),
-            retry_after: header("retry-after"),
-            allow: header("allow"),
-            body,
-        }
+        call(&self.api, request).await
     }
 
     /// POSTs the sample entry with `Authorization: Bearer <token>`.
@@ -166,11 +148,32 @@ impl Harness {
     }
 }
 
-/// The verifier of the API: `issuer`, [`AUDIENCE`], `algorithms`, 5 s leeway.
-pub fn verifier(issuer: &str, algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
+/// Sends `request` to `api` and reads the answer.
+pub async fn call(api: &UploadApi<MemoryStore>, request: Request) -> Answer {
+    let response = api.handle(request).await;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+    let body = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("expected a JSON text body, got {other:?}"),
+    };
+    Answer {
+        status: response.status().as_u16(),
+        challenge: header("www-authenticate"),
+        retry_after: header("retry-after"),
+        allow: header("allow"),
+        body,
+    }
+}
+
+/// The verifier of the API: the issuer of `jwks`, [`AUDIENCE`], `algorithms`, 5 s leeway.
+pub fn verifier(algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
     TokenVerifier::new(
         VerifierPolicy {
-            issuer: issuer.to_owned(),
             audiences: vec![AUDIENCE.to_owned()],
             algorithms,
             leeway_seconds: 5,
