@@ -8,12 +8,13 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::jose;
-use super::profile::TokenProfile;
+use super::profile::{ProfileClaims, TokenProfile};
 use super::rejection::TokenRejection;
 use super::scope::ScopeClaim;
 
-/// The claims read here.
-const READ_CLAIMS: [&str; 12] = [
+/// The claims read here, in this order; any other member is checked (unique names) and
+/// dropped unread. All but `jti` (read by the RFC 9068 profile only) are refused when `null`.
+const READ_CLAIMS: [&str; 13] = [
     "iss",
     "sub",
     "aud",
@@ -26,6 +27,7 @@ const READ_CLAIMS: [&str; 12] = [
     "scp",
     "permissions",
     "cnf",
+    "jti",
 ];
 
 /// The claims the API uses, typed so that a claim of the wrong type (an array `iss`) fails.
@@ -85,8 +87,12 @@ pub struct Checked {
 /// verify the signature (RFC 8725 §3.8), then [`check`] applies the rules.
 #[derive(Debug)]
 pub struct Decoded {
-    payload: Value,
     claims: Claims,
+    /// Read as jsonwebtoken reads them, from the JSON values.
+    exp: Option<Value>,
+    nbf: Option<Value>,
+    aud: Option<Value>,
+    jti: Option<Value>,
 }
 
 impl Decoded {
@@ -103,18 +109,74 @@ impl Decoded {
 /// [`TokenRejection::ClaimsNotObject`], [`TokenRejection::NullClaim`] or
 /// [`TokenRejection::Claims`].
 pub fn decode(payload: &str) -> Result<Decoded, TokenRejection> {
-    let payload = jose::decode_object(payload).map_err(|_| TokenRejection::ClaimsNotObject)?;
+    let bytes = jose::decode_segment(payload).ok_or(TokenRejection::ClaimsNotObject)?;
+    let members = timesheets::strict_json::object_members(&bytes, &READ_CLAIMS)
+        .map_err(|_| TokenRejection::ClaimsNotObject)?;
     // A claim set to null is present, not absent: a null `iat` must not skip its check,
     // nor a null `azp` pick another client id.
-    if READ_CLAIMS
-        .iter()
-        .any(|name| payload.get(*name).is_some_and(Value::is_null))
+    let [
+        iss,
+        sub,
+        aud,
+        exp,
+        nbf,
+        iat,
+        azp,
+        client_id,
+        scope,
+        scp,
+        permissions,
+        cnf,
+        jti,
+    ] = members;
+    if [
+        &iss,
+        &sub,
+        &aud,
+        &exp,
+        &nbf,
+        &iat,
+        &azp,
+        &client_id,
+        &scope,
+        &scp,
+        &permissions,
+        &cnf,
+    ]
+    .into_iter()
+    .any(|claim| claim.as_ref().is_some_and(Value::is_null))
     {
         return Err(TokenRejection::NullClaim);
     }
-    let payload = Value::Object(payload);
-    let claims = Claims::deserialize(&payload).map_err(|_| TokenRejection::Claims)?;
-    Ok(Decoded { payload, claims })
+    let claims = Claims {
+        iss: typed(iss)?,
+        sub: typed(sub)?,
+        azp: typed(azp)?,
+        client_id: typed(client_id)?,
+        iat: typed(iat)?,
+        scope: typed(scope)?,
+        scp: typed(scp)?,
+        permissions: typed(permissions)?,
+        cnf: typed(cnf)?,
+    };
+    Ok(Decoded {
+        claims,
+        exp,
+        nbf,
+        aud,
+        jti,
+    })
+}
+
+/// A claim of its type, moved out of its JSON value; a claim of another type is
+/// [`TokenRejection::Claims`].
+fn typed<T: serde::de::DeserializeOwned>(
+    claim: Option<Value>,
+) -> Result<Option<T>, TokenRejection> {
+    claim
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|_| TokenRejection::Claims)
 }
 
 /// Checks the `decoded` claims of a token whose signature verified, and the JOSE `header`
@@ -131,17 +193,23 @@ pub fn check(
     policy: ClaimsPolicy,
     now: u64,
 ) -> Result<Checked, TokenRejection> {
-    let Decoded { payload, claims } = decoded;
+    let Decoded {
+        claims,
+        exp: exp_claim,
+        nbf,
+        aud,
+        jti,
+    } = decoded;
     check_header_types(header)?;
-    let exp = numeric_date(payload.get("exp"));
-    let nbf = numeric_date(payload.get("nbf"));
+    let exp = numeric_date(exp_claim.as_ref());
+    let nbf = numeric_date(nbf.as_ref());
     let NumericDate::Parsed(expires) = exp else {
         return Err(TokenRejection::NoExp);
     };
     let Some(iss) = claims.iss.as_deref() else {
         return Err(TokenRejection::NoIss);
     };
-    let Some(aud) = audience(payload.get("aud")) else {
+    let Some(aud) = audience(aud.as_ref()) else {
         return Err(TokenRejection::NoAud);
     };
     if nbf == NumericDate::Malformed {
@@ -168,9 +236,14 @@ pub fn check(
     {
         return Err(TokenRejection::IssuedInFuture);
     }
-    policy.profile.check_claims(&payload)?;
+    policy.profile.check_claims(ProfileClaims {
+        sub: claims.sub.is_some(),
+        client_id: claims.client_id.is_some(),
+        iat: claims.iat.is_some(),
+        jti: jti.as_ref(),
+    })?;
     // `exp` rounded down, not to the nearest second: never a moment past the token's own.
-    let expires_at = match payload.get("exp") {
+    let expires_at = match exp_claim {
         Some(exp) if exp.is_f64() => exp.as_f64().map_or(expires, |exp| exp.floor() as u64),
         _ => expires,
     };

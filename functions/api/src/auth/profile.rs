@@ -18,14 +18,19 @@ pub enum TokenProfile {
     AtJwt,
 }
 
-/// Claims RFC 9068 §2.2 requires beyond `iss`, `exp` and `aud` (which every token needs),
-/// each with the refusal of its absence.
-const AT_JWT_CLAIMS: [(&str, TokenRejection); 4] = [
-    ("sub", TokenRejection::NoSub),
-    ("client_id", TokenRejection::NoClientId),
-    ("iat", TokenRejection::NoIat),
-    ("jti", TokenRejection::NoJti),
-];
+/// What the RFC 9068 profile reads of claims past the base rules, which refused a `null` or
+/// mistyped `sub`, `client_id` or `iat`: whether each is present, and `jti` as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct ProfileClaims<'a> {
+    /// `sub` is present.
+    pub sub: bool,
+    /// `client_id` is present.
+    pub client_id: bool,
+    /// `iat` is present.
+    pub iat: bool,
+    /// `jti`, of any JSON type.
+    pub jti: Option<&'a Value>,
+}
 
 impl TokenProfile {
     /// The profile `AUTH_REQUIRE_AT_JWT` names: `true` is [`Self::AtJwt`].
@@ -47,28 +52,31 @@ impl TokenProfile {
         }
     }
 
-    /// Checks the claims `payload` (a JSON object) of a token past the base claims rules: under
-    /// [`Self::AtJwt`], `sub`, `client_id`, `iat` and `jti` are present (RFC 9068 §2.2) and
-    /// `jti` is a string (RFC 7519 §4.1.7); the others were typed by the base rules.
+    /// Checks the claims of a token past the base claims rules: under [`Self::AtJwt`], `sub`,
+    /// `client_id`, `iat` and `jti` are present, in that order (RFC 9068 §2.2), and `jti` is
+    /// a string (RFC 7519 §4.1.7).
     ///
     /// # Errors
     /// The `No*` [`TokenRejection`] of the first missing claim, [`TokenRejection::NullClaim`]
     /// for a `null` `jti`, [`TokenRejection::Claims`] for a `jti` of another type.
-    pub fn check_claims(self, payload: &Value) -> Result<(), TokenRejection> {
+    pub fn check_claims(self, claims: ProfileClaims) -> Result<(), TokenRejection> {
         if self == Self::Jwt {
             return Ok(());
         }
-        for (name, missing) in AT_JWT_CLAIMS {
-            match payload.get(name) {
-                None => return Err(missing),
-                Some(Value::Null) => return Err(TokenRejection::NullClaim),
-                Some(_) => {}
-            }
+        let required = [
+            (claims.sub, TokenRejection::NoSub),
+            (claims.client_id, TokenRejection::NoClientId),
+            (claims.iat, TokenRejection::NoIat),
+            (claims.jti.is_some(), TokenRejection::NoJti),
+        ];
+        if let Some((_, missing)) = required.into_iter().find(|(present, _)| !present) {
+            return Err(missing);
         }
-        if !payload.get("jti").is_some_and(Value::is_string) {
-            return Err(TokenRejection::Claims);
+        match claims.jti {
+            Some(Value::String(_)) => Ok(()),
+            Some(Value::Null) => Err(TokenRejection::NullClaim),
+            _ => Err(TokenRejection::Claims),
         }
-        Ok(())
     }
 }
 
@@ -108,23 +116,44 @@ mod tests {
 
     #[test]
     fn at_jwt_requires_its_claims() {
-        let full = json!({"sub": "s", "client_id": "c", "iat": 1, "jti": "j"});
-        assert_eq!(TokenProfile::AtJwt.check_claims(&full), Ok(()));
-        for (name, missing) in AT_JWT_CLAIMS {
-            let mut claims = full.clone();
-            claims.as_object_mut().unwrap().remove(name);
-            assert_eq!(TokenProfile::AtJwt.check_claims(&claims), Err(missing));
-            assert_eq!(TokenProfile::Jwt.check_claims(&claims), Ok(()));
+        let jti = json!("j");
+        let full = ProfileClaims {
+            sub: true,
+            client_id: true,
+            iat: true,
+            jti: Some(&jti),
+        };
+        assert_eq!(TokenProfile::AtJwt.check_claims(full), Ok(()));
+        let without = [
+            (ProfileClaims { sub: false, ..full }, TokenRejection::NoSub),
+            (
+                ProfileClaims {
+                    client_id: false,
+                    ..full
+                },
+                TokenRejection::NoClientId,
+            ),
+            (ProfileClaims { iat: false, ..full }, TokenRejection::NoIat),
+            (ProfileClaims { jti: None, ..full }, TokenRejection::NoJti),
+        ];
+        for (claims, missing) in without {
+            assert_eq!(TokenProfile::AtJwt.check_claims(claims), Err(missing));
+            assert_eq!(TokenProfile::Jwt.check_claims(claims), Ok(()));
         }
-        let mut claims = full;
-        claims["jti"] = Value::Null;
+        let null = Value::Null;
         assert_eq!(
-            TokenProfile::AtJwt.check_claims(&claims),
+            TokenProfile::AtJwt.check_claims(ProfileClaims {
+                jti: Some(&null),
+                ..full
+            }),
             Err(TokenRejection::NullClaim)
         );
-        claims["jti"] = json!(7);
+        let number = json!(7);
         assert_eq!(
-            TokenProfile::AtJwt.check_claims(&claims),
+            TokenProfile::AtJwt.check_claims(ProfileClaims {
+                jti: Some(&number),
+                ..full
+            }),
             Err(TokenRejection::Claims)
         );
     }
