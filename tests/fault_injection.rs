@@ -356,15 +356,3 @@ async fn a_token_that_expires_mid_run_is_renewed_before_the_next_batch() {
     );
     assert_eq!(rows_with_project(&project).await, 150);
 }
-
-/// The local issuer's token endpoint, as its discovery document names it.
-async fn discovered_token_endpoint() -> Url {
-    let issuer = stack_var("AUTH_ISSUER");
-    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
-        .await
-        .expect("the issuer answers discovery")
-        .json()
-        .await
-        .expect("discovery JSON");
-    Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap()
-}
