@@ -16,7 +16,6 @@ use e2e::*;
 use serde_json::{Value, json};
 use timesheets::config::ProcessEnv;
 use timesheets_job::{JobConfig, JobError, JobReport, RunContext, TimesheetsJob};
-use url::Url;
 
 /// The job's bound on one HTTP attempt in these tests.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
