@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use e2e::proxy::{Proxy, Step};
 use e2e::*;
 use serde_json::{Value, json};
 use timesheets::TimesheetEntry;
@@ -80,11 +81,7 @@ async fn upload_without_a_token_is_401_and_stores_nothing() {
 
 #[tokio::test]
 async fn token_without_batch_upload_is_403_and_stores_nothing() {
-    let token = access_token(
-        &stack_var("TEST_READER_CLIENT_ID"),
-        &stack_var("TEST_READER_CLIENT_SECRET"),
-    )
-    .await;
+    let token = reader_token().await;
     let project = unique_project("Reader");
     let answer = upload(Some(&token), &entry(&project)).await;
     assert_eq!(answer.status, 403, "{:?}", answer.body);
@@ -167,7 +164,18 @@ async fn client_secret_basic_gets_a_token_and_stores_the_entry() {
 /// `aud` = `audience` (the issuer when `None`); the `kid` is left to the job (the key's RFC 7638
 /// thumbprint, as `make public-jwk` printed it for the issuer).
 async fn job_signing_with(alg: AssertionAlgorithm, audience: Option<&str>) -> TimesheetsJob {
+    job_signing_through(alg, audience, None).await
+}
+
+/// [`job_signing_with`], asking for tokens at `token_url` (a proxy) instead of the discovered
+/// endpoint.
+async fn job_signing_through(
+    alg: AssertionAlgorithm,
+    audience: Option<&str>,
+    token_url: Option<Url>,
+) -> TimesheetsJob {
     let mut config = JobConfig::from_source(&ProcessEnv).expect("stack environment");
+    config.token_url = token_url;
     config.client_auth = ClientAuthentication::PrivateKeyJwt;
     config.secret_id = stack_var("TEST_ASSERTION_SECRET_ID");
     config.assertion = Some(AssertionConfig {
@@ -199,16 +207,41 @@ async fn private_key_jwt_signed_in_kms_gets_a_token_and_stores_the_entry() {
     }
 }
 
+/// A proxy in front of the issuer's token endpoint that applies `step` to the first request,
+/// and the job as the private_key_jwt client asking through it with `aud` = `audience`.
+async fn assertion_through_proxy(step: Step, audience: Option<&str>) -> (Proxy, TimesheetsJob) {
+    let token_endpoint = discovered_token_endpoint().await;
+    let proxy = Proxy::start(&token_endpoint.origin().ascii_serialization(), vec![step]).await;
+    let token_url = proxy.url().join(token_endpoint.path()).unwrap();
+    let job = job_signing_through(AssertionAlgorithm::ES256, audience, Some(token_url)).await;
+    (proxy, job)
+}
+
+/// The job sent one token request and no other: a refused assertion is not retried.
+fn assert_one_token_request(proxy: &Proxy, step: &str) {
+    let seen: Vec<_> = proxy.seen().iter().map(|s| (s.step, s.status)).collect();
+    assert_eq!(seen, [(step, Some(401))], "one request, refused, no retry");
+}
+
 #[tokio::test]
 async fn an_assertion_for_another_audience_fails_the_job_with_invalid_client() {
-    let job = job_signing_with(
-        AssertionAlgorithm::ES256,
-        Some("https://elsewhere.example/"),
-    )
-    .await;
+    let (proxy, job) =
+        assertion_through_proxy(Step::Forward, Some("https://elsewhere.example/")).await;
     let project = unique_project("KeyJwtAudience");
     let message = invalid_client_message(run_one_entry(&job, &project).await, &project).await;
     assert!(message.contains("aud must be"), "{message}");
+    assert_one_token_request(&proxy, "forward");
+}
+
+/// The issuer sees the job's assertion twice (a captured request replayed first): it refuses
+/// the job's own, and the job reports that without a retry.
+#[tokio::test]
+async fn a_replayed_client_assertion_fails_the_job_with_invalid_client() {
+    let (proxy, job) = assertion_through_proxy(Step::ReplayThenForward, None).await;
+    let project = unique_project("KeyJwtReplay");
+    let message = invalid_client_message(run_one_entry(&job, &project).await, &project).await;
+    assert!(message.contains("used before (jti)"), "{message}");
+    assert_one_token_request(&proxy, "replay");
 }
 
 /// Asks the local issuer for a token through the job's token client with DPoP on, in one

@@ -16,7 +16,6 @@ use e2e::*;
 use serde_json::{Value, json};
 use timesheets::config::ProcessEnv;
 use timesheets_job::{JobConfig, JobError, JobReport, RunContext, TimesheetsJob};
-use url::Url;
 
 /// The job's bound on one HTTP attempt in these tests.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -355,16 +354,4 @@ async fn a_token_that_expires_mid_run_is_renewed_before_the_next_batch() {
         "a new token for the second batch, before the API refuses the old one"
     );
     assert_eq!(rows_with_project(&project).await, 150);
-}
-
-/// The local issuer's token endpoint, as its discovery document names it.
-async fn discovered_token_endpoint() -> Url {
-    let issuer = stack_var("AUTH_ISSUER");
-    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
-        .await
-        .expect("the issuer answers discovery")
-        .json()
-        .await
-        .expect("discovery JSON");
-    Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap()
 }

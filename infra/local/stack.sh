@@ -16,6 +16,11 @@
 # unless it is off (both functions share one environment under cargo lambda watch).
 # The issuer reads ISSUER_DPOP_NONCE (and ISSUER_DPOP_NONCE_TTL_SECONDS) from this environment;
 # ISSUER_DPOP_NONCE also goes to stack.env, so the tests know whether the issuer demands nonces.
+# With private_key_jwt no client has a secret: the reader client (scope batch:read) is registered
+# with the JWKS of an ES256 key in moto's KMS too (TEST_READER_SIGNING_KEY in stack.env).
+# Whatever the mode, a second `cargo lambda watch` serves both functions with private_key_jwt
+# (the assertion client's RS256 key) and AUTH_DPOP=required, so the tests run that round trip
+# without a second stack (TEST_DPOP_LAMBDA_PORT, TEST_DPOP_API_URL; log lambda-dpop.log).
 #   down     stop exactly the processes `up` started (safe to repeat)
 #   status   show what is running
 #
@@ -51,6 +56,7 @@ READER_CLIENT_ID="exampleco-timesheets-reader"
 # The tests' private_key_jwt client (assertion_client) and its secret, {"client_id"} only.
 ASSERTION_CLIENT_ID="exampleco-timesheets-assertion"
 ASSERTION_SECRET_ID="timesheets/assertion-credentials"
+READER_KEY_ALIAS="alias/timesheets-test-reader"
 API_FUNCTION="timesheets-api"
 JOB_FUNCTION="timesheets-job"
 
@@ -267,6 +273,18 @@ status() {
   fi
 }
 
+# The value of NAME in test_env of `up`.
+test_value() {
+  local kv
+  for kv in "${test_env[@]}"; do
+    if [[ "${kv%%=*}" == "$1" ]]; then
+      echo "${kv#*=}"
+      return 0
+    fi
+  done
+  return 1
+}
+
 on_up_exit() {
   local rc=$?
   if ((rc != 0)); then
@@ -313,6 +331,25 @@ assertion_client() {
     "$ASSERTION_CLIENT_ID" "${jwks[0]}" "${jwks[1]}")"
 }
 
+# The reader client (scope batch:read, for insufficient-scope tests). With private_key_jwt it is
+# registered with the JWKS of an ES256 key in moto's KMS, so the stack holds no client secret;
+# else with a new secret. Sets reader_client (the issuer's entry) and adds to test_env of `up`.
+reader_client() {
+  local arn jwk secret
+  local -a kms_env
+  if [[ "${AUTH_CLIENT_AUTH:-}" == private_key_jwt ]]; then
+    moto_env "$1"
+    arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" ES256 "$READER_KEY_ALIAS")"
+    jwk="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg ES256 --format jwk)"
+    reader_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s]},"scope":"batch:read"}' "$READER_CLIENT_ID" "$jwk")"
+    test_env+=("TEST_READER_SIGNING_KEY=$arn")
+  else
+    secret="$(new_secret)"
+    reader_client="$(printf '{"client_id":"%s","client_secret":"%s","scope":"batch:read"}' "$READER_CLIENT_ID" "$secret")"
+    test_env+=("TEST_READER_CLIENT_SECRET=$secret")
+  fi
+}
+
 up() {
   case "${AUTH_CLIENT_AUTH:-client_secret_post}" in
     client_secret_post | client_secret_basic | private_key_jwt) ;;
@@ -339,8 +376,8 @@ up() {
   trap on_up_exit EXIT
   echo "boot $(cat /proc/sys/kernel/random/boot_id)" > "$PIDS"
 
-  local ports moto_port issuer_port lambda_port job_secret reader_secret clients job_client url_host
-  local assertion_client
+  local ports moto_port issuer_port lambda_port dpop_port job_secret clients job_client url_host
+  local assertion_client reader_client
   local -a auth_env=() job_secret_env=() moto_hosts=(-H 127.0.0.1) test_env=()
   url_host=127.0.0.1
   if [[ -n "$EXTRA_ADDRESS" ]]; then
@@ -350,7 +387,6 @@ up() {
   ports="$(free_ports 2)"
   read -r moto_port issuer_port <<< "$ports"
   job_secret="$(new_secret)"
-  reader_secret="$(new_secret)"
   job_client="$(printf '{"client_id":"%s","client_secret":"%s","scope":"batch:upload"}' "$JOB_CLIENT_ID" "$job_secret")"
   job_secret_env=(TEST_JOB_CLIENT_SECRET="$job_secret")
 
@@ -365,8 +401,8 @@ up() {
     job_secret_env=()
   fi
   assertion_client "http://127.0.0.1:$moto_port"
-  clients="$(printf '[%s,{"client_id":"%s","client_secret":"%s","scope":"batch:read"},%s]' \
-    "$job_client" "$READER_CLIENT_ID" "$reader_secret" "$assertion_client")"
+  reader_client "http://127.0.0.1:$moto_port"
+  clients="$(printf '[%s,%s,%s]' "$job_client" "$reader_client" "$assertion_client")"
   local issuer="http://$url_host:$issuer_port/"
   (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" \
     ISSUER_URL="$issuer" ISSUER_EXTRA_ADDRESS="$EXTRA_ADDRESS" &&
@@ -377,7 +413,8 @@ up() {
   if ((WITH_LAMBDA)); then
     log "building $API_FUNCTION and $JOB_FUNCTION"
     (cd "$ROOT" && cargo build --bin "$API_FUNCTION" --bin "$JOB_FUNCTION")
-    lambda_port="$(free_ports 1)"
+    ports="$(free_ports 2)"
+    read -r lambda_port dpop_port <<< "$ports"
   fi
 
   local -a fn_env=(
@@ -401,7 +438,6 @@ up() {
     TEST_JOB_CLIENT_ID="$JOB_CLIENT_ID"
     "${job_secret_env[@]}"
     TEST_READER_CLIENT_ID="$READER_CLIENT_ID"
-    TEST_READER_CLIENT_SECRET="$reader_secret"
     TEST_WRONG_SECRET_ID="$WRONG_SECRET_ID"
   )
   if [[ -n "${ISSUER_DPOP_NONCE:-}" ]]; then
@@ -412,6 +448,8 @@ up() {
     # The URL the job calls: cargo lambda's function URL, which the API cannot rebuild.
     fn_env+=(AUTH_DPOP_HTU="http://127.0.0.1:$lambda_port/lambda-url/$API_FUNCTION/timesheets/upload")
     test_env+=(LAMBDA_PORT="$lambda_port")
+    test_env+=(TEST_DPOP_LAMBDA_PORT="$dpop_port")
+    test_env+=(TEST_DPOP_API_URL="http://127.0.0.1:$dpop_port/lambda-url/$API_FUNCTION")
   fi
   # One AUTH_DPOP for both functions: the API's mode; the job sends proofs unless it is off.
   if [[ -n "${AUTH_DPOP:-}" ]]; then
@@ -427,7 +465,26 @@ up() {
     (cd "$ROOT" && export "${fn_env[@]}" && export RUST_LOG="$RUST_LOG,watchexec=warn" &&
       start_service lambda cargo-lambda lambda watch --ignore-changes \
         --invoke-address 127.0.0.1 --invoke-port "$lambda_port")
+    # The same functions as private_key_jwt + DPoP-required: the job as the assertion client
+    # (its secret holds {"client_id"} alone), the API taking DPoP-bound tokens only. Later
+    # assignments win in env, so these override fn_env's.
+    local -a dpop_env=(
+      "${fn_env[@]}"
+      AUTH_CLIENT_AUTH=private_key_jwt
+      AUTH_SIGNING_KEY_ID="$(test_value TEST_SIGNING_KEY_RS256)"
+      AUTH_ASSERTION_ALG=RS256
+      # Empty is unset: the kid is the key's thumbprint, not that of the job's own key.
+      AUTH_ASSERTION_KID=
+      CREDENTIALS_SECRET_ID="$ASSERTION_SECRET_ID"
+      AUTH_DPOP=required
+      API_URL="http://127.0.0.1:$dpop_port/lambda-url/$API_FUNCTION"
+      AUTH_DPOP_HTU="http://127.0.0.1:$dpop_port/lambda-url/$API_FUNCTION/timesheets/upload"
+    )
+    (cd "$ROOT" && export "${dpop_env[@]}" && export RUST_LOG="$RUST_LOG,watchexec=warn" &&
+      start_service lambda-dpop cargo-lambda lambda watch --ignore-changes \
+        --invoke-address 127.0.0.1 --invoke-port "$dpop_port")
     wait_until lambda tcp_up "$lambda_port"
+    wait_until lambda-dpop tcp_up "$dpop_port"
   fi
 
   # Holds the test clients' secrets: readable by the owner only.

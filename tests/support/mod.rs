@@ -7,8 +7,16 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Command;
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
+use timesheets::discovery::{EndpointKind, IssuerEndpoint};
+use timesheets_job::ClientAuthentication;
+use timesheets_job::client_assertion::{AssertionAlgorithm, AssertionConfig, AssertionSigner};
+use timesheets_job::credentials::ClientCredentials;
+use timesheets_job::retry::{Budget, Deadline, RetryPolicy};
+use timesheets_job::token_client::TokenClient;
 
 /// A variable of the local stack's environment.
 ///
@@ -47,6 +55,65 @@ pub async fn access_token(client_id: &str, client_secret: &str) -> String {
         .to_owned()
 }
 
+/// The local issuer's token endpoint, as its discovery document names it.
+pub async fn discovered_token_endpoint() -> url::Url {
+    let issuer = stack_var("AUTH_ISSUER");
+    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
+        .await
+        .expect("the issuer answers discovery")
+        .json()
+        .await
+        .expect("discovery JSON");
+    url::Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap()
+}
+
+/// A valid access token without the scope `batch:upload`: the reader client's. With
+/// `AUTH_CLIENT_AUTH=private_key_jwt` the stack gave that client no secret but an ES256 key in
+/// moto's KMS (`TEST_READER_SIGNING_KEY`).
+pub async fn reader_token() -> String {
+    let client_id = stack_var("TEST_READER_CLIENT_ID");
+    match std::env::var("TEST_READER_CLIENT_SECRET") {
+        Ok(secret) => access_token(&client_id, &secret).await,
+        Err(_) => assertion_token(&client_id, &stack_var("TEST_READER_SIGNING_KEY")).await,
+    }
+}
+
+/// A bearer access token for `client_id`, authenticated by a private_key_jwt assertion that the
+/// job's token client signs with the ES256 key `key_id` in moto's KMS.
+pub async fn assertion_token(client_id: &str, key_id: &str) -> String {
+    let issuer = stack_var("AUTH_ISSUER");
+    let assertion = AssertionConfig {
+        key_id: key_id.to_owned(),
+        alg: AssertionAlgorithm::ES256,
+        kid: None,
+        audience: issuer.clone(),
+    };
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let endpoint = IssuerEndpoint::new(&issuer, EndpointKind::Token, None);
+    let tokens = TokenClient::new(
+        http_client(Duration::from_secs(10)),
+        endpoint,
+        stack_var("AUTH_AUDIENCE"),
+        ClientAuthentication::PrivateKeyJwt,
+    )
+    .with_signer(AssertionSigner::new(kms, assertion));
+    let credentials = ClientCredentials {
+        client_id: client_id.to_owned(),
+        client_secret: None,
+    };
+    let budget = Budget {
+        policy: RetryPolicy::default(),
+        deadline: Deadline::after(Duration::from_secs(60)),
+        attempt_timeout: Duration::from_secs(10),
+    };
+    let token = tokens
+        .access_token(&credentials, &budget)
+        .await
+        .unwrap_or_else(|error| panic!("the issuer refused {client_id}'s assertion: {error}"));
+    assert_eq!(token.token_type(), "Bearer");
+    token.secret().to_owned()
+}
+
 /// What a client sees of an API answer.
 #[derive(Debug)]
 pub struct ApiAnswer {
@@ -83,16 +150,17 @@ pub async fn upload(token: Option<&str>, body: &Value) -> ApiAnswer {
 /// Invokes the deployed-locally scheduled function with an event file of `events/`, through
 /// `cargo lambda invoke`; returns its JSON result or the error text.
 pub fn invoke_job(event_file: &str) -> Result<Value, String> {
+    invoke_job_at(&stack_var("LAMBDA_PORT"), event_file)
+}
+
+/// [`invoke_job`] on the `cargo lambda watch` at `port` (the stack's second one,
+/// `TEST_DPOP_LAMBDA_PORT`, serves the functions with private_key_jwt and DPoP required).
+pub fn invoke_job_at(port: &str, event_file: &str) -> Result<Value, String> {
     let output = Command::new("cargo")
         .current_dir(repo_root())
         .args(["lambda", "invoke", "timesheets-job", "--data-file"])
         .arg(repo_root().join("events").join(event_file))
-        .args([
-            "--invoke-address",
-            "127.0.0.1",
-            "--invoke-port",
-            &stack_var("LAMBDA_PORT"),
-        ])
+        .args(["--invoke-address", "127.0.0.1", "--invoke-port", port])
         .args(["--output-format", "json"])
         .output()
         .expect("cargo lambda runs");

@@ -52,6 +52,9 @@ pub enum Step {
     /// Forward it and read the whole answer (so the upstream has done the work), then close the
     /// connection without answering.
     ForwardThenDrop,
+    /// Forward a copy first (its answer discarded), then the request itself, relaying that
+    /// answer: the upstream sees the request replayed before the client's own.
+    ReplayThenForward,
 }
 
 impl Step {
@@ -70,6 +73,7 @@ impl Step {
             Self::Answer { .. } => "answer",
             Self::DelayThenForward(_) => "delay",
             Self::ForwardThenDrop => "drop",
+            Self::ReplayThenForward => "replay",
         }
     }
 }
@@ -83,9 +87,9 @@ pub struct Seen {
     pub idempotency_key: Option<String>,
     /// When it arrived.
     pub at: Instant,
-    /// Which step it got: `forward`, `answer`, `delay` or `drop`.
+    /// Which step it got: `forward`, `answer`, `delay`, `drop` or `replay`.
     pub step: &'static str,
-    /// The status the client was sent (for `answer` and `forward`) or the upstream answered
+    /// The status the client was sent (for `answer`, `forward` and `replay`) or the upstream answered
     /// (for `delay` and `drop`, once known).
     pub status: Option<u16>,
 }
@@ -204,7 +208,10 @@ async fn serve(mut stream: TcpStream, state: Arc<State>) {
             seen.len() - 1
         };
         match step {
-            Step::Forward => {
+            Step::Forward | Step::ReplayThenForward => {
+                if matches!(step, Step::ReplayThenForward) {
+                    forward(&state, &request).await;
+                }
                 let answer = forward(&state, &request).await;
                 state.set_status(index, answer.status);
                 if write_answer(&mut stream, &answer).await.is_err() {
