@@ -138,21 +138,8 @@ impl AssertionSigner {
         now: SystemTime,
     ) -> Result<String, AssertionError> {
         let alg = self.config.alg;
-        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": self.kid().await?});
-        let iat = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let claims = json!({
-            "iss": client_id,
-            "sub": client_id,
-            "aud": self.config.audience,
-            "jti": uuid::Uuid::new_v4().to_string(),
-            "iat": iat,
-            "exp": iat + LIFETIME.as_secs(),
-        });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let kid = self.kid().await?;
+        let signing_input = signing_input(alg, kid, client_id, &self.config.audience, now);
         let signed = self
             .kms
             .sign()
@@ -163,17 +150,8 @@ impl AssertionSigner {
             .send()
             .await
             .map_err(|error| self.kms_error("Sign", error))?;
-        let der_or_raw = signed.signature.map(Blob::into_inner).unwrap_or_default();
-        let signature = match alg {
-            AssertionAlgorithm::ES256 => fixed_ecdsa_signature(&der_or_raw)
-                .ok_or_else(|| self.wrong_key())?
-                .to_vec(),
-            AssertionAlgorithm::RS256 | AssertionAlgorithm::PS256 => der_or_raw,
-        };
-        Ok(format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature)
-        ))
+        let signature = signed.signature.map(Blob::into_inner).unwrap_or_default();
+        compact(signing_input, alg, &signature).ok_or_else(|| self.wrong_key())
     }
 
     /// The configured `kid`, else the key's thumbprint, read once with `kms:GetPublicKey`.
@@ -217,4 +195,41 @@ impl AssertionSigner {
             },
         }
     }
+}
+
+/// The ASCII signing input `base64url(header).base64url(claims)` of a new assertion for
+/// `client_id` to `audience`, issued at `now`: what `kms:Sign` signs (`MessageType=RAW`).
+pub fn signing_input(
+    alg: AssertionAlgorithm,
+    kid: &str,
+    client_id: &str,
+    audience: &str,
+    now: SystemTime,
+) -> String {
+    let header = json!({"alg": alg.name(), "typ": "JWT", "kid": kid});
+    let iat = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let claims = json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "iat": iat,
+        "exp": iat + LIFETIME.as_secs(),
+    });
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+/// The compact JWS of `signing_input` and the `signature` `kms:Sign` returned for `alg`: RSA
+/// signatures as they are, ECDSA ones from DER to `r || s` (RFC 7518 §3.4); `None` when an
+/// ES256 signature is not a P-256 DER signature.
+pub fn compact(signing_input: String, alg: AssertionAlgorithm, signature: &[u8]) -> Option<String> {
+    let encoded = match alg {
+        AssertionAlgorithm::ES256 => URL_SAFE_NO_PAD.encode(fixed_ecdsa_signature(signature)?),
+        AssertionAlgorithm::RS256 | AssertionAlgorithm::PS256 => URL_SAFE_NO_PAD.encode(signature),
+    };
+    Some(format!("{signing_input}.{encoded}"))
 }
