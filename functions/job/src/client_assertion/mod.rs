@@ -233,3 +233,59 @@ pub fn compact(signing_input: String, alg: AssertionAlgorithm, signature: &[u8])
     };
     Some(format!("{signing_input}.{encoded}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(segment: &str) -> serde_json::Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_signing_input_is_the_header_and_claims_the_issuer_reads() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let aud = "https://tenant.example/";
+        let input = signing_input(AssertionAlgorithm::PS256, "kid-1", "client-1", aud, now);
+        let (header, claims) = input.split_once('.').unwrap();
+        assert_eq!(
+            decoded(header),
+            json!({"alg": "PS256", "typ": "JWT", "kid": "kid-1"})
+        );
+        let claims = decoded(claims);
+        let jti = claims["jti"].as_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&jti).is_ok(), "{jti}");
+        assert_eq!(
+            claims,
+            json!({
+                "iss": "client-1", "sub": "client-1", "aud": aud, "jti": jti,
+                "iat": 1_700_000_000, "exp": 1_700_000_120,
+            })
+        );
+        let again = signing_input(AssertionAlgorithm::PS256, "kid-1", "client-1", aud, now);
+        assert_ne!(decoded(again.split_once('.').unwrap().1)["jti"], jti);
+    }
+
+    #[test]
+    fn kms_signatures_become_the_jws_signature_of_their_algorithm() {
+        let rsa = [0x5a; 256];
+        let jws = compact("h.c".to_owned(), AssertionAlgorithm::RS256, &rsa).unwrap();
+        assert_eq!(jws, format!("h.c.{}", URL_SAFE_NO_PAD.encode(rsa)));
+        // DER ECDSA-Sig-Value: r with a sign byte, s a single byte.
+        let mut der = vec![0x30, 0x26, 0x02, 0x21, 0x00];
+        der.extend([0x80; 32]);
+        der.extend([0x02, 0x01, 0x01]);
+        let jws = compact("h.c".to_owned(), AssertionAlgorithm::ES256, &der).unwrap();
+        let signature = URL_SAFE_NO_PAD
+            .decode(jws.strip_prefix("h.c.").unwrap())
+            .unwrap();
+        let mut fixed = [0; 64];
+        fixed[..32].copy_from_slice(&[0x80; 32]);
+        fixed[63] = 1;
+        assert_eq!(signature, fixed);
+        assert_eq!(
+            compact("h.c".to_owned(), AssertionAlgorithm::ES256, &rsa),
+            None
+        );
+    }
+}
