@@ -13,8 +13,8 @@ use crate::issuer::Issuer;
 use crate::report::{self, Row};
 
 /// Operations per timed round, and rounds per figure (the figure is the median round).
-const PER_ROUND: usize = 200;
-const ROUNDS: usize = 15;
+pub const PER_ROUND: usize = 200;
+pub const ROUNDS: usize = 15;
 
 /// Per-operation medians. The raw, jsonwebtoken and new-token figures go over the same
 /// distinct tokens, each once, so each meets the same cold memory a new token brings.
@@ -30,7 +30,7 @@ pub struct VerifyFigures {
 }
 
 /// Time per call of `operation` over [`PER_ROUND`] calls.
-fn time_round(mut operation: impl FnMut(usize)) -> Duration {
+pub fn time_round(mut operation: impl FnMut(usize)) -> Duration {
     let started = Instant::now();
     for i in 0..PER_ROUND {
         operation(i);

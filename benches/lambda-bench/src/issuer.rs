@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::json;
+use serde_json::{Value, json};
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};
 use timesheets_api::ApiConfig;
@@ -57,11 +57,23 @@ impl Issuer {
 
     /// An access token with scope `batch:upload`, valid for an hour; `serial` makes it unique.
     pub fn token(&self, serial: u64) -> String {
-        self.key.mint(&json!({
+        self.key.mint(&self.claims(serial))
+    }
+
+    /// [`Issuer::token`] bound to the DPoP key whose RFC 7638 thumbprint is `jkt`: the claim
+    /// `cnf.jkt` (RFC 9449 §6.1), as an issuer sets it for a token request with a proof.
+    pub fn bound_token(&self, serial: u64, jkt: &str) -> String {
+        let mut claims = self.claims(serial);
+        claims["cnf"] = json!({ "jkt": jkt });
+        self.key.mint(&claims)
+    }
+
+    fn claims(&self, serial: u64) -> Value {
+        json!({
             "iss": self.url(), "aud": AUDIENCE, "sub": "bench@clients", "azp": "bench",
             "scope": "batch:upload", "iat": now(), "exp": now() + 3600,
             "jti": format!("bench-{serial}"),
-        }))
+        })
     }
 
     /// `count` distinct tokens from `first` on, minted on both cores.

@@ -1,14 +1,18 @@
-//! `make bench`: every performance figure of the API function next to its baseline, in one
-//! run on this machine. Figures are printed, never asserted: the targets are in the table.
+//! `make bench`: every performance figure of the API function next to its baseline, and what
+//! each authentication mode of both functions adds per request, in one run on this machine.
+//! Figures are printed, never asserted: the targets are in the table.
 //!
 //! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--repo DIR] [--profile OUT_DIR]`
 //! with release builds of `timesheets-api` and `hello-lambda` (the Makefile builds both);
 //! `--profile` runs warm requests under callgrind instead (`make profile`).
 
 mod crypto;
+mod dpop;
 mod dynamodb;
 mod function;
 mod issuer;
+mod kms;
+mod modes;
 mod profile;
 mod report;
 mod runtime_api;
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
     report::print_table(
         "Token verification (in process, release build)",
         "raw RSA-2048 PKCS#1 v1.5 verify (aws-lc-rs)",
+        "timesheets-api",
         &verify_rows,
     );
 
@@ -101,17 +106,28 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let kms = kms::measure(&repo, dynamodb.as_ref());
     drop(dynamodb);
     report::print_table(
         "Release bootstraps under a local Lambda Runtime API (127.0.0.1)",
         "hello-world lambda_http",
+        "timesheets-api",
         &function_rows,
     );
+    let modes = modes::measure(&issuer);
+    report::print_table(
+        "What each authentication mode adds per request (in process, release build)",
+        "raw aws-lc-rs operation",
+        "timesheets-api / -job",
+        &modes::rows(&modes, &kms),
+    );
+    println!("\n{}", modes::kms_note(&modes, &kms));
     let mut size_rows = sizes::rows(&repo);
     size_rows.push(sizes::local_row(&repo, &api, &hello));
     report::print_table(
         "Deployment package (make build: sam build, arm64)",
         "hello-world lambda_http",
+        "timesheets-api",
         &size_rows,
     );
     let missed = [&verify_rows, &function_rows, &size_rows]

@@ -26,6 +26,14 @@ pub fn duration(value: Duration) -> String {
     }
 }
 
+/// `ours - baseline` as `+12 µs` or `−3.4 µs`, in [`duration`]'s units.
+pub fn difference(ours: Duration, baseline: Duration) -> String {
+    match ours.checked_sub(baseline) {
+        Some(more) => format!("+{}", duration(more)),
+        None => format!("−{}", duration(baseline - ours)),
+    }
+}
+
 /// Bytes as `4.7 MB` (10^6 bytes, as Lambda reports memory and package sizes).
 pub fn megabytes(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
@@ -75,9 +83,10 @@ pub fn ratio(ours: Duration, baseline: Duration) -> f64 {
     ours.as_secs_f64() / baseline.as_secs_f64()
 }
 
-/// Prints `rows` under `title` as an aligned table, `baseline` naming the baseline column.
-pub fn print_table(title: &str, baseline: &str, rows: &[Row]) {
-    let header = ["figure", baseline, "timesheets-api", "ratio", "target", ""];
+/// Prints `rows` under `title` as an aligned table, `baseline` and `ours` naming the baseline
+/// column and the measured one.
+pub fn print_table(title: &str, baseline: &str, ours: &str, rows: &[Row]) {
+    let header = ["figure", baseline, ours, "ratio", "target", ""];
     let cells: Vec<[String; 6]> = rows
         .iter()
         .map(|row| {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::dpop::DpopClient;
 use crate::function::Function;
 use crate::issuer::{AUDIENCE, Issuer};
 use crate::profile::Target;
@@ -24,20 +25,29 @@ const STORED_ROUNDS: usize = 5;
 /// A body the API refuses with `400 invalid_body` once the token passed.
 const REFUSED_BODY: &str = r#"{"user_id": "007"}"#;
 
-/// The event sent to every function: `events/upload.json`, an HTTP API payload v2.0.
-fn upload_event(token: &str, body: &str) -> Vec<u8> {
-    let mut event: Value = serde_json::from_str(include_str!("../../../events/upload.json"))
-        .expect("events/upload.json is JSON");
-    event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+/// `events/upload.json`, an HTTP API payload v2.0: the event every function gets.
+pub const UPLOAD_EVENT: &str = include_str!("../../../events/upload.json");
+
+/// The upload event with `authorization`, one `dpop` header when `proof` is given, and `body`.
+pub fn event(authorization: &str, proof: Option<&str>, body: &str) -> Vec<u8> {
+    let mut event: Value = serde_json::from_str(UPLOAD_EVENT).expect("events/upload.json is JSON");
+    event["headers"]["authorization"] = Value::String(authorization.to_owned());
+    if let Some(proof) = proof {
+        event["headers"]["dpop"] = Value::String(proof.to_owned());
+    }
     event["headers"]["content-length"] = Value::String(body.len().to_string());
     event["body"] = Value::String(body.to_owned());
     event.to_string().into_bytes()
 }
 
+/// The upload event with a bearer `token` and `body`.
+fn upload_event(token: &str, body: &str) -> Vec<u8> {
+    event(&format!("Bearer {token}"), None, body)
+}
+
 /// The body of `events/upload.json`: one valid entry, stored with `201`.
 fn stored_body() -> String {
-    let event: Value = serde_json::from_str(include_str!("../../../events/upload.json"))
-        .expect("events/upload.json is JSON");
+    let event: Value = serde_json::from_str(UPLOAD_EVENT).expect("events/upload.json is JSON");
     event["body"].as_str().expect("a body").to_owned()
 }
 
@@ -61,6 +71,13 @@ impl Setup<'_> {
 
     fn start_api(&self) -> Result<Function, String> {
         Function::start(self.api, "timesheets-api", &self.api_env())
+    }
+
+    /// The API taking DPoP-bound tokens with a proof only (`AUTH_DPOP=required`).
+    fn start_api_dpop_required(&self) -> Result<Function, String> {
+        let mut env = self.api_env();
+        env.push(("AUTH_DPOP".to_owned(), "required".to_owned()));
+        Function::start(self.api, "timesheets-api", &env)
     }
 
     fn start_hello(&self) -> Result<Function, String> {
@@ -114,20 +131,21 @@ fn cold_starts(setup: &Setup) -> Result<(Cold, Cold), String> {
     Ok((medians(hello), medians(api)))
 }
 
-/// CPU per invocation over one round of `events`; `None` when a thread ended meanwhile (its
-/// time would be missing from the figure).
+/// CPU per invocation over one round of `events`, and each invocation's latency; `None` when
+/// a thread ended meanwhile (its time would be missing from the figure).
 fn cpu_round(
     function: &mut Function,
     events: &[Vec<u8>],
     wanted: u64,
-) -> Result<Option<Duration>, String> {
+) -> Result<Option<(Duration, Vec<Duration>)>, String> {
     let threads = function.threads();
     let before = function.cpu();
+    let mut latencies = Vec::with_capacity(events.len());
     for event in events {
-        expect(function, event, wanted)?;
+        latencies.push(expect(function, event, wanted)?);
     }
     let spent = function.cpu().saturating_sub(before);
-    Ok((function.threads() == threads).then(|| spent / events.len() as u32))
+    Ok((function.threads() == threads).then(|| (spent / events.len() as u32, latencies)))
 }
 
 /// One warm figure being measured: a function, the events of its round `n`, the status
@@ -137,40 +155,73 @@ struct Series<'a> {
     events: Box<dyn Fn(usize) -> Vec<Vec<u8>> + 'a>,
     wanted: u64,
     samples: Vec<Duration>,
+    latencies: Vec<Duration>,
 }
 
-/// Median CPU per invocation of each series over `rounds` rounds, the series' rounds taken in
-/// turn so that a change in the machine's load falls on all of them.
-fn cpu_per_request(series: &mut [Series], rounds: usize) -> Result<Vec<Duration>, String> {
+impl<'a> Series<'a> {
+    fn new(
+        function: &'a mut Function,
+        wanted: u64,
+        events: impl Fn(usize) -> Vec<Vec<u8>> + 'a,
+    ) -> Self {
+        Self {
+            function,
+            events: Box::new(events),
+            wanted,
+            samples: Vec::new(),
+            latencies: Vec::new(),
+        }
+    }
+}
+
+/// The medians of one series: CPU per invocation (of the rounds) and latency (of every
+/// invocation, event written → answer read).
+#[derive(Clone, Copy)]
+struct Figure {
+    cpu: Duration,
+    latency: Duration,
+}
+
+/// Median figures of each series over `rounds` rounds, the series' rounds taken in turn so
+/// that a change in the machine's load falls on all of them.
+fn cpu_per_request(series: &mut [Series], rounds: usize) -> Result<Vec<Figure>, String> {
     for attempt in 0..rounds * 3 {
         if series.iter().all(|one| one.samples.len() >= rounds) {
             break;
         }
         for one in series.iter_mut().filter(|one| one.samples.len() < rounds) {
             let events = (one.events)(attempt);
-            if let Some(cpu) = cpu_round(one.function, &events, one.wanted)? {
+            if let Some((cpu, latencies)) = cpu_round(one.function, &events, one.wanted)? {
                 one.samples.push(cpu);
+                one.latencies.extend(latencies);
             }
         }
     }
     series
         .iter_mut()
         .map(|one| match one.samples.len() >= rounds {
-            true => Ok(report::median(&mut one.samples)),
+            true => Ok(Figure {
+                cpu: report::median(&mut one.samples),
+                latency: report::median(&mut one.latencies),
+            }),
             false => Err("threads kept ending during the rounds".to_owned()),
         })
         .collect()
 }
 
-/// Warm figures, each function in one process as one sandbox serves it.
+/// Warm figures, each function in one process as one sandbox serves it. The DPoP and stored
+/// figures need the local DynamoDB (a DPoP request writes its proof's replay record first).
 struct Warm {
-    hello: Duration,
+    hello: Figure,
     hello_rss: u64,
-    same_refused: Duration,
+    same_refused: Figure,
     new_refused: Duration,
-    same_stored: Option<Duration>,
+    dpop_refused: Option<Figure>,
+    same_stored: Option<Figure>,
     new_stored: Option<Duration>,
+    dpop_stored: Option<Figure>,
     peak_rss: u64,
+    dpop_peak_rss: Option<u64>,
 }
 
 fn warm(setup: &Setup) -> Result<Warm, String> {
@@ -179,80 +230,81 @@ fn warm(setup: &Setup) -> Result<Warm, String> {
     let refused = upload_event(&token, REFUSED_BODY);
     let hello_event = upload_event("unused", REFUSED_BODY);
     let fresh = issuer.tokens(10_000, ((ROUNDS * 3) * PER_ROUND) as u64);
+    let client = DpopClient::new(issuer, 2);
     let mut hello = setup.start_hello()?;
     let mut api = setup.start_api()?;
     let mut api_again = setup.start_api()?;
+    let mut api_dpop = match setup.stored {
+        true => Some(setup.start_api_dpop_required()?),
+        false => None,
+    };
     for _ in 0..WARM_UP {
         expect(&mut hello, &hello_event, 200)?;
         expect(&mut api, &refused, 400)?;
         expect(&mut api_again, &refused, 400)?;
     }
+    if let Some(function) = api_dpop.as_mut() {
+        for event in client.events(WARM_UP, REFUSED_BODY) {
+            expect(function, &event, 400)?;
+        }
+    }
     let repeated = |event: &Vec<u8>| vec![event.clone(); PER_ROUND];
     let figures = {
-        let mut series = [
-            Series {
-                function: &mut hello,
-                events: Box::new(|_| repeated(&hello_event)),
-                wanted: 200,
-                samples: Vec::new(),
-            },
-            Series {
-                function: &mut api,
-                events: Box::new(|_| repeated(&refused)),
-                wanted: 400,
-                samples: Vec::new(),
-            },
-            Series {
-                function: &mut api_again,
-                events: Box::new(|round| {
-                    fresh[round * PER_ROUND..(round + 1) * PER_ROUND]
-                        .iter()
-                        .map(|token| upload_event(token, REFUSED_BODY))
-                        .collect()
-                }),
-                wanted: 400,
-                samples: Vec::new(),
-            },
+        let mut series = vec![
+            Series::new(&mut hello, 200, |_| repeated(&hello_event)),
+            Series::new(&mut api, 400, |_| repeated(&refused)),
+            Series::new(&mut api_again, 400, |round| {
+                fresh[round * PER_ROUND..(round + 1) * PER_ROUND]
+                    .iter()
+                    .map(|token| upload_event(token, REFUSED_BODY))
+                    .collect()
+            }),
         ];
+        if let Some(function) = api_dpop.as_mut() {
+            series.push(Series::new(function, 400, |_| {
+                client.events(PER_ROUND, REFUSED_BODY)
+            }));
+        }
         cpu_per_request(&mut series, ROUNDS)?
     };
-    let (same_stored, new_stored) = if setup.stored {
+    let (same_stored, new_stored, dpop_stored) = if setup.stored {
         let body = stored_body();
         let stored = upload_event(&token, &body);
         let fresh_stored = issuer.tokens(100_000, (STORED_ROUNDS * 3 * STORED_PER_ROUND) as u64);
-        let (first, second) = (&mut api, &mut api_again);
-        let mut series = [
-            Series {
-                function: first,
-                events: Box::new(|_| vec![stored.clone(); STORED_PER_ROUND]),
-                wanted: 201,
-                samples: Vec::new(),
-            },
-            Series {
-                function: second,
-                events: Box::new(|round| {
-                    fresh_stored[round * STORED_PER_ROUND..(round + 1) * STORED_PER_ROUND]
-                        .iter()
-                        .map(|token| upload_event(token, &body))
-                        .collect()
-                }),
-                wanted: 201,
-                samples: Vec::new(),
-            },
+        let mut series = vec![
+            Series::new(&mut api, 201, |_| vec![stored.clone(); STORED_PER_ROUND]),
+            Series::new(&mut api_again, 201, |round| {
+                fresh_stored[round * STORED_PER_ROUND..(round + 1) * STORED_PER_ROUND]
+                    .iter()
+                    .map(|token| upload_event(token, &body))
+                    .collect()
+            }),
         ];
+        if let Some(function) = api_dpop.as_mut() {
+            series.push(Series::new(function, 201, |_| {
+                client.events(STORED_PER_ROUND, &body)
+            }));
+        }
         let stored_figures = cpu_per_request(&mut series, STORED_ROUNDS)?;
-        (Some(stored_figures[0]), Some(stored_figures[1]))
+        (
+            Some(stored_figures[0]),
+            Some(stored_figures[1].cpu),
+            stored_figures.get(2).copied(),
+        )
     } else {
-        (None, None)
+        (None, None, None)
     };
     Ok(Warm {
         hello: figures[0],
         hello_rss: hello.peak_rss(),
         same_refused: figures[1],
-        new_refused: figures[2],
+        new_refused: figures[2].cpu,
+        dpop_refused: figures.get(3).copied(),
         same_stored,
         new_stored,
+        dpop_stored,
         peak_rss: api.peak_rss().max(api_again.peak_rss()),
+        dpop_peak_rss: api_dpop.as_ref().map(Function::peak_rss),
     })
 }
 
@@ -289,23 +341,40 @@ pub fn profile_targets<'a>(setup: &'a Setup, fresh: &'a [String]) -> Vec<Target<
 pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
     let (hello_cold, api_cold) = cold_starts(setup)?;
     let warm = warm(setup)?;
-    let (hello_cpu, hello_rss) = (warm.hello, warm.hello_rss);
+    let (hello, hello_rss) = (warm.hello, warm.hello_rss);
     let us = report::duration;
-    let cpu_row = |name: &str, ours: Duration, allowance: Option<u64>| {
-        let row = Row::new(
+    let cpu_row = |name: &str, ours: Duration, allowance: u64| {
+        Row::new(
             name,
-            us(hello_cpu),
+            us(hello.cpu),
             us(ours),
-            Some(report::ratio(ours, hello_cpu)),
-        );
-        match allowance {
-            Some(extra) => row.target(
-                &format!("≤ hello + {extra} µs"),
-                ours <= hello_cpu + Duration::from_micros(extra),
-            ),
-            None => row,
-        }
+            Some(report::ratio(ours, hello.cpu)),
+        )
+        .target(
+            &format!("≤ hello + {allowance} µs"),
+            ours <= hello.cpu + Duration::from_micros(allowance),
+        )
     };
+    let not_measured = || "not measured: no local DynamoDB".to_owned();
+    let measured = |name: &str, baseline: Duration, ours: Option<Duration>| match ours {
+        Some(ours) => Row::new(
+            name,
+            us(baseline),
+            us(ours),
+            Some(report::ratio(ours, baseline)),
+        ),
+        None => Row::new(name, us(baseline), not_measured(), None),
+    };
+    // What DPoP adds to the bearer figure of the same rounds, next to the same baseline.
+    let added =
+        |name: &str, baseline: Duration, bearer: Option<Duration>, dpop: Option<Duration>| {
+            let difference = bearer.zip(dpop);
+            let ours = difference.map_or_else(not_measured, |(b, d)| report::difference(d, b));
+            Row::new(name, us(baseline), ours, None)
+        };
+    let cpu = |figure: Option<Figure>| figure.map(|f| f.cpu);
+    let latency = |figure: Option<Figure>| figure.map(|f| f.latency);
+    let same_refused = Some(warm.same_refused);
     let init_ratio = report::ratio(api_cold.init, hello_cold.init);
     let mut rows = vec![
         Row::new(
@@ -327,32 +396,78 @@ pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
         .target("≤ 5 ms", api_cold.first_request <= Duration::from_millis(5)),
         cpu_row(
             "CPU per warm request, same token, body refused (400)",
-            warm.same_refused,
-            Some(25),
+            warm.same_refused.cpu,
+            25,
         ),
         cpu_row(
             "CPU per warm request, new token each, body refused (400)",
             warm.new_refused,
-            Some(60),
+            60,
         ),
-    ];
-    let not_measured = || "not measured: no local DynamoDB".to_owned();
-    for (name, figure) in [
-        (
+        measured(
+            "CPU per warm request, AUTH_DPOP=required: same DPoP-bound token, new proof each, body refused (400)",
+            hello.cpu,
+            cpu(warm.dpop_refused),
+        ),
+        added(
+            "  DPoP adds to the bearer token (same token, body refused): CPU",
+            hello.cpu,
+            cpu(same_refused),
+            cpu(warm.dpop_refused),
+        ),
+        measured(
             "CPU per warm request, same token, body stored (201, local DynamoDB)",
-            warm.same_stored,
+            hello.cpu,
+            cpu(warm.same_stored),
         ),
-        (
+        measured(
             "CPU per warm request, new token each, body stored (201, local DynamoDB)",
+            hello.cpu,
             warm.new_stored,
         ),
-    ] {
-        rows.push(match figure {
-            Some(cpu) => cpu_row(name, cpu, None),
-            None => Row::new(name, us(hello_cpu), not_measured(), None),
-        });
-    }
-    rows.push(
+        measured(
+            "CPU per warm request, AUTH_DPOP=required: same DPoP-bound token, new proof each, body stored (201)",
+            hello.cpu,
+            cpu(warm.dpop_stored),
+        ),
+        added(
+            "  DPoP adds to the bearer token (same token, body stored): CPU",
+            hello.cpu,
+            cpu(warm.same_stored),
+            cpu(warm.dpop_stored),
+        ),
+        measured(
+            "latency per warm request, same token, body refused (400)",
+            hello.latency,
+            latency(same_refused),
+        ),
+        measured(
+            "latency per warm request, AUTH_DPOP=required, body refused (400)",
+            hello.latency,
+            latency(warm.dpop_refused),
+        ),
+        added(
+            "  DPoP adds to the bearer token (body refused): latency",
+            hello.latency,
+            latency(same_refused),
+            latency(warm.dpop_refused),
+        ),
+        measured(
+            "latency per warm request, same token, body stored (201)",
+            hello.latency,
+            latency(warm.same_stored),
+        ),
+        measured(
+            "latency per warm request, AUTH_DPOP=required, body stored (201)",
+            hello.latency,
+            latency(warm.dpop_stored),
+        ),
+        added(
+            "  DPoP adds to the bearer token (body stored): latency",
+            hello.latency,
+            latency(warm.same_stored),
+            latency(warm.dpop_stored),
+        ),
         Row::new(
             "peak RSS",
             report::megabytes(hello_rss),
@@ -360,6 +475,14 @@ pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
             Some(warm.peak_rss as f64 / hello_rss as f64),
         )
         .target("≤ 12 MB", warm.peak_rss <= 12_000_000),
-    );
+    ];
+    if let Some(dpop_rss) = warm.dpop_peak_rss {
+        rows.push(Row::new(
+            "peak RSS, AUTH_DPOP=required",
+            report::megabytes(hello_rss),
+            report::megabytes(dpop_rss),
+            Some(dpop_rss as f64 / hello_rss as f64),
+        ));
+    }
     Ok(rows)
 }

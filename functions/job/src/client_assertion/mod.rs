@@ -138,21 +138,8 @@ impl AssertionSigner {
         now: SystemTime,
     ) -> Result<String, AssertionError> {
         let alg = self.config.alg;
-        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": self.kid().await?});
-        let iat = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let claims = json!({
-            "iss": client_id,
-            "sub": client_id,
-            "aud": self.config.audience,
-            "jti": uuid::Uuid::new_v4().to_string(),
-            "iat": iat,
-            "exp": iat + LIFETIME.as_secs(),
-        });
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let kid = self.kid().await?;
+        let signing_input = signing_input(alg, kid, client_id, &self.config.audience, now);
         let signed = self
             .kms
             .sign()
@@ -163,17 +150,8 @@ impl AssertionSigner {
             .send()
             .await
             .map_err(|error| self.kms_error("Sign", error))?;
-        let der_or_raw = signed.signature.map(Blob::into_inner).unwrap_or_default();
-        let signature = match alg {
-            AssertionAlgorithm::ES256 => fixed_ecdsa_signature(&der_or_raw)
-                .ok_or_else(|| self.wrong_key())?
-                .to_vec(),
-            AssertionAlgorithm::RS256 | AssertionAlgorithm::PS256 => der_or_raw,
-        };
-        Ok(format!(
-            "{signing_input}.{}",
-            URL_SAFE_NO_PAD.encode(signature)
-        ))
+        let signature = signed.signature.map(Blob::into_inner).unwrap_or_default();
+        compact(signing_input, alg, &signature).ok_or_else(|| self.wrong_key())
     }
 
     /// The configured `kid`, else the key's thumbprint, read once with `kms:GetPublicKey`.
@@ -216,5 +194,98 @@ impl AssertionSigner {
                 AssertionAlgorithm::RS256 | AssertionAlgorithm::PS256 => "an RSA key spec",
             },
         }
+    }
+}
+
+/// The ASCII signing input `base64url(header).base64url(claims)` of a new assertion for
+/// `client_id` to `audience`, issued at `now`: what `kms:Sign` signs (`MessageType=RAW`).
+pub fn signing_input(
+    alg: AssertionAlgorithm,
+    kid: &str,
+    client_id: &str,
+    audience: &str,
+    now: SystemTime,
+) -> String {
+    let header = json!({"alg": alg.name(), "typ": "JWT", "kid": kid});
+    let iat = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let claims = json!({
+        "iss": client_id,
+        "sub": client_id,
+        "aud": audience,
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "iat": iat,
+        "exp": iat + LIFETIME.as_secs(),
+    });
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+/// The compact JWS of `signing_input` and the `signature` `kms:Sign` returned for `alg`: RSA
+/// signatures as they are, ECDSA ones from DER to `r || s` (RFC 7518 §3.4); `None` when an
+/// ES256 signature is not a P-256 DER signature.
+pub fn compact(signing_input: String, alg: AssertionAlgorithm, signature: &[u8]) -> Option<String> {
+    let encoded = match alg {
+        AssertionAlgorithm::ES256 => URL_SAFE_NO_PAD.encode(fixed_ecdsa_signature(signature)?),
+        AssertionAlgorithm::RS256 | AssertionAlgorithm::PS256 => URL_SAFE_NO_PAD.encode(signature),
+    };
+    Some(format!("{signing_input}.{encoded}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(segment: &str) -> serde_json::Value {
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(segment).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_signing_input_is_the_header_and_claims_the_issuer_reads() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let aud = "https://tenant.example/";
+        let input = signing_input(AssertionAlgorithm::PS256, "kid-1", "client-1", aud, now);
+        let (header, claims) = input.split_once('.').unwrap();
+        assert_eq!(
+            decoded(header),
+            json!({"alg": "PS256", "typ": "JWT", "kid": "kid-1"})
+        );
+        let claims = decoded(claims);
+        let jti = claims["jti"].as_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&jti).is_ok(), "{jti}");
+        assert_eq!(
+            claims,
+            json!({
+                "iss": "client-1", "sub": "client-1", "aud": aud, "jti": jti,
+                "iat": 1_700_000_000, "exp": 1_700_000_120,
+            })
+        );
+        let again = signing_input(AssertionAlgorithm::PS256, "kid-1", "client-1", aud, now);
+        assert_ne!(decoded(again.split_once('.').unwrap().1)["jti"], jti);
+    }
+
+    #[test]
+    fn kms_signatures_become_the_jws_signature_of_their_algorithm() {
+        let rsa = [0x5a; 256];
+        let jws = compact("h.c".to_owned(), AssertionAlgorithm::RS256, &rsa).unwrap();
+        assert_eq!(jws, format!("h.c.{}", URL_SAFE_NO_PAD.encode(rsa)));
+        // DER ECDSA-Sig-Value: r with a sign byte, s a single byte.
+        let mut der = vec![0x30, 0x26, 0x02, 0x21, 0x00];
+        der.extend([0x80; 32]);
+        der.extend([0x02, 0x01, 0x01]);
+        let jws = compact("h.c".to_owned(), AssertionAlgorithm::ES256, &der).unwrap();
+        let signature = URL_SAFE_NO_PAD
+            .decode(jws.strip_prefix("h.c.").unwrap())
+            .unwrap();
+        let mut fixed = [0; 64];
+        fixed[..32].copy_from_slice(&[0x80; 32]);
+        fixed[63] = 1;
+        assert_eq!(signature, fixed);
+        assert_eq!(
+            compact("h.c".to_owned(), AssertionAlgorithm::ES256, &rsa),
+            None
+        );
     }
 }

@@ -1,0 +1,50 @@
+//! The API's `AUTH_DPOP=required` mode as a client meets it: an access token bound to a P-256
+//! key (`cnf.jkt`, RFC 9449 §6.1) and a new proof for every request (§4.2, made by testkit's
+//! `DpopKey`), for the URL of `events/upload.json` as the API rebuilds it behind API Gateway.
+
+use serde_json::Value;
+use testkit::DpopKey;
+
+use crate::issuer::Issuer;
+use crate::scenarios;
+
+/// A DPoP client: its key and the token bound to it.
+pub struct DpopClient {
+    pub key: DpopKey,
+    pub token: String,
+}
+
+impl DpopClient {
+    /// A new key and a token from `issuer` bound to it; `serial` makes the token unique.
+    pub fn new(issuer: &Issuer, serial: u64) -> Self {
+        let key = DpopKey::generate();
+        let token = issuer.bound_token(serial, &key.thumbprint());
+        Self { key, token }
+    }
+
+    /// A new proof for the upload (`htm` POST, [`htu`], `ath` of the token), issued now.
+    pub fn proof(&self) -> String {
+        self.key.proof("POST", &htu(), &self.token)
+    }
+
+    /// `count` upload events with `body`, `Authorization: DPoP <token>` and a new proof each.
+    pub fn events(&self, count: usize, body: &str) -> Vec<Vec<u8>> {
+        let authorization = format!("DPoP {}", self.token);
+        (0..count)
+            .map(|_| scenarios::event(&authorization, Some(&self.proof()), body))
+            .collect()
+    }
+}
+
+/// The upload URL a proof names: `https://` (the event's `x-forwarded-proto`), its `host`
+/// and its raw path, as the API rebuilds it without `AUTH_DPOP_HTU`.
+pub fn htu() -> String {
+    let event: Value = serde_json::from_str(scenarios::UPLOAD_EVENT).expect("JSON event");
+    let header = |name: &str| event["headers"][name].as_str().expect("header").to_owned();
+    format!(
+        "{}://{}{}",
+        header("x-forwarded-proto"),
+        header("host"),
+        event["rawPath"].as_str().expect("rawPath")
+    )
+}
