@@ -302,7 +302,16 @@ def test_api_function_environment_is_exactly_what_it_reads(cfn):
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
         "AUTH_DPOP": {"Ref": "DpopMode"},
+        "AUTH_REQUIRE_AT_JWT": {"Ref": "AuthRequireAtJwt"},
     }
+
+
+def test_rfc9068_profile_is_off_by_default_and_takes_only_the_values_the_api_reads(cfn):
+    # The API reads AUTH_REQUIRE_AT_JWT as `true` or `false` and fails init on anything else;
+    # Auth0's default access tokens are typed JWT, not at+jwt, so the default must be false.
+    parameter = cfn["Parameters"]["AuthRequireAtJwt"]
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["false", "true"]
 
 
 @pytest.mark.parametrize("function", [API, JOB])
