@@ -2,9 +2,10 @@
 
 import json
 import re
+import tomllib
 
 import pytest
-from infra_support import ROOT, SAMPLE_ENTRY, deployed, load_event
+from infra_support import INFRA, ROOT, SAMPLE_ENTRY, deployed, load_event
 
 API = "TimesheetsApiFunction"
 JOB = "TimesheetsJobFunction"
@@ -249,8 +250,24 @@ def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, fun
     assert props["Handler"] == "bootstrap"
     source = sam_template["Resources"][function]
     assert source["Metadata"] == {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": binary}}
-    # The Cargo workspace root, relative to infra/.
-    assert source["Properties"]["CodeUri"] == ".."
+
+
+@pytest.mark.parametrize(
+    "function,binary,package_dir",
+    [(API, "timesheets-api", "functions/api"), (JOB, "timesheets-job", "functions/job")],
+)
+def test_each_function_builds_from_its_own_package_so_no_other_features_leak_in(
+    sam_template, function, binary, package_dir
+):
+    # sam build runs `cargo lambda build --bin <Binary>` in CodeUri. At the workspace root cargo
+    # unified the features of every member: the API got the job's SDK HTTPS client and h2. In the
+    # package's own folder cargo resolves that package alone (the workspace's target/ is shared).
+    code_uri = sam_template["Resources"][function]["Properties"]["CodeUri"]
+    assert code_uri == f"../{package_dir}"
+    manifest = tomllib.loads((INFRA / code_uri / "Cargo.toml").read_text(encoding="utf-8"))
+    assert [b["name"] for b in manifest["bin"]] == [binary]
+    workspace = tomllib.loads((ROOT / "Cargo.toml").read_text(encoding="utf-8"))["workspace"]
+    assert package_dir in workspace["members"]
 
 
 def test_api_trusts_the_extra_issuers_after_the_jobs_own(cfn):
@@ -285,7 +302,16 @@ def test_api_function_environment_is_exactly_what_it_reads(cfn):
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
         "AUTH_DPOP": {"Ref": "DpopMode"},
+        "AUTH_REQUIRE_AT_JWT": {"Ref": "AuthRequireAtJwt"},
     }
+
+
+def test_rfc9068_profile_is_off_by_default_and_takes_only_the_values_the_api_reads(cfn):
+    # The API reads AUTH_REQUIRE_AT_JWT as `true` or `false` and fails init on anything else;
+    # Auth0's default access tokens are typed JWT, not at+jwt, so the default must be false.
+    parameter = cfn["Parameters"]["AuthRequireAtJwt"]
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["false", "true"]
 
 
 @pytest.mark.parametrize("function", [API, JOB])
