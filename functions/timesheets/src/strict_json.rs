@@ -23,17 +23,26 @@ pub fn from_slice(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     Ok(value)
 }
 
+/// The members of an object that [`object_members`] kept, and how many it dropped.
+#[derive(Debug)]
+pub struct ObjectMembers<const N: usize> {
+    /// The value of `names[i]` at index `i`, `None` where absent.
+    pub named: [Option<Value>; N],
+    /// How many other members the object has.
+    pub others: usize,
+}
+
 /// Parses `bytes` as one JSON object whose objects never repeat a member name, like
-/// [`from_slice`], but keeps only the members named in `names`: the value of `names[i]` at
-/// index `i`, `None` where absent. The other members are checked the same way and dropped
-/// without being built, so a reader of a few known members pays for those alone.
+/// [`from_slice`], but keeps only the members named in `names`. The other members are
+/// checked the same way and dropped without being built, so a reader of a few known members
+/// pays for those alone.
 ///
 /// # Errors
 /// As [`from_slice`], and an `invalid type` error when the value is not an object.
 pub fn object_members<const N: usize>(
     bytes: &[u8],
     names: &[&str; N],
-) -> Result<[Option<Value>; N], serde_json::Error> {
+) -> Result<ObjectMembers<N>, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let members = Members(names).deserialize(&mut deserializer)?;
     deserializer.end()?;
@@ -43,7 +52,7 @@ pub fn object_members<const N: usize>(
 struct Members<'n, const N: usize>(&'n [&'n str; N]);
 
 impl<'de, const N: usize> DeserializeSeed<'de> for Members<'_, N> {
-    type Value = [Option<Value>; N];
+    type Value = ObjectMembers<N>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_map(self)
@@ -51,7 +60,7 @@ impl<'de, const N: usize> DeserializeSeed<'de> for Members<'_, N> {
 }
 
 impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
-    type Value = [Option<Value>; N];
+    type Value = ObjectMembers<N>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object without duplicate member names")
@@ -60,6 +69,7 @@ impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
         let mut kept: [Option<Value>; N] = std::array::from_fn(|_| None);
         let mut others = Names::default();
+        let mut other_count = 0;
         while let Some(Name(name)) = access.next_key()? {
             match self.0.iter().position(|wanted| *wanted == name) {
                 Some(at) if kept[at].is_some() => return Err(duplicate(&name)),
@@ -69,11 +79,15 @@ impl<'de, const N: usize> Visitor<'de> for Members<'_, N> {
                 }
                 None => {
                     others.insert(name)?;
+                    other_count += 1;
                     access.next_value::<Unique>()?;
                 }
             }
         }
-        Ok(kept)
+        Ok(ObjectMembers {
+            named: kept,
+            others: other_count,
+        })
     }
 }
 
@@ -270,12 +284,14 @@ mod tests {
 
     #[test]
     fn object_members_keeps_the_named_and_checks_the_rest() {
-        let [a, c, z] = object_members(
+        let members = object_members(
             br#"{"a":1,"b":{"x":[1,{"y":2}]},"c":"\u0063","d":null}"#,
             &["a", "c", "z"],
         )
         .unwrap();
+        let [a, c, z] = members.named;
         assert_eq!((a, c, z), (Some(json!(1)), Some(json!("c")), None));
+        assert_eq!(members.others, 2);
         let many: String = (0..40).map(|i| format!(r#""k{i}":{i},"#)).collect();
         for bad in [
             r#"{"a":1,"a":2}"#.to_owned(),

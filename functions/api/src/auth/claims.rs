@@ -111,7 +111,8 @@ impl Decoded {
 pub fn decode(payload: &str) -> Result<Decoded, TokenRejection> {
     let bytes = jose::decode_segment(payload).ok_or(TokenRejection::ClaimsNotObject)?;
     let members = timesheets::strict_json::object_members(&bytes, &READ_CLAIMS)
-        .map_err(|_| TokenRejection::ClaimsNotObject)?;
+        .map_err(|_| TokenRejection::ClaimsNotObject)?
+        .named;
     // A claim set to null is present, not absent: a null `iat` must not skip its check,
     // nor a null `azp` pick another client id.
     let [
@@ -189,7 +190,7 @@ fn typed<T: serde::de::DeserializeOwned>(
 /// The [`TokenRejection`] of the first rule broken.
 pub fn check(
     decoded: Decoded,
-    header: Map<String, Value>,
+    header: Option<Map<String, Value>>,
     policy: ClaimsPolicy,
     now: u64,
 ) -> Result<Checked, TokenRejection> {
@@ -252,16 +253,12 @@ pub fn check(
 
 /// The header members jsonwebtoken's `Header` types (`jku`, `jwk`, `x5c`, `cty`, ...) must
 /// have those types, and `b64` must not be `false` (RFC 7797 §3): tokens that jsonwebtoken
-/// could not read stay refused, though nothing here reads those members.
-fn check_header_types(header: Map<String, Value>) -> Result<(), TokenRejection> {
-    // `alg`, `kid` and `typ` were read, as strings, by the header rules; a header of those
-    // only (Auth0's) has nothing left to check.
-    if header
-        .keys()
-        .all(|name| matches!(name.as_str(), "alg" | "kid" | "typ"))
-    {
+/// could not read stay refused, though nothing here reads those members. `None` is a header
+/// of `alg`, `kid` and `typ` only (Auth0's), which the header rules read, as strings.
+fn check_header_types(header: Option<Map<String, Value>>) -> Result<(), TokenRejection> {
+    let Some(header) = header else {
         return Ok(());
-    }
+    };
     let b64 = header.get("b64").cloned();
     jsonwebtoken::Header::deserialize(&Value::Object(header))
         .map_err(|_| TokenRejection::Claims)?;

@@ -15,47 +15,64 @@ pub struct AcceptedHeader {
     pub alg: Algorithm,
     /// The key's `kid` in the issuer's JWKS, not empty.
     pub kid: String,
-    /// Every member, for the type checks made once the signature verified.
-    pub members: Map<String, Value>,
+    /// `typ` as a media type ([`media_type`]): `jwt` or `at+jwt`, `None` when absent.
+    pub typ: Option<String>,
+    /// Every member, for the type checks made once the signature verified, when the header has
+    /// more than `alg`, `kid` and `typ`; `None` for a header of those only (Auth0's).
+    pub members: Option<Map<String, Value>>,
 }
+
+/// The members the rules read.
+const READ: [&str; 4] = ["alg", "kid", "typ", "crit"];
 
 /// Checks the base64url header segment `encoded` against the rules, `alg` against `algorithms`.
 ///
 /// # Errors
 /// The [`TokenRejection`] of the first rule broken.
 pub fn check(encoded: &str, algorithms: &[Algorithm]) -> Result<AcceptedHeader, TokenRejection> {
-    // Read from the object itself, not through `Option` fields: a member set to `null` is
+    let bytes = jose::decode_segment(encoded).ok_or(TokenRejection::HeaderNotObject)?;
+    let header = timesheets::strict_json::object_members(&bytes, &READ)
+        .map_err(|_| TokenRejection::HeaderNotObject)?;
+    // Read from the members themselves, not through `Option` fields: a member set to `null` is
     // present and malformed, not absent (`"crit": null` must not pass as no `crit`).
-    let header = jose::decode_object(encoded).map_err(|_| TokenRejection::HeaderNotObject)?;
-    let alg = header
-        .get("alg")
+    let [alg, kid, typ, crit] = header.named;
+    let alg = alg
+        .as_ref()
         .and_then(Value::as_str)
         .and_then(|name| name.parse::<Algorithm>().ok())
         .filter(|alg| algorithms.contains(alg) && !is_symmetric(*alg))
         .ok_or(TokenRejection::AlgNotAllowed)?;
-    if header.contains_key("crit") {
+    if crit.is_some() {
         return Err(TokenRejection::Crit);
     }
-    if header.contains_key("typ")
-        && !matches!(media_type(&header).as_deref(), Some("jwt" | "at+jwt"))
-    {
-        return Err(TokenRejection::Typ);
-    }
-    let kid = match header.get("kid") {
-        Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
+    let typ = match typ {
+        None => None,
+        Some(typ) => match media_type(&typ) {
+            Some(typ) if matches!(typ.as_str(), "jwt" | "at+jwt") => Some(typ),
+            _ => return Err(TokenRejection::Typ),
+        },
+    };
+    let kid = match kid {
+        Some(Value::String(kid)) if !kid.is_empty() => kid,
         _ => return Err(TokenRejection::NoKid),
+    };
+    // Other members are rare (none in Auth0's tokens): only then is the header read whole.
+    let members = match header.others {
+        0 => None,
+        _ => Some(jose::decode_object(encoded).map_err(|_| TokenRejection::HeaderNotObject)?),
     };
     Ok(AcceptedHeader {
         alg,
         kid,
-        members: header,
+        typ,
+        members,
     })
 }
 
 /// `typ` in lower case without an `application/` prefix (RFC 7515 §4.1.9: media types
-/// compare case-insensitively, the prefix may be omitted); `None` when absent or not a string.
-pub(super) fn media_type(header: &Map<String, Value>) -> Option<String> {
-    let typ = header.get("typ")?.as_str()?.to_ascii_lowercase();
+/// compare case-insensitively, the prefix may be omitted); `None` when not a string.
+fn media_type(typ: &Value) -> Option<String> {
+    let typ = typ.as_str()?.to_ascii_lowercase();
     Some(match typ.strip_prefix("application/") {
         Some(rest) => rest.to_owned(),
         None => typ,
@@ -66,4 +83,28 @@ pub(super) fn media_type(header: &Map<String, Value>) -> Option<String> {
 /// (RFC 8725 §2.1, §3.1), so a configuration mistake cannot open the key-confusion attack.
 fn is_symmetric(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn typ_compares_as_a_media_type() {
+        for typ in [
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/At+Jwt",
+        ] {
+            assert_eq!(media_type(&json!(typ)).as_deref(), Some("at+jwt"), "{typ}");
+        }
+        assert_eq!(
+            media_type(&json!("application/JWT")).as_deref(),
+            Some("jwt")
+        );
+        assert_eq!(media_type(&json!(7)), None);
+        assert_eq!(media_type(&Value::Null), None);
+    }
 }

@@ -3,9 +3,8 @@
 //! only those of the JWT profile for OAuth 2.0 access tokens (RFC 9068): typed `at+jwt`
 //! (§2.1) and carrying `sub`, `client_id`, `iat` and `jti` (§2.2).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::header;
 use super::rejection::TokenRejection;
 
 /// The claim profile access tokens must follow, from `AUTH_REQUIRE_AT_JWT`.
@@ -38,16 +37,15 @@ impl TokenProfile {
         if require { Self::AtJwt } else { Self::Jwt }
     }
 
-    /// Checks the JOSE header `members` (already past the base header rules), before any key
-    /// is looked up: under [`Self::AtJwt`] `typ` must be `at+jwt` (RFC 9068 §2.1, §4 step 1).
+    /// Checks the JOSE header's `typ` as a media type (past the base header rules: `jwt`,
+    /// `at+jwt` or `None`), before any key is looked up: under [`Self::AtJwt`] it must be
+    /// `at+jwt` (RFC 9068 §2.1, §4 step 1).
     ///
     /// # Errors
     /// [`TokenRejection::NotAtJwt`] for a `typ` of `JWT` or none.
-    pub fn check_header(self, members: &Map<String, Value>) -> Result<(), TokenRejection> {
+    pub fn check_header(self, typ: Option<&str>) -> Result<(), TokenRejection> {
         match self {
-            Self::AtJwt if header::media_type(members).as_deref() != Some("at+jwt") => {
-                Err(TokenRejection::NotAtJwt)
-            }
+            Self::AtJwt if typ != Some("at+jwt") => Err(TokenRejection::NotAtJwt),
             _ => Ok(()),
         }
     }
@@ -85,32 +83,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn object(value: Value) -> Map<String, Value> {
-        value.as_object().unwrap().clone()
-    }
-
     #[test]
     fn at_jwt_requires_its_typ() {
-        let profile = TokenProfile::AtJwt;
-        for typ in [
-            "at+jwt",
-            "AT+JWT",
-            "application/at+jwt",
-            "Application/At+Jwt",
-        ] {
-            assert_eq!(profile.check_header(&object(json!({"typ": typ}))), Ok(()));
-        }
-        for header in [
-            json!({"typ": "JWT"}),
-            json!({"typ": "application/jwt"}),
-            json!({}),
-        ] {
+        assert_eq!(TokenProfile::AtJwt.check_header(Some("at+jwt")), Ok(()));
+        for typ in [Some("jwt"), None] {
             assert_eq!(
-                profile.check_header(&object(header.clone())),
+                TokenProfile::AtJwt.check_header(typ),
                 Err(TokenRejection::NotAtJwt),
-                "{header}"
+                "{typ:?}"
             );
-            assert_eq!(TokenProfile::Jwt.check_header(&object(header)), Ok(()));
+            assert_eq!(TokenProfile::Jwt.check_header(typ), Ok(()));
         }
     }
 

@@ -141,11 +141,15 @@ impl TokenVerifier {
                 return Ok(verified);
             }
         }
-        let AcceptedHeader { alg, kid, members } =
-            header::check(jws.header, &self.policy.algorithms)?;
+        let AcceptedHeader {
+            alg,
+            kid,
+            typ,
+            members,
+        } = header::check(jws.header, &self.policy.algorithms)?;
         // Before the key lookup: a token of another profile or of an issuer not trusted costs
         // no JWKS fetch.
-        self.profile.check_header(&members)?;
+        self.profile.check_header(typ.as_deref())?;
         let decoded = claims::decode(jws.payload)?;
         let issuer = self.issuer_of(&decoded)?;
         let key = issuer.key(&kid).await?;
