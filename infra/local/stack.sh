@@ -300,32 +300,36 @@ moto_env() {
     AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true)
 }
 
+# A key for ALG ($2) in the KMS of moto at $1, made or reused under ALIAS ($3, default the job's),
+# and its public JWK (kid: the RFC 7638 thumbprint). Sets key_arn and key_jwk.
+kms_key() {
+  local -a kms_env
+  moto_env "$1"
+  key_arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$2" ${3:+"$3"})"
+  key_jwk="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$key_arn" --alg "$2" --format jwk)"
+}
+
 # private_key_jwt: the job's key lives in moto's KMS and the issuer knows only its public JWK.
 # Sets auth_env (for the functions and stack.env) and job_client (the issuer's entry) of `up`.
 signing_key() {
-  local alg="${AUTH_ASSERTION_ALG:-RS256}" arn jwks kid
-  local -a kms_env
-  moto_env "$1"
-  arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$alg")"
-  jwks="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg "$alg" --format jwks)"
-  kid="$("$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["keys"][0]["kid"])' <<< "$jwks")"
-  job_client="$(printf '{"client_id":"%s","jwks":%s,"scope":"batch:upload"}' "$JOB_CLIENT_ID" "$jwks")"
-  auth_env+=(AUTH_SIGNING_KEY_ID="$arn" AUTH_ASSERTION_ALG="$alg" AUTH_ASSERTION_KID="$kid")
-  log "job signing key $arn ($alg, kid $kid) registered with the issuer"
+  local alg="${AUTH_ASSERTION_ALG:-RS256}" key_arn key_jwk kid
+  kms_key "$1" "$alg"
+  kid="$("$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["kid"])' <<< "$key_jwk")"
+  job_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s]},"scope":"batch:upload"}' "$JOB_CLIENT_ID" "$key_jwk")"
+  auth_env+=(AUTH_SIGNING_KEY_ID="$key_arn" AUTH_ASSERTION_ALG="$alg" AUTH_ASSERTION_KID="$kid")
+  log "job signing key $key_arn ($alg, kid $kid) registered with the issuer"
 }
 
 # The tests' private_key_jwt client, whatever AUTH_CLIENT_AUTH is: registered with the JWKS of
 # an RS256 and an ES256 key in moto's KMS and no secret. Sets assertion_client (the issuer's
 # entry) and adds the keys' ARNs to test_env of `up`.
 assertion_client() {
-  local alg arn jwk
-  local -a kms_env jwks=()
-  moto_env "$1"
+  local alg key_arn key_jwk
+  local -a jwks=()
   for alg in RS256 ES256; do
-    arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" "$alg" "alias/timesheets-test-$alg")"
-    jwk="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg "$alg" --format jwk)"
-    jwks+=("$jwk")
-    test_env+=("TEST_SIGNING_KEY_$alg=$arn")
+    kms_key "$1" "$alg" "alias/timesheets-test-$alg"
+    jwks+=("$key_jwk")
+    test_env+=("TEST_SIGNING_KEY_$alg=$key_arn")
   done
   assertion_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s,%s]},"scope":"batch:upload"}' \
     "$ASSERTION_CLIENT_ID" "${jwks[0]}" "${jwks[1]}")"
@@ -335,14 +339,11 @@ assertion_client() {
 # registered with the JWKS of an ES256 key in moto's KMS, so the stack holds no client secret;
 # else with a new secret. Sets reader_client (the issuer's entry) and adds to test_env of `up`.
 reader_client() {
-  local arn jwk secret
-  local -a kms_env
+  local key_arn key_jwk secret
   if [[ "${AUTH_CLIENT_AUTH:-}" == private_key_jwt ]]; then
-    moto_env "$1"
-    arn="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/signing_key.py" ES256 "$READER_KEY_ALIAS")"
-    jwk="$(env "${kms_env[@]}" "$VENV/bin/python" "$HERE/public_jwk.py" --key-id "$arn" --alg ES256 --format jwk)"
-    reader_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s]},"scope":"batch:read"}' "$READER_CLIENT_ID" "$jwk")"
-    test_env+=("TEST_READER_SIGNING_KEY=$arn")
+    kms_key "$1" ES256 "$READER_KEY_ALIAS"
+    reader_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s]},"scope":"batch:read"}' "$READER_CLIENT_ID" "$key_jwk")"
+    test_env+=("TEST_READER_SIGNING_KEY=$key_arn")
   else
     secret="$(new_secret)"
     reader_client="$(printf '{"client_id":"%s","client_secret":"%s","scope":"batch:read"}' "$READER_CLIENT_ID" "$secret")"

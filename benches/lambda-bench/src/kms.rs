@@ -7,8 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_kms::config::Credentials;
-use timesheets::sdk_http::SdkHttpClient;
+use aws_sdk_kms::config::{Credentials, SharedCredentialsProvider};
 use timesheets_job::client_assertion::{AssertionAlgorithm, AssertionConfig, AssertionSigner};
 
 use crate::dynamodb::LocalDynamoDb;
@@ -38,14 +37,20 @@ pub fn measure(repo: &Path, emulator: Option<&LocalDynamoDb>) -> Result<KmsFigur
         .map_err(|error| error.to_string())?;
     let http = timesheets::http_client::build(Duration::from_secs(10))
         .map_err(|error| error.to_string())?;
-    let config = runtime.block_on(
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&emulator.endpoint)
-            .credentials_provider(Credentials::new("test", "test", None, None, "lambda-bench"))
-            .http_client(SdkHttpClient::new(http))
-            .load(),
-    );
+    // The functions' SDK set-up, pointed at the emulator without touching the process's env.
+    let config = runtime
+        .block_on(timesheets::sdk_http::sdk_config(&http))
+        .into_builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(&emulator.endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "lambda-bench",
+        )))
+        .build();
     let kms = aws_sdk_kms::Client::new(&config);
     let mut signers = Vec::new();
     for alg in [AssertionAlgorithm::RS256, AssertionAlgorithm::ES256] {

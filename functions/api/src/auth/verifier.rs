@@ -91,16 +91,10 @@ impl TokenVerifier {
     }
 
     /// This verifier also trusting the issuer whose keys `jwks` fetches, under the same
-    /// policy, with keys and verified tokens of its own. An `iss` already trusted is not added
-    /// again: the first issuer of that name keeps serving.
+    /// policy, with keys and verified tokens of its own. Tokens go to the first issuer of
+    /// their `iss`; `AUTH_ISSUER` refuses to list one twice.
     pub fn with_issuer(mut self, jwks: JwksCache) -> Self {
-        if self
-            .issuers
-            .iter()
-            .all(|held| held.issuer() != jwks.issuer())
-        {
-            self.issuers.push(TrustedIssuer::new(jwks));
-        }
+        self.issuers.push(TrustedIssuer::new(jwks));
         self
     }
 
