@@ -55,16 +55,12 @@ pub async fn access_token(client_id: &str, client_secret: &str) -> String {
         .to_owned()
 }
 
-/// The local issuer's token endpoint, as its discovery document names it.
+/// The local issuer's token endpoint, as its discovery document names it (the job's own
+/// discovery, [`IssuerEndpoint`]).
 pub async fn discovered_token_endpoint() -> url::Url {
-    let issuer = stack_var("AUTH_ISSUER");
-    let discovery: Value = reqwest::get(format!("{issuer}.well-known/openid-configuration"))
+    IssuerEndpoint::new(&stack_var("AUTH_ISSUER"), EndpointKind::Token, None)
+        .url(&http_client(Duration::from_secs(10)))
         .await
-        .expect("the issuer answers discovery")
-        .json()
-        .await
-        .expect("discovery JSON");
-    url::Url::parse(discovery["token_endpoint"].as_str().unwrap()).unwrap()
 }
 
 /// A valid access token without the scope `batch:upload`: the reader client's. With
