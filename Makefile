@@ -10,11 +10,17 @@ TEMPLATE := infra/template.yaml
 # The event the job gets from `make run`.
 JOB_EVENT := events/schedule.json
 
+# cargo-deny, pinned, built from crates.io into .tools/ on first use (a few minutes, once per
+# version). Without LTO: it checks a lock file, its own speed does not matter.
+DENY_VERSION := 0.20.2
+DENY_ROOT := $(CURDIR)/.tools/cargo-deny-$(DENY_VERSION)
+DENY := $(DENY_ROOT)/bin/cargo-deny
+
 # cargo-lambda, zig, sam and cfn-lint live in the venv; SAM's cargo-lambda build needs them on PATH.
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install up down status run test test-sam lint build deploy invoke-api invoke-job start-api fuzz bench profile public-jwk
+.PHONY: help install up down status run test test-sam deny audit lint build deploy invoke-api invoke-job start-api fuzz bench profile public-jwk
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
@@ -46,7 +52,26 @@ run: ## Run the job once against the local stand-ins, show its answer and the st
 	python infra/local/show_rows.py || true; \
 	exit $$rc
 
-test: install ## Template lint, unit tests, stand-in tests, then end-to-end and contract tests on the stand-ins
+$(DENY):
+	CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  cargo install --locked --quiet --root $(DENY_ROOT) cargo-deny --version $(DENY_VERSION)
+
+# What the functions ship (deny.toml): one version each of rustls, rustls-webpki, hyper,
+# hyper-rustls and h2; no ring, openssl or native-tls; permissive licences; crates.io only.
+deny: $(DENY) ## Supply-chain gate: cargo deny check bans licenses sources (deny.toml)
+	$(DENY) check --hide-inclusion-graph bans licenses sources
+
+# The RustSec advisory database is a git repository on GitHub, fetched into cargo-deny's own
+# place (~/.cargo/advisory-dbs). AUDIT_OFFLINE=1 checks against the copy already there.
+audit: $(DENY) ## RustSec advisories against Cargo.lock (cargo deny check advisories; needs github.com)
+	@if [ -z "$${AUDIT_OFFLINE:-}" ] && ! $(DENY) fetch db 2>/dev/null; then \
+	  echo "make audit: the RustSec advisory database (https://github.com/RustSec/advisory-db) could not be fetched:" >&2; \
+	  echo "make audit: NO advisory check was made. Retry with network access, or AUDIT_OFFLINE=1 to use the last fetched copy." >&2; \
+	  exit 2; \
+	fi
+	$(DENY) --offline check --hide-inclusion-graph advisories
+
+test: install deny ## Supply-chain gate, template lint, unit tests, stand-in tests, then end-to-end and contract tests on the stand-ins
 	@if [ -f $(TEMPLATE) ]; then \
 	  cfn-lint $(TEMPLATE); \
 	  (cd infra && sam validate --lint -t template.yaml); \
@@ -108,10 +133,11 @@ fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 
 # other package's features leak in), then the bench driver; figures in docs/performance.md.
 bench: install ## Figures of the API function next to a hello-world lambda_http function
 	cargo build --release -p timesheets-api --bin timesheets-api
+	cargo build --release -p timesheets-job --bin timesheets-job
 	cargo build --release -p hello-lambda
 	cargo build --release -p lambda-bench
 	target/release/lambda-bench --api target/release/timesheets-api \
-	  --hello target/release/hello-lambda --repo .
+	  --hello target/release/hello-lambda --job target/release/timesheets-job --repo .
 
 # The same bootstraps with symbols (profile `profiling`), warm requests under callgrind.
 profile: install ## Where a warm request's CPU goes, by function (callgrind; dumps in .local/profile)

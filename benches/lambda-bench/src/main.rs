@@ -2,8 +2,9 @@
 //! each authentication mode of both functions adds per request, in one run on this machine.
 //! Figures are printed, never asserted: the targets are in the table.
 //!
-//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--repo DIR] [--profile OUT_DIR]`
-//! with release builds of `timesheets-api` and `hello-lambda` (the Makefile builds both);
+//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR]
+//! [--profile OUT_DIR]` with release builds of `timesheets-api`, `hello-lambda` and
+//! `timesheets-job` (the Makefile builds them; the job is measured for its init only);
 //! `--profile` runs warm requests under callgrind instead (`make profile`).
 
 mod crypto;
@@ -48,6 +49,7 @@ fn profile(
     let setup = scenarios::Setup {
         api,
         hello,
+        job: None,
         issuer,
         aws_env: unreachable_aws_env(),
         stored: false,
@@ -64,9 +66,12 @@ fn profile(
 
 fn main() -> ExitCode {
     let (Some(api), Some(hello)) = (argument("--api"), argument("--hello")) else {
-        eprintln!("usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--repo DIR]");
+        eprintln!(
+            "usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR]"
+        );
         return ExitCode::from(2);
     };
+    let job = argument("--job");
     let repo = argument("--repo").unwrap_or_else(|| PathBuf::from("."));
     println!(
         "lambda-bench: {} cores; medians; CPU is user+system of the function process",
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
     let setup = scenarios::Setup {
         api: &api,
         hello: &hello,
+        job: job.as_deref(),
         issuer: &issuer,
         aws_env,
         stored: dynamodb.is_some(),

@@ -55,6 +55,8 @@ fn stored_body() -> String {
 pub struct Setup<'a> {
     pub api: &'a Path,
     pub hello: &'a Path,
+    /// The job's bootstrap, for its init figure; `None` when not given.
+    pub job: Option<&'a Path>,
     pub issuer: &'a Issuer,
     /// The API's AWS environment; `stored` says whether it reaches a seeded local DynamoDB.
     pub aws_env: Vec<(String, String)>,
@@ -78,6 +80,24 @@ impl Setup<'_> {
         let mut env = self.api_env();
         env.push(("AUTH_DPOP".to_owned(), "required".to_owned()));
         Function::start(self.api, "timesheets-api", &env)
+    }
+
+    /// The job with the variables it requires; it only starts and polls, so nothing it names
+    /// needs to answer.
+    fn start_job(&self, job: &Path) -> Result<Function, String> {
+        let mut env = self.aws_env.clone();
+        for (name, value) in [
+            ("AUTH_ISSUER", self.issuer.url()),
+            ("AUTH_AUDIENCE", AUDIENCE.to_owned()),
+            ("API_URL", "http://127.0.0.1:9".to_owned()),
+            (
+                "CREDENTIALS_SECRET_ID",
+                "timesheets/job-credentials".to_owned(),
+            ),
+        ] {
+            env.push((name.to_owned(), value));
+        }
+        Function::start(job, "timesheets-job", &env)
     }
 
     fn start_hello(&self) -> Result<Function, String> {
@@ -108,11 +128,18 @@ fn expect(function: &mut Function, event: &[u8], wanted: u64) -> Result<Duration
     Ok(answer.latency)
 }
 
-fn cold_starts(setup: &Setup) -> Result<(Cold, Cold), String> {
-    let (mut hello, mut api) = (Vec::new(), Vec::new());
+/// Median cold-start figures of the hello-world function, the API and the job (init only).
+struct ColdStarts {
+    hello: Cold,
+    api: Cold,
+    job_init: Option<Duration>,
+}
+
+fn cold_starts(setup: &Setup) -> Result<ColdStarts, String> {
+    let (mut hello, mut api, mut job) = (Vec::new(), Vec::new(), Vec::new());
     let token = setup.issuer.token(0);
     let refused = upload_event(&token, REFUSED_BODY);
-    // Alternated, so a busy moment of the machine falls on both.
+    // Alternated, so a busy moment of the machine falls on all of them.
     for _ in 0..COLD_STARTS {
         let mut function = setup.start_hello()?;
         let latency = expect(&mut function, &refused, 200)?;
@@ -120,6 +147,9 @@ fn cold_starts(setup: &Setup) -> Result<(Cold, Cold), String> {
         let mut function = setup.start_api()?;
         let latency = expect(&mut function, &refused, 400)?;
         api.push((function.init, latency));
+        if let Some(bootstrap) = setup.job {
+            job.push(setup.start_job(bootstrap)?.init);
+        }
     }
     let medians = |samples: Vec<(Duration, Duration)>| {
         let (mut init, mut first): (Vec<_>, Vec<_>) = samples.into_iter().unzip();
@@ -128,7 +158,11 @@ fn cold_starts(setup: &Setup) -> Result<(Cold, Cold), String> {
             first_request: report::median(&mut first),
         }
     };
-    Ok((medians(hello), medians(api)))
+    Ok(ColdStarts {
+        hello: medians(hello),
+        api: medians(api),
+        job_init: (!job.is_empty()).then(|| report::median(&mut job)),
+    })
 }
 
 /// CPU per invocation over one round of `events`, and each invocation's latency; `None` when
@@ -339,7 +373,11 @@ pub fn profile_targets<'a>(setup: &'a Setup, fresh: &'a [String]) -> Vec<Target<
 
 /// Measures everything and returns the table rows.
 pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
-    let (hello_cold, api_cold) = cold_starts(setup)?;
+    let ColdStarts {
+        hello: hello_cold,
+        api: api_cold,
+        job_init,
+    } = cold_starts(setup)?;
     let warm = warm(setup)?;
     let (hello, hello_rss) = (warm.hello, warm.hello_rss);
     let us = report::duration;
@@ -384,6 +422,26 @@ pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
             Some(init_ratio),
         )
         .target("≤ 2.00× hello", init_ratio <= 2.0),
+        job_init.map_or_else(
+            || {
+                Row::new(
+                    "job init",
+                    us(hello_cold.init),
+                    "not measured: no --job".to_owned(),
+                    None,
+                )
+            },
+            |job| {
+                let ratio = report::ratio(job, hello_cold.init);
+                Row::new(
+                    "job init (spawn → first /invocation/next)",
+                    us(hello_cold.init),
+                    us(job),
+                    Some(ratio),
+                )
+                .target("≤ 2.00× hello", ratio <= 2.0)
+            },
+        ),
         Row::new(
             "first request after init (JWKS from a loopback issuer)",
             us(hello_cold.first_request),
