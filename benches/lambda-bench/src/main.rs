@@ -19,6 +19,7 @@ mod report;
 mod runtime_api;
 mod scenarios;
 mod sizes;
+mod upload_event;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

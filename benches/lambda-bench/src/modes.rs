@@ -19,10 +19,11 @@ use timesheets_job::client_assertion::{self, AssertionAlgorithm};
 use url::Url;
 
 use crate::crypto::{PER_ROUND, ROUNDS, time_round};
-use crate::dpop::{DpopClient, htu};
+use crate::dpop::DpopClient;
 use crate::issuer::{AUDIENCE, Issuer};
 use crate::kms::KmsFigures;
 use crate::report::{self, Row};
+use crate::upload_event::htu;
 
 /// The client id and token endpoint the job's assertions and token-request proofs name.
 const CLIENT_ID: &str = "bench";
