@@ -5,12 +5,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::*;
+use jwt_access_token::dpop::DpopMode;
 use lambda_http::Body;
 use serde_json::Value;
 use testkit::DpopKey;
 use testkit::dpop::token_request_claims;
 use timesheets::config::ProcessEnv;
-use timesheets_api::auth::dpop::DpopMode;
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::{ApiConfig, UploadApi};
 

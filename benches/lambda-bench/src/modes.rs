@@ -12,8 +12,8 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use timesheets_api::auth::dpop::proof::ProofTarget;
-use timesheets_api::auth::dpop::{self, DpopMode, DpopPolicy};
+use jwt_access_token::dpop::proof::ProofTarget;
+use jwt_access_token::dpop::{self, DpopMode, DpopPolicy};
 use timesheets_job::DpopSigner;
 use timesheets_job::client_assertion::{self, AssertionAlgorithm};
 use url::Url;

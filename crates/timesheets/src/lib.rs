@@ -3,14 +3,14 @@
 //! configuration, AWS SDK transport).
 
 pub mod config;
-pub mod discovery;
 pub mod entry;
 pub mod http_client;
 pub mod message;
 pub mod sdk_http;
-pub mod strict_json;
 pub mod telemetry;
 pub mod tls;
+
+pub use jwt_access_token::{discovery, strict_json};
 
 pub use entry::{EntryError, TimesheetEntry};
 pub use message::{

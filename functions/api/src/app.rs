@@ -6,18 +6,18 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
 use timesheets::telemetry::metric;
 
-use crate::auth::bearer::{self, Credentials, Scheme};
-use crate::auth::dpop::proof::ProofTarget;
-use crate::auth::dpop::rejection::ProofRejection;
-use crate::auth::dpop::{self, DpopMode, DpopPolicy};
-use crate::auth::rejection::TokenRejection;
-use crate::auth::scope::UPLOAD_SCOPE;
-use crate::auth::verifier::{TokenError, TokenVerifier, VerifiedToken};
 use crate::body::{self, Upload};
 use crate::error::ApiError;
 use crate::idempotency::{self, Decision};
 use crate::response;
 use crate::store::{Insert, StoreError, TimesheetStore};
+use jwt_access_token::bearer::{self, Credentials, Scheme};
+use jwt_access_token::dpop::proof::ProofTarget;
+use jwt_access_token::dpop::rejection::ProofRejection;
+use jwt_access_token::dpop::{self, DpopMode, DpopPolicy};
+use jwt_access_token::rejection::TokenRejection;
+use jwt_access_token::scope::UPLOAD_SCOPE;
+use jwt_access_token::verifier::{TokenError, TokenVerifier, VerifiedToken};
 
 /// The one route of the API.
 pub const UPLOAD_PATH: &str = "/timesheets/upload";

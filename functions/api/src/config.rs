@@ -6,10 +6,10 @@ use jsonwebtoken::Algorithm;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
-use crate::auth::dpop::{DpopMode, DpopPolicy};
-use crate::auth::jwks::JwksPolicy;
-use crate::auth::profile::TokenProfile;
-use crate::auth::verifier::VerifierPolicy;
+use jwt_access_token::dpop::{DpopMode, DpopPolicy};
+use jwt_access_token::jwks::JwksPolicy;
+use jwt_access_token::profile::TokenProfile;
+use jwt_access_token::verifier::VerifierPolicy;
 
 /// Everything the API function reads from its environment.
 #[derive(Debug, Clone)]

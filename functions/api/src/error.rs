@@ -4,10 +4,10 @@
 
 use http::StatusCode;
 
-use crate::auth::dpop::DpopMode;
-use crate::auth::dpop::rejection::ProofRejection;
-use crate::auth::rejection::TokenRejection;
-use crate::auth::scope::UPLOAD_SCOPE;
+use jwt_access_token::dpop::DpopMode;
+use jwt_access_token::dpop::rejection::ProofRejection;
+use jwt_access_token::rejection::TokenRejection;
+use jwt_access_token::scope::UPLOAD_SCOPE;
 
 /// Why a request was not served, each mapped to one status and error code.
 #[derive(Debug, Clone, PartialEq, Eq)]

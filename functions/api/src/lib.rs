@@ -2,7 +2,6 @@
 //! bearer access token with scope `batch:upload` (Auth0 "server application + API" scenario).
 
 pub mod app;
-pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
@@ -11,9 +10,9 @@ pub mod idempotency;
 pub mod response;
 pub mod store;
 
-use auth::jwks::JwksCache;
-use auth::verifier::TokenVerifier;
-use timesheets::discovery::{EndpointKind, IssuerEndpoint};
+use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
+use jwt_access_token::jwks::JwksCache;
+use jwt_access_token::verifier::TokenVerifier;
 
 pub use app::UploadApi;
 pub use config::{ApiConfig, IssuerConfig};

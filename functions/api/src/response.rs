@@ -6,10 +6,10 @@ use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use timesheets::{CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENT_REPLAYED_HEADER};
 
-use crate::auth::dpop::{self, DpopMode};
-use crate::auth::scope::UPLOAD_SCOPE;
 use crate::body::Upload;
 use crate::error::ApiError;
+use jwt_access_token::dpop::{self, DpopMode};
+use jwt_access_token::scope::UPLOAD_SCOPE;
 
 /// The realm of the `WWW-Authenticate` challenges (RFC 6750 §3).
 pub const REALM: &str = "timesheets";
@@ -126,7 +126,7 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response<B
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::dpop::rejection::ProofRejection;
+    use jwt_access_token::dpop::rejection::ProofRejection;
 
     fn header(response: &Response<Body>, name: http::header::HeaderName) -> Option<&str> {
         response

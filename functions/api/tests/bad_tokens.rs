@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use common::*;
 use jsonwebtoken::Algorithm;
+use jwt_access_token::profile::TokenProfile;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use testkit::keys::{b64, ec_p256_jwk, hs256, merged, now};
 use testkit::{JwksServer, Reply, TestKey};
-use timesheets_api::auth::profile::TokenProfile;
 
 /// What the client must see.
 #[derive(Debug, Clone, Copy)]

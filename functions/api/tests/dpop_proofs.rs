@@ -7,14 +7,14 @@ mod common;
 
 use common::{Harness, SAMPLE, Setup, claims_with};
 use http::Request;
+use jwt_access_token::dpop::rejection::ProofRejection;
+use jwt_access_token::dpop::{DpopMode, DpopPolicy};
+use jwt_access_token::rejection::TokenRejection;
 use lambda_http::Body;
 use serde_json::{Value, json};
 use testkit::dpop::{ath, proof_claims};
 use testkit::keys::{b64, hs256, merged, now};
 use testkit::{DpopKey, TestKey};
-use timesheets_api::auth::dpop::rejection::ProofRejection;
-use timesheets_api::auth::dpop::{DpopMode, DpopPolicy};
-use timesheets_api::auth::rejection::TokenRejection;
 
 const HTU: &str = "https://api.exampleco.com/timesheets/upload";
 const ALGS: &str = "ES256 PS256 RS256";

@@ -10,16 +10,16 @@ use std::time::Duration;
 
 use common::{AUDIENCE, ISSUER, claims_with};
 use jsonwebtoken::Algorithm;
+use jwt_access_token::clock::ManualClock;
+use jwt_access_token::jwks::{JwksCache, JwksPolicy};
+use jwt_access_token::profile::TokenProfile;
+use jwt_access_token::rejection::TokenRejection;
+use jwt_access_token::token_cache::{MAX_ENTRIES, MAX_ENTRY_BYTES};
+use jwt_access_token::verifier::{TokenError, TokenVerifier, VerifierPolicy};
 use serde_json::json;
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
-use timesheets_api::auth::clock::ManualClock;
-use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
-use timesheets_api::auth::profile::TokenProfile;
-use timesheets_api::auth::rejection::TokenRejection;
-use timesheets_api::auth::token_cache::{MAX_ENTRIES, MAX_ENTRY_BYTES};
-use timesheets_api::auth::verifier::{TokenError, TokenVerifier, VerifierPolicy};
 
 struct Fixture {
     verifier: TokenVerifier,

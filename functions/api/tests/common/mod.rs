@@ -6,16 +6,16 @@
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
+use jwt_access_token::dpop::DpopPolicy;
+use jwt_access_token::jwks::{JwksCache, JwksPolicy};
+use jwt_access_token::profile::TokenProfile;
+use jwt_access_token::verifier::{TokenVerifier, VerifierPolicy};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use testkit::keys::now;
 use testkit::{JwksServer, Reply, TestKey};
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::UploadApi;
-use timesheets_api::auth::dpop::DpopPolicy;
-use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
-use timesheets_api::auth::profile::TokenProfile;
-use timesheets_api::auth::verifier::{TokenVerifier, VerifierPolicy};
 use timesheets_api::store::memory::MemoryStore;
 
 pub const ISSUER: &str = "https://tenant.example.auth0.com/";

@@ -12,10 +12,10 @@ use url::Url;
 
 use super::rejection::ProofRejection;
 use super::{ALGORITHMS, MAX_PROOF_BYTES, PROOF_MAX_AGE_SECONDS};
-use crate::auth::jose::{self, CompactJws};
-use crate::auth::key_policy;
-use crate::auth::rejection::TokenRejection;
-use crate::auth::verifying_key::VerifyingKey;
+use crate::jose::{self, CompactJws};
+use crate::key_policy;
+use crate::rejection::TokenRejection;
+use crate::verifying_key::VerifyingKey;
 
 /// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];

@@ -31,7 +31,7 @@ const READ: [&str; 4] = ["alg", "kid", "typ", "crit"];
 /// The [`TokenRejection`] of the first rule broken.
 pub fn check(encoded: &str, algorithms: &[Algorithm]) -> Result<AcceptedHeader, TokenRejection> {
     let bytes = jose::decode_segment(encoded).ok_or(TokenRejection::HeaderNotObject)?;
-    let header = timesheets::strict_json::object_members(&bytes, &READ)
+    let header = crate::strict_json::object_members(&bytes, &READ)
         .map_err(|_| TokenRejection::HeaderNotObject)?;
     // Read from the members themselves, not through `Option` fields: a member set to `null` is
     // present and malformed, not absent (`"crit": null` must not pass as no `crit`).

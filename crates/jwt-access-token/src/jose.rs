@@ -1,5 +1,5 @@
 //! JOSE segments (RFC 7515 §2, §7.1): base64url without padding, then JSON objects with unique
-//! member names (see `timesheets::strict_json` for why duplicates are refused).
+//! member names (see `crate::strict_json` for why duplicates are refused).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +15,7 @@ pub struct NotAnObject;
 /// [`NotAnObject`] when the segment is not base64url, not JSON, not an object, or repeats a name.
 pub fn decode_object(segment: &str) -> Result<Map<String, Value>, NotAnObject> {
     let bytes = decode_segment(segment).ok_or(NotAnObject)?;
-    match timesheets::strict_json::from_slice(&bytes) {
+    match crate::strict_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(NotAnObject),
     }

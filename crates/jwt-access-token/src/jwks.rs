@@ -12,10 +12,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::discovery::IssuerEndpoint;
+use crate::http_client::{self, FetchError};
 use serde::Deserialize;
 use serde_json::Value;
-use timesheets::discovery::IssuerEndpoint;
-use timesheets::http_client::{self, FetchError};
 use tokio::sync::{Mutex, RwLock};
 use tokio::time::Instant;
 

@@ -3,8 +3,10 @@
 pub mod bearer;
 mod claims;
 pub mod clock;
+pub mod discovery;
 pub mod dpop;
 mod header;
+pub mod http_client;
 mod jose;
 pub mod jwks;
 mod key_policy;
@@ -13,6 +15,7 @@ pub mod profile;
 pub mod rejection;
 mod rsa_key;
 pub mod scope;
+pub mod strict_json;
 pub mod token_cache;
 mod trusted_issuer;
 mod verified_token;

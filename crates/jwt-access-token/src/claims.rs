@@ -110,7 +110,7 @@ impl Decoded {
 /// [`TokenRejection::Claims`].
 pub fn decode(payload: &str) -> Result<Decoded, TokenRejection> {
     let bytes = jose::decode_segment(payload).ok_or(TokenRejection::ClaimsNotObject)?;
-    let members = timesheets::strict_json::object_members(&bytes, &READ_CLAIMS)
+    let members = crate::strict_json::object_members(&bytes, &READ_CLAIMS)
         .map_err(|_| TokenRejection::ClaimsNotObject)?
         .named;
     // A claim set to null is present, not absent: a null `iat` must not skip its check,
