@@ -40,13 +40,18 @@ def test_is_openapi_3_1_with_the_one_operation():
     assert list(SPEC["paths"]["/timesheets/upload"]) == ["post"]
 
 
-def test_security_is_client_credentials_with_batch_upload():
-    scheme = SPEC["components"]["securitySchemes"]["oauth2"]
+def test_security_is_client_credentials_with_batch_upload_as_bearer_or_dpop():
+    schemes = SPEC["components"]["securitySchemes"]
+    scheme = schemes["oauth2"]
     assert scheme["type"] == "oauth2"
     flow = scheme["flows"]["clientCredentials"]
     assert flow["tokenUrl"].startswith("https://")
     assert list(flow["scopes"]) == ["batch:upload"]
-    assert OPERATION["security"] == [{"oauth2": ["batch:upload"]}]
+    # RFC 9449 §7.1: the DPoP authentication scheme, as registered with IANA.
+    assert (schemes["dpop"]["type"], schemes["dpop"]["scheme"]) == ("http", "DPoP")
+    alternatives = [{"oauth2": ["batch:upload"]}, {"dpop": ["batch:upload"]}]
+    assert OPERATION["security"] == alternatives
+    assert SPEC["security"] == alternatives
 
 
 def test_the_committed_upload_body_is_valid():
@@ -103,6 +108,11 @@ def test_error_statuses_and_auth_headers():
     examples = SPEC["components"]["headers"]["WWW-Authenticate"]["examples"]
     assert examples["noToken"]["value"] == 'Bearer realm="timesheets"'
     assert 'scope="batch:upload"' in examples["insufficientScope"]["value"]
+    # Both challenges in one value (RFC 9110 §11.6.1): the HTTP API passes one value per name.
+    assert examples["noTokenDpopAllowed"]["value"] == 'Bearer realm="timesheets", DPoP algs="ES256 PS256 RS256"'
+    assert examples["noTokenDpopRequired"]["value"] == 'DPoP algs="ES256 PS256 RS256"'
+    for name in ("boundTokenAsBearer", "invalidDpopProof"):
+        assert examples[name]["value"].startswith('DPoP algs="ES256 PS256 RS256", error="')
     validator("Error").validate({"error": "invalid_token", "error_description": "expired"})
     assert not validator("Error").is_valid({"error": "invalid_token"})
 

@@ -71,6 +71,10 @@ pub enum TokenRejection {
     NoIat,
     /// No `jti` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
     NoJti,
+    /// None of `azp`, `client_id` and `sub` names the client (each absent or empty): idempotency keys and stored
+    /// timesheets are per client (this API's rule; RFC 9068 §2.2 requires `sub` and
+    /// `client_id`).
+    NoClient,
     /// A claim has the wrong type, e.g. `aud` a number, `scope` or `scp` an object, a `jti`
     /// that is not a string (RFC 7519 §4.1, RFC 9068 §2.2).
     Claims,
@@ -115,6 +119,7 @@ impl TokenRejection {
             Self::NoClientId => "no_client_id",
             Self::NoIat => "no_iat",
             Self::NoJti => "no_jti",
+            Self::NoClient => "no_client",
             Self::Claims => "claims",
             Self::DpopBound => "dpop_bound",
             Self::NotDpopBound => "not_dpop_bound",
@@ -152,6 +157,7 @@ impl TokenRejection {
             Self::NoClientId => "the access token has no client_id claim",
             Self::NoIat => "the access token has no iat claim",
             Self::NoJti => "the access token has no jti claim",
+            Self::NoClient => "the access token names no client (azp, client_id or sub)",
             Self::Claims => "the access token's claims are malformed",
             Self::Malformed => "the access token is malformed",
             Self::DpopBound => {

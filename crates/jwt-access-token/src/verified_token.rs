@@ -1,15 +1,15 @@
 //! What a verified access token grants, as the API reads it.
 
 use super::claims::Claims;
+use super::rejection::TokenRejection;
 use super::scope::{self, ScopeClaim};
 
 /// A verified access token: who the client is and what it was granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
-    /// `sub`: Auth0 sets `{client_id}@clients` for the client-credentials grant.
-    pub subject: Option<String>,
-    /// `azp` (Auth0, OIDC) or `client_id` (RFC 9068 §2.2).
-    pub client_id: Option<String>,
+    /// `azp` (Auth0, OIDC), else `client_id` (RFC 9068 §2.2), else `sub` (Auth0 sets
+    /// `{client_id}@clients` for the client-credentials grant); never empty.
+    client: String,
     /// `cnf.jkt`: the thumbprint of the key a DPoP proof must be signed with (RFC 9449 §6.1);
     /// `None` for a bearer token.
     pub jkt: Option<String>,
@@ -19,15 +19,26 @@ pub struct VerifiedToken {
 }
 
 impl VerifiedToken {
-    pub(super) fn from_claims(claims: Claims) -> Self {
-        Self {
-            subject: claims.sub,
-            client_id: claims.azp.or(claims.client_id),
+    /// The token of verified `claims`, which must name its client: idempotency keys and
+    /// stored timesheets are per client, so a token naming none would share them with every
+    /// other such token (this API's rule; RFC 9068 §2.2 makes `sub` and `client_id` required).
+    /// The client is the first non-empty of `azp`, `client_id` and `sub`.
+    ///
+    /// # Errors
+    /// [`TokenRejection::NoClient`] when all three are absent or empty.
+    pub(super) fn from_claims(claims: Claims) -> Result<Self, TokenRejection> {
+        let client = [claims.azp, claims.client_id, claims.sub]
+            .into_iter()
+            .flatten()
+            .find(|name| !name.is_empty())
+            .ok_or(TokenRejection::NoClient)?;
+        Ok(Self {
+            client,
             jkt: claims.cnf.and_then(|cnf| cnf.jkt),
             scope: claims.scope,
             scp: claims.scp,
             permissions: claims.permissions,
-        }
+        })
     }
 
     /// Whether the token grants `wanted` through `scope`, `scp` or Auth0's `permissions`.
@@ -50,18 +61,12 @@ impl VerifiedToken {
             })
             .sum();
         let permissions: usize = self.permissions.iter().flatten().map(String::len).sum();
-        self.subject.as_ref().map_or(0, String::len)
-            + self.client_id.as_ref().map_or(0, String::len)
-            + self.jkt.as_ref().map_or(0, String::len)
-            + scopes
-            + permissions
+        self.client.len() + self.jkt.as_ref().map_or(0, String::len) + scopes + permissions
     }
 
-    /// The client, for logs and idempotency: `azp`/`client_id`, else `sub`.
+    /// The client, for logs, idempotency keys and stored timesheets: `azp`/`client_id`,
+    /// else `sub`.
     pub fn client(&self) -> &str {
-        self.client_id
-            .as_deref()
-            .or(self.subject.as_deref())
-            .unwrap_or("unknown")
+        &self.client
     }
 }

@@ -151,7 +151,7 @@ impl TokenVerifier {
         key.verify(alg, jws.signing_input.as_bytes(), &digest, jws.signature)?;
         let policy = self.claims_policy(issuer.issuer());
         let Checked { claims, expires_at } = claims::check(decoded, members, policy, now)?;
-        let verified = VerifiedToken::from_claims(claims);
+        let verified = VerifiedToken::from_claims(claims)?;
         let entry = Entry {
             token: Arc::new(verified.clone()),
             kid,

@@ -9,6 +9,72 @@ use jwt_access_token::dpop::rejection::ProofRejection;
 use jwt_access_token::rejection::TokenRejection;
 use jwt_access_token::scope::UPLOAD_SCOPE;
 
+/// Declares [`ErrorKind`] and its table from one list, so [`ErrorKind::ALL`] holds every kind.
+macro_rules! error_kinds {
+    ($($(#[$doc:meta])* $kind:ident => $status:ident, $code:literal;)+) => {
+        /// What an [`ApiError`] answers, without its details: one row of the API's table of
+        /// refusals, a status and an `error` code. [`ErrorKind::ALL`] is the whole table, which
+        /// `infra/openapi.yaml` and `docs/http-api.md` must list
+        /// (`functions/api/tests/documented_answers.rs`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorKind {
+            $($(#[$doc])* $kind,)+
+        }
+
+        impl ErrorKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ErrorKind] = &[$(Self::$kind),+];
+
+            /// The HTTP status of this kind.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Self::$kind => StatusCode::$status,)+
+                }
+            }
+
+            /// The body's `error` code of this kind, e.g. `invalid_token`.
+            pub fn code(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $code,)+
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    /// [`ApiError::MissingToken`].
+    MissingToken => UNAUTHORIZED, "missing_token";
+    /// [`ApiError::InvalidRequest`].
+    InvalidRequest => BAD_REQUEST, "invalid_request";
+    /// [`ApiError::InvalidToken`].
+    InvalidToken => UNAUTHORIZED, "invalid_token";
+    /// [`ApiError::InvalidDpopToken`].
+    InvalidDpopToken => UNAUTHORIZED, "invalid_token";
+    /// [`ApiError::InvalidDpopProof`].
+    InvalidDpopProof => UNAUTHORIZED, "invalid_dpop_proof";
+    /// [`ApiError::InsufficientScope`].
+    InsufficientScope => FORBIDDEN, "insufficient_scope";
+    /// [`ApiError::InvalidBody`].
+    InvalidBody => BAD_REQUEST, "invalid_body";
+    /// [`ApiError::UnsupportedMediaType`].
+    UnsupportedMediaType => UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type";
+    /// [`ApiError::PayloadTooLarge`].
+    PayloadTooLarge => PAYLOAD_TOO_LARGE, "payload_too_large";
+    /// [`ApiError::NotFound`].
+    NotFound => NOT_FOUND, "not_found";
+    /// [`ApiError::MethodNotAllowed`].
+    MethodNotAllowed => METHOD_NOT_ALLOWED, "method_not_allowed";
+    /// [`ApiError::InvalidIdempotencyKey`].
+    InvalidIdempotencyKey => BAD_REQUEST, "invalid_idempotency_key";
+    /// [`ApiError::IdempotencyKeyInUse`].
+    IdempotencyKeyInUse => CONFLICT, "idempotency_key_in_use";
+    /// [`ApiError::IdempotencyKeyReused`].
+    IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency_key_reused";
+    /// [`ApiError::Unavailable`].
+    Unavailable => SERVICE_UNAVAILABLE, "temporarily_unavailable";
+}
+
 /// Why a request was not served, each mapped to one status and error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -47,24 +113,29 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// HTTP status of this error.
+    /// HTTP status of this error: its kind's.
     pub fn status(&self) -> StatusCode {
+        self.kind().status()
+    }
+
+    /// Which row of the table of answers this error is ([`ErrorKind::ALL`]).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::MissingToken(_)
-            | Self::InvalidToken(_)
-            | Self::InvalidDpopToken(_)
-            | Self::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
-            Self::InvalidRequest(_) | Self::InvalidBody(_) | Self::InvalidIdempotencyKey => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::InsufficientScope => StatusCode::FORBIDDEN,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::MissingToken(_) => ErrorKind::MissingToken,
+            Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            Self::InvalidToken(_) => ErrorKind::InvalidToken,
+            Self::InvalidDpopToken(_) => ErrorKind::InvalidDpopToken,
+            Self::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
+            Self::InsufficientScope => ErrorKind::InsufficientScope,
+            Self::InvalidBody(_) => ErrorKind::InvalidBody,
+            Self::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
+            Self::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
+            Self::NotFound => ErrorKind::NotFound,
+            Self::MethodNotAllowed => ErrorKind::MethodNotAllowed,
+            Self::InvalidIdempotencyKey => ErrorKind::InvalidIdempotencyKey,
+            Self::IdempotencyKeyInUse => ErrorKind::IdempotencyKeyInUse,
+            Self::IdempotencyKeyReused => ErrorKind::IdempotencyKeyReused,
+            Self::Unavailable(_) => ErrorKind::Unavailable,
         }
     }
 
@@ -81,24 +152,9 @@ impl ApiError {
         )
     }
 
-    /// The `error` code of the body, e.g. `invalid_token`.
+    /// The `error` code of the body, e.g. `invalid_token`: its kind's.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingToken(_) => "missing_token",
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidToken(_) | Self::InvalidDpopToken(_) => "invalid_token",
-            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
-            Self::InsufficientScope => "insufficient_scope",
-            Self::InvalidBody(_) => "invalid_body",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
-            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
-            Self::IdempotencyKeyReused => "idempotency_key_reused",
-            Self::Unavailable(_) => "temporarily_unavailable",
-        }
+        self.kind().code()
     }
 
     /// The `error_description`: one sentence, never a token, a secret or an internal detail.

@@ -18,9 +18,11 @@ pub const REALM: &str = "timesheets";
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
-    /// The `WWW-Authenticate` challenges for auth errors (RFC 6750 §3; RFC 9449 §7.1 for
-    /// `DPoP`, whose challenge lists the accepted proof algorithms), one header each.
-    fn challenges(&self) -> Vec<String> {
+    /// The `WWW-Authenticate` value of an auth error (RFC 6750 §3; RFC 9449 §7.1 for `DPoP`,
+    /// whose challenge lists the accepted proof algorithms). Two challenges share one value,
+    /// comma-separated (RFC 9110 §11.6.1): API Gateway's HTTP API (payload 2.0) keeps only the
+    /// first of repeated response headers.
+    fn challenge(&self) -> Option<String> {
         let with_error = |code: &str, description: &str| {
             format!(
                 r#"Bearer realm="{REALM}", error="{code}", error_description="{}""#,
@@ -36,22 +38,23 @@ impl ApiError {
                 quoted_safe(&self.description())
             )
         };
-        match self {
-            Self::MissingToken(DpopMode::Off) => vec![format!(r#"Bearer realm="{REALM}""#)],
+        let challenge = match self {
+            Self::MissingToken(DpopMode::Off) => format!(r#"Bearer realm="{REALM}""#),
             Self::MissingToken(DpopMode::Allowed) => {
-                vec![format!(r#"Bearer realm="{REALM}""#), bare_dpop()]
+                format!(r#"Bearer realm="{REALM}", {}"#, bare_dpop())
             }
-            Self::MissingToken(DpopMode::Required) => vec![bare_dpop()],
+            Self::MissingToken(DpopMode::Required) => bare_dpop(),
             Self::InvalidRequest(_) | Self::InvalidToken(_) => {
-                vec![with_error(self.code(), &self.description())]
+                with_error(self.code(), &self.description())
             }
-            Self::InvalidDpopToken(_) | Self::InvalidDpopProof(_) => vec![dpop_with_error()],
-            Self::InsufficientScope => vec![format!(
+            Self::InvalidDpopToken(_) | Self::InvalidDpopProof(_) => dpop_with_error(),
+            Self::InsufficientScope => format!(
                 r#"{}, scope="{UPLOAD_SCOPE}""#,
                 with_error(self.code(), &self.description())
-            )],
-            _ => Vec::new(),
-        }
+            ),
+            _ => return None,
+        };
+        Some(challenge)
     }
 
     /// This error as the API's JSON response.
@@ -62,12 +65,11 @@ impl ApiError {
         };
         let mut response = json_response(self.status(), &body);
         let headers = response.headers_mut();
-        for challenge in self
-            .challenges()
-            .iter()
-            .filter_map(|value| HeaderValue::from_str(value).ok())
+        if let Some(challenge) = self
+            .challenge()
+            .and_then(|value| HeaderValue::from_str(&value).ok())
         {
-            headers.append(WWW_AUTHENTICATE, challenge);
+            headers.insert(WWW_AUTHENTICATE, challenge);
         }
         match self {
             Self::MethodNotAllowed => {
@@ -146,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn with_dpop_allowed_a_missing_token_gets_both_challenges() {
+    fn with_dpop_allowed_a_missing_token_gets_both_challenges_in_one_value() {
         let response = ApiError::MissingToken(DpopMode::Allowed).into_response();
         let challenges: Vec<&str> = response
             .headers()
@@ -156,10 +158,7 @@ mod tests {
             .collect();
         assert_eq!(
             challenges,
-            [
-                r#"Bearer realm="timesheets""#,
-                r#"DPoP algs="ES256 PS256 RS256""#
-            ]
+            [r#"Bearer realm="timesheets", DPoP algs="ES256 PS256 RS256""#]
         );
         let required = ApiError::MissingToken(DpopMode::Required).into_response();
         assert_eq!(

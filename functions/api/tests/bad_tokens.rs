@@ -61,6 +61,7 @@ const NO_SUB: &str = "no sub claim";
 const NO_CLIENT_ID: &str = "no client_id claim";
 const NO_IAT: &str = "no iat claim";
 const NO_JTI: &str = "no jti claim";
+const NO_CLIENT: &str = "names no client";
 
 struct Case<'a> {
     name: &'static str,
@@ -643,6 +644,27 @@ fn cases<'a>(keys: &'a Keys<'a>) -> Vec<Case<'a>> {
         invalid(NULL_CLAIM),
         with_null_claim("azp")
     );
+    // The client (idempotency keys, stored rows): azp, else client_id, else sub.
+    token!(
+        "no azp, client_id or sub",
+        invalid(NO_CLIENT),
+        with_claims(json!({"azp": null, "sub": null}))
+    );
+    token!(
+        "azp and sub empty",
+        invalid(NO_CLIENT),
+        with_claims(json!({"azp": "", "sub": ""}))
+    );
+    token!(
+        "sub alone names the client (accepted)",
+        Expect::Accepted,
+        with_claims(json!({"azp": null}))
+    );
+    token!(
+        "client_id alone names the client (accepted)",
+        Expect::Accepted,
+        with_claims(json!({"azp": null, "sub": null, "client_id": "job-client"}))
+    );
     token!(
         "exp negative",
         invalid(NO_EXP),
@@ -1144,4 +1166,25 @@ async fn a_body_is_never_read_for_a_refused_token() {
     assert_eq!(answer.status, 401);
     assert_eq!(answer.body["error"], "invalid_token");
     assert_eq!(harness.stored(), 0);
+}
+
+#[tokio::test]
+async fn the_client_is_azp_else_client_id_else_sub() {
+    let harness = Harness::start().await;
+    let named = [
+        (json!({}), "job-client"),
+        (
+            json!({"azp": "", "client_id": "rfc-9068-client"}),
+            "rfc-9068-client",
+        ),
+        (json!({"azp": null}), "job-client@clients"),
+    ];
+    for (changes, client) in named {
+        let answer = harness
+            .upload_with(&harness.key.mint(&claims_with(changes.clone())))
+            .await;
+        assert_eq!(answer.status, 201, "{changes}: {}", answer.body);
+        let rows = harness.api.store().rows();
+        assert_eq!(rows.last().unwrap().client_id, client, "{changes}");
+    }
 }

@@ -1,14 +1,20 @@
-//! The job's client credentials, read from AWS Secrets Manager and kept in memory with a TTL
-//! by the official caching client (`aws_secretsmanager_caching`).
+//! The job's client credentials, read from AWS Secrets Manager and kept in memory across warm
+//! invocations: the cache's rules are in `cache.rs`, the read and its failures in
+//! `secrets_manager.rs`.
+
+mod cache;
+mod secrets_manager;
 
 use std::fmt;
-use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use aws_sdk_secretsmanager::config::retry::RetryConfig;
-use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
-use aws_secretsmanager_caching::SecretsManagerCachingClient;
 use serde::Deserialize;
+
+use crate::retry::{Classify, Verdict};
+use cache::TtlCache;
+use secrets_manager::SecretReader;
+
+pub use secrets_manager::SECRETS_MANAGER_MAX_ATTEMPTS;
 
 /// OAuth 2.0 client credentials (RFC 6749 §2.3.1). `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq, Deserialize)]
@@ -40,6 +46,9 @@ pub enum CredentialsError {
         secret_id: String,
         /// The SDK's message (never contains the value).
         reason: String,
+        /// Whether a later read may succeed (throttling, 5xx, timeouts, the network): then a
+        /// cached value is served instead. Not for a deleted or denied secret.
+        transient: bool,
     },
     /// The value is not the expected JSON; the value itself is never shown.
     #[error("secret {secret_id} is not a JSON object with string fields {fields}")]
@@ -51,79 +60,42 @@ pub enum CredentialsError {
     },
 }
 
-/// Most attempts of one Secrets Manager call (the SDK's standard retry mode, which retries
-/// throttling (`ThrottlingException`), 5xx, timeouts and connection errors with exponential
-/// backoff and jitter).
-pub const SECRETS_MANAGER_MAX_ATTEMPTS: u32 = 4;
-/// Upper bound of one wait between Secrets Manager attempts.
-const SECRETS_MANAGER_MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// Bound on one Secrets Manager call, its retries included.
-const SECRETS_MANAGER_OPERATION_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// The retry and timeout settings of the job's Secrets Manager client; `attempt_timeout` bounds
-/// one attempt (`HTTP_TIMEOUT_SECONDS`).
-fn client_config(
-    sdk_config: &aws_config::SdkConfig,
-    attempt_timeout: Duration,
-) -> aws_sdk_secretsmanager::config::Builder {
-    aws_sdk_secretsmanager::config::Builder::from(sdk_config)
-        // Explicit rather than inherited from the shared SDK config: the throttling retries
-        // must not depend on AWS_MAX_ATTEMPTS / AWS_RETRY_MODE or the SDK's defaults.
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(SECRETS_MANAGER_MAX_ATTEMPTS)
-                .with_initial_backoff(Duration::from_millis(100))
-                .with_max_backoff(SECRETS_MANAGER_MAX_BACKOFF),
-        )
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(attempt_timeout)
-                .operation_timeout(SECRETS_MANAGER_OPERATION_TIMEOUT.max(attempt_timeout))
-                .build(),
-        )
+impl Classify for CredentialsError {
+    /// [`Self::Read`] as Secrets Manager's failure was judged; a wrong shape is permanent.
+    fn verdict(&self) -> Verdict {
+        match self {
+            Self::Read {
+                transient: true, ..
+            } => Verdict::Transient { retry_after: None },
+            _ => Verdict::Permanent,
+        }
+    }
 }
 
-/// Client credentials from one Secrets Manager secret.
+/// Client credentials from one Secrets Manager secret, kept for a TTL.
 #[derive(Debug)]
 pub struct SecretsManagerCredentials {
-    cache: SecretsManagerCachingClient,
-    secret_id: String,
+    reader: SecretReader,
+    cache: TtlCache<ClientCredentials>,
     needs_client_secret: bool,
 }
 
 impl SecretsManagerCredentials {
-    /// Reads `secret_id` through `sdk_config`, keeping the value for `ttl`; one Secrets Manager
-    /// attempt is bounded by `attempt_timeout`, and throttling is retried
-    /// ([`SECRETS_MANAGER_MAX_ATTEMPTS`] attempts in all). Call
+    /// Reads `secret_id` through `sdk_config` (its HTTP client: the functions' one), keeping
+    /// the value for `ttl`; one Secrets Manager attempt is bounded by `attempt_timeout`, and
+    /// throttling is retried ([`SECRETS_MANAGER_MAX_ATTEMPTS`] attempts in all). Call
     /// [`Self::requiring_client_secret`] after, to set what the secret must hold.
-    ///
-    /// # Errors
-    /// When the caching client cannot be built.
-    pub async fn new(
+    pub fn new(
         sdk_config: &aws_config::SdkConfig,
         secret_id: &str,
         ttl: Duration,
         attempt_timeout: Duration,
-    ) -> Result<Self, CredentialsError> {
-        let builder = client_config(sdk_config, attempt_timeout);
-        let cache = SecretsManagerCachingClient::from_builder(
-            builder,
-            NonZeroUsize::MIN,
-            ttl,
-            // Serve the cached secret when a refresh fails transiently: a Secrets Manager
-            // blip must not stop a job whose credentials are still good.
-            true,
-        )
-        .await
-        .map_err(|error| CredentialsError::Read {
-            secret_id: secret_id.to_owned(),
-            reason: error.to_string(),
-        })?;
-        Ok(Self {
-            cache,
-            secret_id: secret_id.to_owned(),
+    ) -> Self {
+        Self {
+            reader: SecretReader::new(sdk_config, secret_id, attempt_timeout),
+            cache: TtlCache::new(ttl),
             needs_client_secret: true,
-        })
+        }
     }
 
     /// Whether the secret must hold a `client_secret` (`true` unless `private_key_jwt`).
@@ -132,24 +104,32 @@ impl SecretsManagerCredentials {
         self
     }
 
-    /// The credentials; `refresh` bypasses the cache (after the issuer refused them, e.g. a rotation).
+    /// The credentials: the kept ones while younger than the TTL, else read again; when that
+    /// read fails transiently (throttling, 5xx, timeout, network) the kept ones are served
+    /// and kept for another TTL.
     ///
     /// # Errors
-    /// [`CredentialsError`] when the secret cannot be read or has the wrong shape.
-    pub async fn get(&self, refresh: bool) -> Result<ClientCredentials, CredentialsError> {
-        let secret_string = self
-            .cache
-            .get_secret_value(&self.secret_id, None, None, refresh)
-            .await
-            .map(|output| output.secret_string)
-            .map_err(|error| error.to_string());
-        let secret_string = secret_string.map_err(|reason| CredentialsError::Read {
-            secret_id: self.secret_id.clone(),
-            reason,
-        })?;
+    /// [`CredentialsError`] when the secret cannot be read and nothing is kept, when the read
+    /// fails permanently (deleted, scheduled for deletion, access or KMS key denied), or when
+    /// the value has the wrong shape.
+    pub async fn get(&self) -> Result<ClientCredentials, CredentialsError> {
+        self.cache.get(|| self.read()).await
+    }
+
+    /// The credentials read now, bypassing the kept ones: after the issuer refused them
+    /// (`invalid_client`, a rotated secret). The new value is kept for the TTL.
+    ///
+    /// # Errors
+    /// As [`Self::get`], but a failed read is never answered with the kept (refused) value.
+    pub async fn refresh(&self) -> Result<ClientCredentials, CredentialsError> {
+        self.cache.refresh(|| self.read()).await
+    }
+
+    async fn read(&self) -> Result<ClientCredentials, CredentialsError> {
+        let value = self.reader.read().await?;
         parse(
-            &self.secret_id,
-            secret_string.as_deref(),
+            self.reader.secret_id(),
+            value.as_deref(),
             self.needs_client_secret,
         )
     }
@@ -187,27 +167,6 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn throttling_retries_are_configured_explicitly() {
-        let sdk_config = aws_config::SdkConfig::builder()
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build();
-        let config = client_config(&sdk_config, Duration::from_secs(3)).build();
-        let retry = config.retry_config().expect("a retry config");
-        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
-        assert_eq!(retry.max_attempts(), SECRETS_MANAGER_MAX_ATTEMPTS);
-        assert_eq!(retry.max_backoff(), SECRETS_MANAGER_MAX_BACKOFF);
-        let timeouts = config.timeout_config().expect("a timeout config");
-        assert_eq!(
-            timeouts.operation_attempt_timeout(),
-            Some(Duration::from_secs(3))
-        );
-        assert_eq!(
-            timeouts.operation_timeout(),
-            Some(SECRETS_MANAGER_OPERATION_TIMEOUT)
-        );
-    }
 
     #[test]
     fn parses_the_documented_shape() {

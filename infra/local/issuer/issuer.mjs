@@ -21,6 +21,7 @@
 //   ISSUER_DPOP_NONCE             `required`: DPoP proofs must carry a nonce from the
 //                                 DPoP-Nonce header (RFC 9449 §8); unset or `off`: no nonce
 //   ISSUER_DPOP_NONCE_TTL_SECONDS lifetime of each nonce handed out, default 300
+//   ISSUER_ROTATION_DELAY_SECONDS see rotation.mjs: client secret rotation, as Auth0 does it
 //
 // private_key_jwt, as Auth0 checks it: client_assertion_type
 // urn:ietf:params:oauth:client-assertion-type:jwt-bearer; alg RS256, PS256 or ES256 and the
@@ -46,6 +47,7 @@ import { ASSERTION_ALGS, authenticateClient } from "./client_auth.mjs";
 import { DPOP_ALGS, DpopVerifier } from "./dpop.mjs";
 import { OAuthError } from "./oauth_error.mjs";
 import { ReplayCache } from "./replay.mjs";
+import { SecretRotation, rotationDelaySeconds } from "./rotation.mjs";
 
 const HOST = "127.0.0.1";
 // Auth0's paths, so `{issuer}oauth/token` and `{issuer}.well-known/jwks.json` also work
@@ -281,8 +283,13 @@ async function main() {
     dpop: new DpopVerifier({ nonceTtlSeconds: config.nonceTtlSeconds, replay }),
   };
 
+  const rotation = new SecretRotation(config.clients, { delaySeconds: rotationDelaySeconds(process.env), send });
+
   const handle = (req, res) => {
     const url = new URL(req.url ?? "/", issuerUrl);
+    if (rotation.handles(req, res, url)) {
+      return;
+    }
     const path = url.pathname.replace(/(.)\/$/, "$1");
     if (!TOKEN_PATHS.has(path)) {
       fallback(req, res);

@@ -85,11 +85,15 @@ pub enum StoreError {
         /// What could not be built.
         source: Box<dyn Error + Send + Sync>,
     },
-    /// A stored item is not what this API writes, e.g. an id counter without a number.
-    #[error("timesheet store failed: {what}")]
-    Corrupt {
-        /// Which item, and how it is wrong.
-        what: &'static str,
+    /// A stored item is not what this API writes: an attribute it reads is missing or not of
+    /// its type (an id counter without a number, an idempotency record without its
+    /// fingerprint). Read as empty it would be a wrong answer, so it fails like the others.
+    #[error("timesheet store failed: {item} has no readable {attribute}")]
+    Unreadable {
+        /// Which item, e.g. `an idempotency record`.
+        item: &'static str,
+        /// The attribute, e.g. `fingerprint`.
+        attribute: &'static str,
     },
     /// Freshly reserved ids are already taken: the id counter is behind the stored
     /// timesheets (rows written outside the API, say). Answering `201` would lose the entries;

@@ -170,6 +170,15 @@ pub async fn call(api: &UploadApi<MemoryStore>, request: Request) -> Answer {
     }
 }
 
+/// The default verifier of [`ISSUER`] (RS256), whose keys `server` serves as its JWKS.
+pub fn issuer_verifier(server: &JwksServer) -> TokenVerifier {
+    let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
+    let jwks_url = Some(server.jwks_url().parse().unwrap());
+    let endpoint = IssuerEndpoint::new(ISSUER, EndpointKind::Jwks, jwks_url);
+    let jwks = JwksCache::new(client, endpoint, JwksPolicy::default());
+    verifier(vec![Algorithm::RS256], jwks)
+}
+
 /// The verifier of the API: the issuer of `jwks`, [`AUDIENCE`], `algorithms`, 5 s leeway.
 pub fn verifier(algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
     TokenVerifier::new(

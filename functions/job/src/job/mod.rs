@@ -2,12 +2,14 @@
 //! [`timesheets::MAX_BATCH_ENTRIES`], each with an idempotency key derived from the run.
 //!
 //! [`TimesheetsJob`] is built once per sandbox; each invocation is one run (`run.rs`) with its
-//! [`RunContext`] (`context.rs`) and its access token (`token.rs`), ending in a [`JobReport`]
-//! (`report.rs`) or a [`JobError`] (`error.rs`).
+//! [`RunContext`] (`context.rs`) and its access token (`token.rs`, a rotated secret waited
+//! out in `rotation.rs`), ending in a [`JobReport`] (`report.rs`) or a [`JobError`]
+//! (`error.rs`).
 
 mod context;
 mod error;
 mod report;
+mod rotation;
 mod run;
 mod token;
 
@@ -46,7 +48,7 @@ impl TimesheetsJob {
     /// With `AUTH_DPOP=on` the sandbox's DPoP key is generated here, in memory only.
     ///
     /// # Errors
-    /// When the Secrets Manager caching client cannot be built or no DPoP key generated.
+    /// When no DPoP key can be generated.
     pub async fn from_config(
         config: &JobConfig,
         sdk_config: &aws_config::SdkConfig,
@@ -80,7 +82,6 @@ impl TimesheetsJob {
                 config.secret_ttl,
                 config.http_timeout,
             )
-            .await?
             .requiring_client_secret(config.client_auth.needs_client_secret()),
             tokens,
             api: UploadClient::new(http, &config.api_url),

@@ -1,12 +1,14 @@
-//! The run's access token: got with the client credentials (re-reading a rotated secret once),
-//! kept across the run's batches, and replaced once per run after the API refused it.
+//! The run's access token: got with the client credentials (after a refusal of the client, the
+//! secret re-read and, when it changed, waited on: `rotation.rs`), kept across the run's
+//! batches, and replaced once per run after the API refused it.
 
+use crate::credentials::ClientCredentials;
 use crate::retry::Budget;
-use crate::token_client::IssuedToken;
+use crate::token_client::{IssuedToken, TokenRequestError};
 use crate::upload_client::UploadError;
 
 use super::error::with_causes;
-use super::{JobError, TimesheetsJob};
+use super::{JobError, TimesheetsJob, rotation};
 
 /// The token a run sends, and whether a refusal of it may still be answered with a new one.
 #[derive(Debug)]
@@ -60,8 +62,9 @@ impl RunToken {
 
 impl TimesheetsJob {
     /// An access token. A refusal of the credentials (`invalid_client`, or Auth0's `401
-    /// access_denied`) re-reads the secret once, bypassing the cache, and asks again if it
-    /// changed (the secret was rotated since it was cached).
+    /// access_denied`) re-reads the secret, bypassing the cache: when it changed (a rotation),
+    /// the new value is tried with backoff until the issuer accepts it or the deadline nears;
+    /// when it did not, the run fails at once (a wrong secret is not a rotation).
     pub(super) async fn access_token(&self, budget: &Budget) -> Result<IssuedToken, JobError> {
         budget
             .within(self.access_token_unbounded(budget))
@@ -71,26 +74,38 @@ impl TimesheetsJob {
 
     /// [`Self::access_token`] without the deadline on the secret read and discovery.
     async fn access_token_unbounded(&self, budget: &Budget) -> Result<IssuedToken, JobError> {
-        let credentials = self.credentials.get(false).await?;
+        let credentials = self.credentials.get().await?;
         let error = match self.tokens.access_token(&credentials, budget).await {
             Ok(token) => return Ok(token),
-            Err(error) => error,
+            Err(error) if error.refuses_credentials() => error,
+            Err(error) => return Err(refused(error, &credentials)),
         };
-        let error = if error.refuses_credentials() {
-            let fresh = self.credentials.get(true).await?;
-            if fresh == credentials {
-                error
-            } else {
-                tracing::warn!(client_id = %fresh.client_id, "the issuer refused the cached secret; retrying with the re-read one");
-                match self.tokens.access_token(&fresh, budget).await {
-                    Ok(token) => return Ok(token),
-                    Err(error) => error,
-                }
-            }
-        } else {
-            error
-        };
-        tracing::error!(error = with_causes(&error), client_id = %credentials.client_id, "token request refused");
-        Err(error.into())
+        let fresh = self
+            .credentials
+            .refresh()
+            .await
+            .inspect_err(|_| tracing::error!(error = with_causes(&error), client_id = %credentials.client_id, "token request refused; re-reading the secret failed"))?;
+        if fresh == credentials {
+            tracing::error!(
+                client_id = %credentials.client_id,
+                "the issuer refused the client secret, and Secrets Manager holds the same one"
+            );
+            return Err(refused(error, &credentials));
+        }
+        tracing::warn!(
+            client_id = %fresh.client_id,
+            "the issuer refused the cached client secret and Secrets Manager holds a new one: \
+             asking with it until the issuer accepts it"
+        );
+        Box::pin(rotation::token_after_rotation(&self.tokens, &fresh, budget))
+            .await
+            .map_err(|error| refused(error, &fresh))
     }
+}
+
+/// Logs a failed token request (its error and the client id, never the secret) and makes it
+/// the run's error.
+fn refused(error: TokenRequestError, credentials: &ClientCredentials) -> JobError {
+    tracing::error!(error = with_causes(&error), client_id = %credentials.client_id, "token request refused");
+    error.into()
 }

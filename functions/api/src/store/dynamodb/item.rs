@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use timesheets::TimesheetEntry;
 
-use crate::store::IdempotencyRecord;
+use crate::store::{IdempotencyRecord, StoreError};
 
 /// An item as the SDK reads and writes it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -71,25 +71,92 @@ pub fn record(record: &IdempotencyRecord) -> Item {
     ])
 }
 
-/// The record of `scope_key` stored as `item`; a missing or unreadable attribute reads as
-/// empty or 0.
-pub fn to_record(scope_key: &str, item: &Item) -> IdempotencyRecord {
-    let number = |name: &str| {
+/// The record of `scope_key` stored as `item`, every attribute [`record`] writes read back.
+///
+/// # Errors
+/// [`StoreError::Unreadable`] naming the first attribute missing or not of its type.
+pub fn to_record(scope_key: &str, item: &Item) -> Result<IdempotencyRecord, StoreError> {
+    let unreadable = |attribute| StoreError::Unreadable {
+        item: "an idempotency record",
+        attribute,
+    };
+    let number = |name: &'static str| {
         item.get(name)
             .and_then(|value| value.as_n().ok())
             .and_then(|text| text.parse::<i64>().ok())
-            .unwrap_or_default()
+            .ok_or(unreadable(name))
     };
-    IdempotencyRecord {
+    let count = |name: &'static str| {
+        number(name).and_then(|value| u64::try_from(value).map_err(|_| unreadable(name)))
+    };
+    Ok(IdempotencyRecord {
         scope_key: scope_key.to_owned(),
         fingerprint: item
             .get("fingerprint")
             .and_then(|value| value.as_s().ok())
             .cloned()
-            .unwrap_or_default(),
-        first_id: number("first_id") as u64,
-        count: number("count") as u64,
-        claimed_at: number("claimed_at"),
-        expires_at: number(TTL_ATTRIBUTE),
+            .ok_or(unreadable("fingerprint"))?,
+        first_id: count("first_id")?,
+        count: count("count")?,
+        claimed_at: number("claimed_at")?,
+        expires_at: number(TTL_ATTRIBUTE)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored() -> IdempotencyRecord {
+        IdempotencyRecord {
+            scope_key: "10:job-client:run-1/0".to_owned(),
+            fingerprint: "9f86d081".to_owned(),
+            first_id: 14,
+            count: 3,
+            claimed_at: 1_494_438_021,
+            expires_at: 1_494_524_421,
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_as_written() {
+        let record = stored();
+        assert_eq!(
+            to_record(&record.scope_key, &self::record(&record)).unwrap(),
+            record
+        );
+    }
+
+    #[test]
+    fn a_record_missing_or_mistyping_an_attribute_is_unreadable() {
+        let record = stored();
+        let damaged = [
+            ("fingerprint", None),
+            ("fingerprint", Some(n(7))),
+            ("first_id", None),
+            ("first_id", Some(s("14"))),
+            ("first_id", Some(n(-1))),
+            ("count", None),
+            ("count", Some(n(-3))),
+            ("claimed_at", None),
+            ("claimed_at", Some(s("1494438021"))),
+            (TTL_ATTRIBUTE, None),
+            (TTL_ATTRIBUTE, Some(n("1.5e9"))),
+        ];
+        for (attribute, damage) in damaged {
+            let mut item = self::record(&record);
+            match &damage {
+                None => item.remove(attribute),
+                Some(value) => item.insert(attribute.to_owned(), value.clone()),
+            };
+            let error = to_record(&record.scope_key, &item).expect_err(attribute);
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "timesheet store failed: an idempotency record has no readable {attribute}"
+                ),
+                "{damage:?}"
+            );
+        }
     }
 }

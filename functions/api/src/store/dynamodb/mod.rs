@@ -108,8 +108,9 @@ impl TimesheetStore for DynamoDbStore {
             .and_then(|attributes| attributes.get("last_id"))
             .and_then(|value| value.as_n().ok())
             .and_then(|text| text.parse().ok())
-            .ok_or(StoreError::Corrupt {
-                what: "the id counter returned no number",
+            .ok_or(StoreError::Unreadable {
+                item: "the id counter",
+                attribute: "last_id",
             })?;
         Ok(last + 1 - count)
     }
@@ -171,7 +172,8 @@ impl TimesheetStore for DynamoDbStore {
             .await
             .map_err(|error| failed("GetItem", error))?
             .item;
-        Ok(item.map(|item| item::to_record(scope_key, &item)))
+        item.map(|item| item::to_record(scope_key, &item))
+            .transpose()
     }
 
     async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {
