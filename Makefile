@@ -127,6 +127,7 @@ start-api: build ## sam local start-api on http://127.0.0.1:3000 with the stand-
 	@$(SAM_LOCAL) start-api
 
 fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 cases each
+	PROPTEST_CASES=20000 cargo test -p jwt-access-token --lib bearer_extraction_never_panics
 	PROPTEST_CASES=20000 cargo test -p timesheets-api --test fuzz
 
 # Release bootstraps built as `cargo lambda build` builds them (each package on its own, so no

@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::*;
-use jwt_access_token::dpop::DpopMode;
+use jwt_access_token::DpopMode;
 use lambda_http::Body;
 use serde_json::Value;
 use testkit::DpopKey;
@@ -54,7 +54,7 @@ async fn sandbox() -> UploadApi<DynamoDbStore> {
         aws_sdk_dynamodb::Client::new(&sdk_config().await),
         &config.table,
     );
-    UploadApi::new(verifier, store).with_dpop(config.dpop)
+    UploadApi::new(verifier, store)
 }
 
 fn upload(token: &str, proof: Option<&str>, project: &str) -> lambda_http::Request {

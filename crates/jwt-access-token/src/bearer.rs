@@ -51,6 +51,7 @@ pub struct Credentials<'a> {
 ///
 /// # Errors
 /// [`BearerError`] when the credentials are present but malformed.
+#[cfg(test)]
 pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>, BearerError> {
     Ok(extract_credentials(headers, token_in_query, false)?.map(|credentials| credentials.token))
 }
@@ -128,6 +129,9 @@ fn is_b64token(token: &str) -> bool {
 mod tests {
     use super::*;
     use http::HeaderValue;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
 
     fn headers(values: &[&str]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -213,5 +217,46 @@ mod tests {
             extract(&headers(&["Bearer a=bc"]), false),
             Err(BearerError::MalformedToken)
         );
+    }
+
+    /// `PROPTEST_CASES` cases (`make fuzz`), default 64; no regression files in the tree.
+    fn config() -> Config {
+        Config {
+            failure_persistence: None,
+            ..Config::with_cases(
+                std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(64),
+            )
+        }
+    }
+
+    /// A property test standing in for a fuzzer: nothing panics, and what is extracted is one
+    /// header's `b64token`.
+    #[test]
+    fn bearer_extraction_never_panics() {
+        let value = prop_oneof![
+            vec(any::<u8>(), 0..64),
+            ("(?i)(bearer|basic)?[ ]{0,2}", "[A-Za-z0-9._~+/=, -]{0,40}")
+                .prop_map(|(scheme, token)| format!("{scheme}{token}").into_bytes()),
+        ];
+        proptest!(config(), |(values in vec(value, 0..3), in_query in any::<bool>())| {
+            let mut headers = HeaderMap::new();
+            for value in &values {
+                if let Ok(value) = HeaderValue::from_bytes(value) {
+                    headers.append(AUTHORIZATION, value);
+                }
+            }
+            if let Ok(Some(token)) = extract(&headers, in_query) {
+                prop_assert!(!in_query);
+                prop_assert_eq!(headers.get_all(AUTHORIZATION).iter().count(), 1);
+                prop_assert!(!token.is_empty());
+                prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)));
+                let header = headers[AUTHORIZATION].to_str().unwrap();
+                // The value may end in whitespace, which the extraction trims (RFC 9110 §5.5).
+                prop_assert!(header.trim_end().ends_with(token));
+            }
+        });
     }
 }

@@ -1,23 +1,104 @@
-//! Who may call the API: bearer extraction, token verification, the JWKS cache, the scope rule.
+//! OAuth 2.0 access tokens at an AWS Lambda API: JWT access tokens (RFC 9068) verified with
+//! the RFC 8725 best current practices against the keys of one or more trusted issuers, and
+//! DPoP-bound tokens (RFC 9449) with their proofs.
+//!
+//! [`TokenVerifier::authorize`] takes a `lambda_http` request and returns the
+//! [`VerifiedToken`] of its `Authorization` header, or the [`AuthorizeError`] to answer: its
+//! status, its `error` and `error_description`, and its `WWW-Authenticate` challenge
+//! (RFC 6750 §3, RFC 9449 §7.1).
+//!
+//! ```
+//! use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
+//! use jwt_access_token::{JwksCache, JwksPolicy, TokenVerifier, VerifierPolicy};
+//! use lambda_http::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+//! use lambda_http::{Body, Request, Response};
+//!
+//! /// Built once per sandbox: the JWKS and the verified tokens are cached in it.
+//! fn verifier(http: reqwest::Client) -> TokenVerifier {
+//!     let issuer = IssuerEndpoint::new("https://tenant.auth0.com/", EndpointKind::Jwks, None);
+//!     let policy = VerifierPolicy {
+//!         audiences: vec!["https://api.example.com/reports".to_owned()],
+//!         algorithms: vec![jsonwebtoken::Algorithm::RS256],
+//!         leeway_seconds: 5,
+//!     };
+//!     TokenVerifier::new(policy, JwksCache::new(http, issuer, JwksPolicy::default()))
+//! }
+//!
+//! /// A handler: the token must grant `reports:read`.
+//! async fn handle(verifier: &TokenVerifier, request: Request) -> Response<Body> {
+//!     let granted = match verifier.authorize(&request).await {
+//!         Ok(token) => token.require_scope("reports:read").map(|()| token),
+//!         Err(refused) => Err(refused),
+//!     };
+//!     match granted {
+//!         Ok(token) => Response::new(Body::from(format!("hello, {}", token.client()))),
+//!         Err(refused) => {
+//!             let body = format!(
+//!                 r#"{{"error":"{}","error_description":"{}"}}"#,
+//!                 refused.code(),
+//!                 refused.description()
+//!             );
+//!             let mut answer = Response::builder()
+//!                 .status(refused.status())
+//!                 .header(CONTENT_TYPE, "application/json");
+//!             if let Some(challenge) = refused.challenge("reports") {
+//!                 answer = answer.header(WWW_AUTHENTICATE, challenge);
+//!             }
+//!             answer.body(Body::from(body)).expect("a valid response")
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let verifier = verifier(reqwest::Client::new());
+//! // No Authorization header: 401 with a bare Bearer challenge, and no key fetched.
+//! let answer = handle(&verifier, Request::new(Body::Empty)).await;
+//! assert_eq!(answer.status(), 401);
+//! assert_eq!(answer.headers()[WWW_AUTHENTICATE], r#"Bearer realm="reports""#);
+//! # }
+//! ```
+//!
+//! The checks, in order: the compact JWS and its size, the header (`alg` from the policy only,
+//! `kid`, `typ`, no `crit`), the claim profile's `typ`, the claims decoded once, whose `iss`
+//! picks the trusted issuer, the key named by `kid` in that issuer's JWKS and the key policy,
+//! the signature, then the claims (`exp`, `nbf`, `iat`, `iss`, `aud`, and under
+//! [`TokenProfile::AtJwt`] those RFC 9068 §2.2 requires). A token that passed is kept and
+//! accepted again without them until its `exp`, while its key is still the issuer's.
 
-pub mod bearer;
+mod authorize;
+mod bearer;
 mod claims;
-pub mod clock;
+mod clock;
 pub mod discovery;
-pub mod dpop;
+mod dpop;
 mod header;
 pub mod http_client;
 mod jose;
-pub mod jwks;
+mod jwks;
 mod key_policy;
-pub mod key_set;
-pub mod profile;
-pub mod rejection;
+mod key_set;
+mod profile;
+mod rejection;
 mod rsa_key;
-pub mod scope;
+mod scope;
 pub mod strict_json;
-pub mod token_cache;
+mod token_cache;
 mod trusted_issuer;
 mod verified_token;
-pub mod verifier;
+mod verifier;
 mod verifying_key;
+
+pub use authorize::AuthorizeError;
+pub use clock::{Clock, ManualClock};
+pub use dpop::proof::ProofTarget;
+pub use dpop::rejection::ProofRejection;
+pub use dpop::replay::{MemoryReplay, ProofReplay};
+pub use dpop::{DpopMode, DpopPolicy};
+pub use jwks::{JwksCache, JwksPolicy};
+pub use key_set::KeySet;
+pub use profile::TokenProfile;
+pub use rejection::{TokenError, TokenRejection};
+pub use token_cache::{MAX_ENTRIES, MAX_ENTRY_BYTES};
+pub use verified_token::VerifiedToken;
+pub use verifier::{MAX_TOKEN_BYTES, TokenVerifier, VerifierPolicy, verify_signature};

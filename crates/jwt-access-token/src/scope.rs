@@ -1,9 +1,7 @@
-//! The scope rule: the access token must grant `batch:upload`.
+//! The scope rule: whether an access token grants a scope, through `scope`, `scp` or Auth0's
+//! `permissions`.
 
 use serde::Deserialize;
-
-/// The scope `POST /timesheets/upload` requires (Auth0 "server application + API" scenario).
-pub const UPLOAD_SCOPE: &str = "batch:upload";
 
 /// A scope claim: `scope`, a space-delimited string (RFC 6749 §3.3, RFC 9068 §2.2.3) or, from
 /// some issuers, an array of strings; or `scp` in either form (Okta: an array; Microsoft
@@ -41,6 +39,8 @@ pub fn grants(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const UPLOAD_SCOPE: &str = "batch:upload";
 
     fn delimited(text: &str) -> Option<ScopeClaim> {
         Some(ScopeClaim::Delimited(text.to_owned()))

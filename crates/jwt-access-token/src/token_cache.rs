@@ -191,11 +191,6 @@ impl<T> TokenCache<T> {
         self.lock().entries.len()
     }
 
-    /// Whether no token is held.
-    pub fn is_empty(&self) -> bool {
-        self.lock().entries.is_empty()
-    }
-
     /// Whether the token of `digest` and `signature` is held (expired or not).
     pub fn contains(&self, digest: &TokenDigest, signature: &str) -> bool {
         self.lock()

@@ -16,6 +16,8 @@ use jsonwebtoken::Algorithm;
 
 use super::claims::{self, Checked, ClaimsPolicy, Decoded};
 use super::clock::{Clock, SystemClock};
+use super::dpop::DpopPolicy;
+use super::dpop::replay::MemoryReplay;
 use super::header::{self, AcceptedHeader};
 use super::jose::CompactJws;
 use super::jwks::JwksCache;
@@ -70,6 +72,9 @@ pub struct TokenVerifier {
     issuers: Vec<TrustedIssuer>,
     clock: Arc<dyn Clock>,
     signature_checks: AtomicU64,
+    dpop: DpopPolicy,
+    /// The proofs [`TokenVerifier::authorize`] saw, when no shared store is given.
+    replay: MemoryReplay,
 }
 
 impl TokenVerifier {
@@ -87,6 +92,8 @@ impl TokenVerifier {
             issuers: vec![TrustedIssuer::new(jwks)],
             clock,
             signature_checks: AtomicU64::new(0),
+            dpop: DpopPolicy::default(),
+            replay: MemoryReplay::default(),
         }
     }
 
@@ -106,6 +113,28 @@ impl TokenVerifier {
             .iter_mut()
             .for_each(TrustedIssuer::forget_tokens);
         self
+    }
+
+    /// This verifier taking DPoP-bound tokens as `dpop` says (RFC 9449; default: bearer tokens
+    /// only, [`DpopMode::Off`](super::DpopMode::Off)).
+    pub fn with_dpop(mut self, dpop: DpopPolicy) -> Self {
+        self.dpop = dpop;
+        self
+    }
+
+    /// How DPoP proofs are checked.
+    pub fn dpop(&self) -> &DpopPolicy {
+        &self.dpop
+    }
+
+    /// The proof records of this verifier, for [`TokenVerifier::authorize`].
+    pub(crate) fn own_replay(&self) -> &MemoryReplay {
+        &self.replay
+    }
+
+    /// Now, in seconds since the epoch, by this verifier's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.clock.now()
     }
 
     /// `iss` of each trusted issuer, in the configured order.

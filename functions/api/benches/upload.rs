@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::Algorithm;
-use jwt_access_token::jwks::{JwksCache, JwksPolicy};
-use jwt_access_token::verifier::{TokenVerifier, VerifierPolicy};
+use jwt_access_token::{JwksCache, JwksPolicy};
+use jwt_access_token::{TokenVerifier, VerifierPolicy};
 use lambda_http::Body;
 use serde_json::json;
 use testkit::keys::{jwk_set, now};

@@ -1,23 +1,21 @@
-//! The request pipeline of `POST /timesheets/upload`: route → bearer → token → scope → body →
-//! idempotency → store → `201`. Each step's failure is one [`ApiError`].
+//! The request pipeline of `POST /timesheets/upload`: route → authorize (bearer or DPoP, one
+//! call into the verifier) → scope → body → idempotency → store → `201`. Each step's failure
+//! is one [`ApiError`].
 
+use std::future::Future;
+
+use jwt_access_token::{AuthorizeError, ProofReplay, TokenVerifier, VerifiedToken};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
 use timesheets::telemetry::metric;
 
+use crate::UPLOAD_SCOPE;
 use crate::body::{self, Upload};
 use crate::error::ApiError;
 use crate::idempotency::{self, Decision};
 use crate::response;
 use crate::store::{Insert, StoreError, TimesheetStore};
-use jwt_access_token::bearer::{self, Credentials, Scheme};
-use jwt_access_token::dpop::proof::ProofTarget;
-use jwt_access_token::dpop::rejection::ProofRejection;
-use jwt_access_token::dpop::{self, DpopMode, DpopPolicy};
-use jwt_access_token::rejection::TokenRejection;
-use jwt_access_token::scope::UPLOAD_SCOPE;
-use jwt_access_token::verifier::{TokenError, TokenVerifier, VerifiedToken};
 
 /// The one route of the API.
 pub const UPLOAD_PATH: &str = "/timesheets/upload";
@@ -27,7 +25,6 @@ pub const UPLOAD_PATH: &str = "/timesheets/upload";
 pub struct UploadApi<S> {
     verifier: TokenVerifier,
     store: S,
-    dpop: DpopPolicy,
 }
 
 /// A stored upload: its first id and whether this answer repeats an earlier one.
@@ -81,20 +78,10 @@ impl Outcome {
 }
 
 impl<S: TimesheetStore> UploadApi<S> {
-    /// The API with its token verifier and timesheet store, bearer tokens only
-    /// (`AUTH_DPOP=off`).
+    /// The API with its token verifier (which holds the `AUTH_DPOP` policy) and timesheet
+    /// store.
     pub fn new(verifier: TokenVerifier, store: S) -> Self {
-        Self {
-            verifier,
-            store,
-            dpop: DpopPolicy::default(),
-        }
-    }
-
-    /// The API taking DPoP-bound tokens as `dpop` says (RFC 9449).
-    pub fn with_dpop(mut self, dpop: DpopPolicy) -> Self {
-        self.dpop = dpop;
-        self
+        Self { verifier, store }
     }
 
     /// The token verifier, e.g. to fetch the issuer's keys during init.
@@ -137,10 +124,7 @@ impl<S: TimesheetStore> UploadApi<S> {
         request: &Request,
         token: &VerifiedToken,
     ) -> Result<(Stored, Upload), ApiError> {
-        if !token.grants(UPLOAD_SCOPE) {
-            auth_failure("insufficient_scope".to_owned());
-            return Err(ApiError::InsufficientScope);
-        }
+        token.require_scope(UPLOAD_SCOPE).map_err(refuse)?;
         let client = token.client();
         let upload = body::parse_upload(request.headers(), request.body())?;
         let key = idempotency::header::key(request.headers())?;
@@ -218,105 +202,43 @@ impl<S: TimesheetStore> UploadApi<S> {
         }
     }
 
+    /// The request's access token, one call into the verifier; DPoP proofs are remembered in
+    /// the table, across every sandbox.
     async fn authorize(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
-        let mode = self.dpop.mode;
-        let token_in_query = request
-            .query_string_parameters_ref()
-            .is_some_and(|query| query.first("access_token").is_some());
-        let credentials =
-            bearer::extract_credentials(request.headers(), token_in_query, mode != DpopMode::Off)
-                .map_err(|error| {
-                    auth_failure("invalid_request".to_owned());
-                    ApiError::InvalidRequest(error.to_string())
-                })?
-                .ok_or_else(|| {
-                    auth_failure("missing_token".to_owned());
-                    ApiError::MissingToken(mode)
-                })?;
-        let token = self
-            .verifier
-            .verify(credentials.token)
+        let replay = ProofRecords(&self.store);
+        self.verifier
+            .authorize_with_replay(request, &replay)
             .await
-            .map_err(|error| match error {
-                TokenError::Invalid(rejection) => refuse_token(credentials.scheme, rejection),
-                TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
-            })?;
-        self.check_binding(request, credentials, &token).await?;
-        Ok(token)
-    }
-
-    /// RFC 9449 §7: the scheme must fit the token (`cnf.jkt` or not) and the mode, and a
-    /// DPoP token needs a proof made with its key.
-    async fn check_binding(
-        &self,
-        request: &Request,
-        credentials: Credentials<'_>,
-        token: &VerifiedToken,
-    ) -> Result<(), ApiError> {
-        let refuse = |rejection| refuse_token(Scheme::Dpop, rejection);
-        match (self.dpop.mode, credentials.scheme, token.jkt.as_deref()) {
-            (DpopMode::Off, _, _) | (DpopMode::Allowed, Scheme::Bearer, None) => Ok(()),
-            (_, Scheme::Bearer, Some(_)) => Err(refuse(TokenRejection::DpopBound)),
-            (DpopMode::Required, Scheme::Bearer, None) => Err(refuse(TokenRejection::DpopRequired)),
-            (_, Scheme::Dpop, None) => Err(refuse(TokenRejection::NotDpopBound)),
-            (_, Scheme::Dpop, Some(jkt)) => self.check_proof(request, credentials.token, jkt).await,
-        }
-    }
-
-    /// The request's one DPoP proof, for this request and the token's key `jkt`, never seen
-    /// before by any sandbox.
-    async fn check_proof(
-        &self,
-        request: &Request,
-        access_token: &str,
-        jkt: &str,
-    ) -> Result<(), ApiError> {
-        let rebuilt;
-        let url = match &self.dpop.htu {
-            Some(configured) => configured,
-            None => {
-                rebuilt = dpop::target::request_url(request)
-                    .ok_or_else(|| refuse_proof(ProofRejection::Htu))?;
-                &rebuilt
-            }
-        };
-        let proofs = request
-            .headers()
-            .get_all("dpop")
-            .iter()
-            .map(|value| value.to_str().unwrap_or_default());
-        let target = ProofTarget {
-            method: request.method().as_str(),
-            url,
-            access_token,
-        };
-        let now = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-        let checked =
-            dpop::check_bound_proof(proofs, target, jkt, &self.dpop, now).map_err(refuse_proof)?;
-        let (proof_id, expires_at) = dpop::replay_record(&checked);
-        match self.store.record_proof(&proof_id, expires_at).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(refuse_proof(ProofRejection::Replayed)),
-            Err(error) => Err(unavailable(error)),
-        }
+            .map_err(refuse)
     }
 }
 
-/// `invalid_token`, challenged by the scheme the token came with.
-fn refuse_token(scheme: Scheme, rejection: TokenRejection) -> ApiError {
-    tracing::info!(cause = rejection.cause(), "access token refused");
-    auth_failure(rejection.metric_reason());
-    match scheme {
-        Scheme::Bearer => ApiError::InvalidToken(rejection),
-        Scheme::Dpop => ApiError::InvalidDpopToken(rejection),
+/// The store's DPoP proof records (RFC 9449 §11.1), as the verifier asks for them.
+struct ProofRecords<'a, S>(&'a S);
+
+impl<S: TimesheetStore> ProofReplay for ProofRecords<'_, S> {
+    type Error = StoreError;
+
+    fn first_use(
+        &self,
+        proof_id: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        self.0.record_proof(proof_id, expires_at)
     }
 }
 
-/// `invalid_dpop_proof`.
-fn refuse_proof(rejection: ProofRejection) -> ApiError {
-    tracing::info!(cause = rejection.cause(), "DPoP proof refused");
-    auth_failure(rejection.metric_reason());
-    ApiError::InvalidDpopProof(rejection)
+/// A refused access token: logged by its cause, counted unless the verifier could not decide.
+fn refuse(error: AuthorizeError) -> ApiError {
+    match error {
+        AuthorizeError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
+        AuthorizeError::ReplayUnavailable => ApiError::Unavailable("the timesheet store"),
+        refused => {
+            tracing::info!(reason = %refused.reason(), "access token refused");
+            auth_failure(refused.reason());
+            ApiError::Refused(refused)
+        }
+    }
 }
 
 /// Counts a refusal by its reason, e.g. `invalid_token:expired`.

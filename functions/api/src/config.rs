@@ -6,10 +6,10 @@ use jsonwebtoken::Algorithm;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
-use jwt_access_token::dpop::{DpopMode, DpopPolicy};
-use jwt_access_token::jwks::JwksPolicy;
-use jwt_access_token::profile::TokenProfile;
-use jwt_access_token::verifier::VerifierPolicy;
+use jwt_access_token::JwksPolicy;
+use jwt_access_token::TokenProfile;
+use jwt_access_token::VerifierPolicy;
+use jwt_access_token::{DpopMode, DpopPolicy};
 
 /// Everything the API function reads from its environment.
 #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@ async fn main() -> Result<(), Error> {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");
     }
     let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table);
-    let api = UploadApi::new(verifier, store).with_dpop(config.dpop.clone());
+    let api = UploadApi::new(verifier, store);
     let api = &api;
     // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400; as
     // JSON text, read once into lambda_http's request rather than via a serde_json::Value.

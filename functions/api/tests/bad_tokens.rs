@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use common::*;
 use jsonwebtoken::Algorithm;
-use jwt_access_token::profile::TokenProfile;
+use jwt_access_token::TokenProfile;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Value, json};
 use testkit::keys::{b64, ec_p256_jwk, hs256, merged, now};

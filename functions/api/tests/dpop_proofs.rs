@@ -7,9 +7,9 @@ mod common;
 
 use common::{Harness, SAMPLE, Setup, claims_with};
 use http::Request;
-use jwt_access_token::dpop::rejection::ProofRejection;
-use jwt_access_token::dpop::{DpopMode, DpopPolicy};
-use jwt_access_token::rejection::TokenRejection;
+use jwt_access_token::ProofRejection;
+use jwt_access_token::TokenRejection;
+use jwt_access_token::{DpopMode, DpopPolicy};
 use lambda_http::Body;
 use serde_json::{Value, json};
 use testkit::dpop::{ath, proof_claims};

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::*;
-use jwt_access_token::dpop::{DpopMode, DpopPolicy};
+use jwt_access_token::{DpopMode, DpopPolicy};
 use lambda_http::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 use testkit::keys::now;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use jwt_access_token::jwks::JwksPolicy;
+use jwt_access_token::JwksPolicy;
 use serde_json::{Value, json};
 use testkit::keys::jwk_set;
 use testkit::{Reply, TestKey};

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use common::{AUDIENCE, ISSUER, claims_with};
 use jsonwebtoken::Algorithm;
-use jwt_access_token::clock::ManualClock;
-use jwt_access_token::jwks::{JwksCache, JwksPolicy};
-use jwt_access_token::profile::TokenProfile;
-use jwt_access_token::rejection::TokenRejection;
-use jwt_access_token::token_cache::{MAX_ENTRIES, MAX_ENTRY_BYTES};
-use jwt_access_token::verifier::{TokenError, TokenVerifier, VerifierPolicy};
+use jwt_access_token::ManualClock;
+use jwt_access_token::TokenProfile;
+use jwt_access_token::TokenRejection;
+use jwt_access_token::{JwksCache, JwksPolicy};
+use jwt_access_token::{MAX_ENTRIES, MAX_ENTRY_BYTES};
+use jwt_access_token::{TokenError, TokenVerifier, VerifierPolicy};
 use serde_json::json;
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};

@@ -17,8 +17,8 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use jsonwebtoken::Algorithm;
-use jwt_access_token::key_set::KeySet;
-use jwt_access_token::verifier::verify_signature;
+use jwt_access_token::KeySet;
+use jwt_access_token::verify_signature;
 use serde_json::{Value, json};
 
 const FILES: [&str; 2] = ["json_web_signature_test.json", "json_web_key_test.json"];

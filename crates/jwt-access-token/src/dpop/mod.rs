@@ -4,6 +4,7 @@
 
 pub mod proof;
 pub mod rejection;
+pub mod replay;
 pub mod target;
 
 use std::str::FromStr;
@@ -64,6 +65,26 @@ pub struct DpopPolicy {
     pub htu: Option<Url>,
     /// Clock skew allowed for a proof's `iat` ahead of now, in seconds (`AUTH_LEEWAY_SECONDS`).
     pub leeway_seconds: u64,
+}
+
+impl DpopPolicy {
+    /// Checks the DPoP `proof` (the `DPoP` header's value) for `target` at `now` (seconds since
+    /// the epoch) and that its key is `bound_jkt`, the token's `cnf.jkt`: what
+    /// [`TokenVerifier::authorize`](crate::TokenVerifier::authorize) checks of a proof, without
+    /// its replay record.
+    ///
+    /// # Errors
+    /// The [`ProofRejection`] of the first rule of RFC 9449 §4.3 broken;
+    /// [`ProofRejection::KeyNotBound`] when the proof's key is not the token's.
+    pub fn check_proof(
+        &self,
+        proof: &str,
+        target: ProofTarget,
+        bound_jkt: &str,
+        now: u64,
+    ) -> Result<(), ProofRejection> {
+        check_bound_proof(std::iter::once(proof), target, bound_jkt, self, now).map(drop)
+    }
 }
 
 /// The replay record of `proof`: an id for its key and `jti` (base64url SHA-256, so no proof

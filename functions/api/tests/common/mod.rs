@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
-use jwt_access_token::dpop::DpopPolicy;
-use jwt_access_token::jwks::{JwksCache, JwksPolicy};
-use jwt_access_token::profile::TokenProfile;
-use jwt_access_token::verifier::{TokenVerifier, VerifierPolicy};
+use jwt_access_token::DpopPolicy;
+use jwt_access_token::TokenProfile;
+use jwt_access_token::{JwksCache, JwksPolicy};
+use jwt_access_token::{TokenVerifier, VerifierPolicy};
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use testkit::keys::now;
@@ -117,9 +117,10 @@ impl Harness {
             setup.algorithms,
             JwksCache::new(client, endpoint, setup.jwks),
         )
-        .with_profile(setup.profile);
+        .with_profile(setup.profile)
+        .with_dpop(setup.dpop);
         Self {
-            api: UploadApi::new(verifier, MemoryStore::default()).with_dpop(setup.dpop),
+            api: UploadApi::new(verifier, MemoryStore::default()),
             key,
             server,
             issuer,
