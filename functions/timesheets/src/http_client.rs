@@ -21,21 +21,40 @@ pub enum FetchError {
     Json(#[from] serde_json::Error),
 }
 
-/// A client with `timeout` for a whole exchange, no redirects (a token or a client secret
-/// must never follow a redirect elsewhere), HTTP/1.1 and the TLS of [`crate::tls`]. Built once
-/// per sandbox and shared by the function's own calls and its AWS SDK clients
-/// ([`crate::sdk_http`]).
+/// Bound on setting up a connection (TCP and TLS) in every client of [`build`] and
+/// [`build_for_sdk`]: a reachable endpoint connects in well under a second.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A client with `timeout` for a whole exchange (connection, request and answer), no
+/// redirects (a token or a client secret must never follow a redirect elsewhere), HTTP/1.1 and
+/// the TLS of [`crate::tls`]. Built once per sandbox: the API's for the issuers' discovery and
+/// keys (`AUTH_JWKS_TIMEOUT_SECONDS`); the job's for the issuer, the API and its AWS SDK
+/// clients (`HTTP_TIMEOUT_SECONDS`, [`crate::sdk_http`]).
 ///
 /// # Errors
 /// When reqwest refuses the TLS configuration (a rustls version other than reqwest's).
 pub fn build(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+        .build()
+}
+
+/// A client as [`build`]'s with no whole-exchange timeout, for AWS SDK clients that bound
+/// their calls themselves (`TimeoutConfig`'s attempt and operation timeouts, e.g. the API's
+/// DynamoDB client): only connecting is bounded, by [`CONNECT_TIMEOUT`].
+///
+/// # Errors
+/// As [`build`].
+pub fn build_for_sdk() -> Result<reqwest::Client, reqwest::Error> {
+    builder().connect_timeout(CONNECT_TIMEOUT).build()
+}
+
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .tls_backend_preconfigured(crate::tls::client_config())
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(3)))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("timesheets/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// Reads at most `max_bytes` of `response`'s body, failing past that instead of buffering it.
@@ -81,4 +100,49 @@ pub async fn get_json<T: DeserializeOwned>(
     }
     let body = read_limited(response, max_bytes).await?;
     Ok(serde_json::from_slice(&body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    type Fetched = Result<Result<serde_json::Value, FetchError>, tokio::time::error::Elapsed>;
+
+    /// What `client` makes of a GET to a server that accepts and never answers, given up after
+    /// `wait`; and how long it took.
+    async fn fetch_from_silent_server(
+        client: &reqwest::Client,
+        wait: Duration,
+    ) -> (Fetched, Duration) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = url::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let held = tokio::spawn(async move { listener.accept().await });
+        let started = Instant::now();
+        let fetched = tokio::time::timeout(wait, get_json(client, &url, 1024)).await;
+        held.abort();
+        (fetched, started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn the_timeout_bounds_a_whole_exchange() {
+        let client = build(Duration::from_millis(300)).unwrap();
+        let (fetched, elapsed) = fetch_from_silent_server(&client, Duration::from_secs(5)).await;
+        assert!(
+            matches!(&fetched, Ok(Err(FetchError::Transport(error))) if error.is_timeout()),
+            "{fetched:?}"
+        );
+        assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    }
+
+    #[tokio::test]
+    async fn the_sdk_client_leaves_the_exchange_to_its_caller() {
+        let client = build_for_sdk().unwrap();
+        // Past CONNECT_TIMEOUT, the only bound of this client, which a connected exchange is past.
+        let wait = CONNECT_TIMEOUT + Duration::from_millis(500);
+        let (fetched, _) = fetch_from_silent_server(&client, wait).await;
+        assert!(fetched.is_err(), "{fetched:?}");
+    }
 }
