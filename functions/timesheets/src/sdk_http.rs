@@ -1,5 +1,5 @@
 //! The AWS SDK clients (DynamoDB, Secrets Manager, KMS, the credential providers) send through
-//! a reqwest client of the function's ([`crate::http_client`]), so a sandbox holds one TLS set-up
+//! a reqwest client of the function's (built by `http_client`), so a sandbox holds one TLS set-up
 //! (rustls over aws-lc-rs, compiled-in roots) instead of the SDK's own hyper stack beside reqwest's.
 //!
 //! Why not the SDK's `default-https-client`: it builds a second rustls configuration (the
@@ -14,7 +14,7 @@
 //!
 //! Timeouts: the SDK's `TimeoutConfig` attempt and operation timeouts bound each call whatever
 //! the HTTP client (the API's DynamoDB client, the job's Secrets Manager client); besides, the
-//! reqwest client's own `timeout`, if it has one ([`crate::http_client::build`]), bounds each
+//! reqwest client's own `timeout`, if it has one (`http_client::build`), bounds each
 //! exchange, and a read timeout in `TimeoutConfig` replaces it for that SDK client's requests.
 
 use aws_smithy_runtime_api::client::http::{
