@@ -86,9 +86,10 @@ impl Resource {
 impl FromStr for Resource {
     type Err = &'static str;
 
-    /// `value` if it parses as an absolute URI and has no `#`.
+    /// `value` if it parses as an absolute URI and has no `#` and no whitespace (which a URI
+    /// never holds, though the URL parser would encode it).
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        if Url::parse(value).is_ok() && !value.contains('#') {
+        if Url::parse(value).is_ok() && !value.contains(|c: char| c == '#' || c.is_whitespace()) {
             Ok(Self(value.to_owned()))
         } else {
             Err("a resource indicator is an absolute URI without a fragment (RFC 8707 §2)")
@@ -193,6 +194,7 @@ mod tests {
         );
         for refused in [
             "https://api.exampleco.com/timesheets#v1",
+            "https://api.exampleco.com/time sheets",
             "/timesheets",
             "api",
         ] {
