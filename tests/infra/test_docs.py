@@ -593,6 +593,10 @@ def test_the_logs_insights_query_names_fields_of_the_functions_lines(function, r
     found = [line for line in lines if query_filter(query)(line)]
     assert found, output
     assert {"api": "upload refused", "job": "batch failed"}[function] in [line["message"] for line in found]
+    # Not the Embedded Metric Format documents that share the log group.
+    metrics = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    assert metrics and all(document["RequestId"] == lines[0]["requestId"] for document in metrics)
+    assert not [document for document in metrics if query_filter(query)(document)]
 
 
 @pytest.mark.parametrize("function", ["api", "job"])
