@@ -509,8 +509,6 @@ class StandInHandler(http.server.BaseHTTPRequestHandler):
             value = json.dumps({"client_id": "stand-in-client", "client_secret": STAND_IN_SECRET})
             return self.reply(200, {**secret, "SecretString": value, "VersionId": "v1",
                                     "VersionStages": ["AWSCURRENT"], "CreatedDate": 1.7e9})
-        if target == "secretsmanager.DescribeSecret":
-            return self.reply(200, {**secret, "VersionIdsToStages": {"v1": ["AWSCURRENT"]}})
         if self.path == "/oauth/token":
             return self.reply(200, {"access_token": STAND_IN_TOKEN, "token_type": "Bearer",
                                     "expires_in": 3600})

@@ -232,7 +232,7 @@ def test_job_role_may_only_read_the_secret_dead_letter_and_sign_with_its_key(cfn
             as_list(statement["Action"])
         )
     assert by_resource == {
-        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue"},
         json.dumps(DLQ_ARN, sort_keys=True): {"sqs:SendMessage"},
         **signing,
     }
