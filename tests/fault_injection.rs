@@ -6,16 +6,19 @@
 //!   dropped after the batch was stored, 429 with `Retry-After`), a run of N entries leaves
 //!   exactly N timesheets, and delivering the same event again leaves N.
 //! - A 429 from the token endpoint is retried, and warm runs reuse the one token.
-//! - `invalid_client` after a secret rotation re-reads the secret once.
+//! - A refused secret is re-read: unchanged, the run fails at once; rotated, the run asks with
+//!   the new one until the issuer accepts it (Auth0 takes up to 30 s).
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use e2e::proxy::{Proxy, Seen, Step};
 use e2e::*;
 use serde_json::{Value, json};
 use timesheets::config::ProcessEnv;
-use timesheets_job::{JobConfig, JobError, JobReport, RunContext, TimesheetsJob};
+use timesheets_job::{
+    ClientAuthentication, JobConfig, JobError, JobReport, RunContext, TimesheetsJob,
+};
 
 /// The job's bound on one HTTP attempt in these tests.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
@@ -180,56 +183,154 @@ async fn token_endpoint_429_is_retried_and_warm_runs_reuse_one_token() {
     assert_eq!(rows_with_project(&project).await, 10);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_client_after_a_rotation_rereads_the_secret_once() {
-    let aws = sdk_config().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+/// How long the issuer refuses a rotated secret in these tests (Auth0: up to 30 s).
+const ROTATION_DELAY: Duration = Duration::from_secs(5);
+
+/// A management call to the local issuer (`infra/local/issuer/rotation.mjs`); its JSON answer.
+async fn issuer_management(path: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", stack_var("AUTH_ISSUER")))
+        .json(&body)
+        .send()
+        .await
+        .expect("the local issuer answers");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.expect("a JSON answer")
+}
+
+/// `{"client_id", "client_secret"}` as the job's secret holds it.
+fn secret_value(client: &Value) -> String {
+    json!({"client_id": client["client_id"], "client_secret": client["client_secret"]}).to_string()
+}
+
+/// A secret in moto holding `value`, under a name no other test uses; its id.
+async fn new_secret(secrets: &aws_sdk_secretsmanager::Client, value: String) -> String {
     let secret_id = unique_project("timesheets/rotation");
-    let client_id = stack_var("TEST_JOB_CLIENT_ID");
-    let stale = "stale-client-secret-0123456789";
     secrets
         .create_secret()
         .name(&secret_id)
-        .secret_string(json!({"client_id": client_id, "client_secret": stale}).to_string())
+        .secret_string(value)
         .send()
         .await
         .expect("CreateSecret on moto");
-    let job = job(|config| config.secret_id = secret_id.clone()).await;
-    let project = unique_project("Rotation");
+    secret_id
+}
 
-    // The stored secret is wrong: the re-read gives the same value, so the run fails.
-    let error = run(
-        &job,
-        &json!({"entries": entries(&project, 1)}),
-        &format!("{project}-1"),
-    )
-    .await
-    .expect_err("a wrong secret fails the run");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_secret_that_did_not_change_fails_the_run_at_once() {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let stale = "stale-client-secret-0123456789";
+    let stored = json!({"client_id": stack_var("TEST_JOB_CLIENT_ID"), "client_secret": stale});
+    let secret_id = new_secret(&secrets, stored.to_string()).await;
+    let token_endpoint = discovered_token_endpoint().await;
+    let tokens = Proxy::start(&token_endpoint.origin().ascii_serialization(), vec![]).await;
+    let token_url = tokens.url().join(token_endpoint.path()).unwrap();
+    let job = job(|config| {
+        config.secret_id = secret_id.clone();
+        config.client_auth = ClientAuthentication::ClientSecretPost;
+        config.assertion = None;
+        config.token_url = Some(token_url);
+    })
+    .await;
+    let project = unique_project("WrongSecret");
+
+    // The re-read after the refusal gives the same value: no rotation, so no waiting.
+    let started = Instant::now();
+    let error = run(&job, &json!({"entries": entries(&project, 1)}), &project)
+        .await
+        .expect_err("a wrong secret fails the run");
+    assert!(
+        started.elapsed() < ROTATION_DELAY,
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(error.kind(), "TokenRequestFailed");
     let message = error.to_string();
     assert!(message.contains("HTTP 401 invalid_client"), "{message}");
     assert!(!message.contains(stale));
+    assert_eq!(tokens.seen().len(), 1, "one token request");
+    assert_eq!(rows_with_project(&project).await, 0);
+}
 
-    // Rotation: the right secret is stored, but the job still has the stale one cached (TTL
-    // 300 s). invalid_client makes it re-read the secret and the run succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_during_a_secret_rotation_waits_until_the_new_secret_is_accepted() {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    // A client of its own: rotating it leaves the other tests' clients alone.
+    let client = issuer_management("api/v2/clients", json!({"scope": "batch:upload"})).await;
+    let client_id = client["client_id"].as_str().unwrap().to_owned();
+    let secret_id = new_secret(&secrets, secret_value(&client)).await;
+    let token_endpoint = discovered_token_endpoint().await;
+    let tokens = Proxy::start(&token_endpoint.origin().ascii_serialization(), vec![]).await;
+    // Run 2's first upload is refused, so that run asks the issuer for a new token; run 1's
+    // token would otherwise last it 24 h.
+    let api = Proxy::start(
+        &stack_var("API_URL"),
+        vec![Step::Forward, Step::error(401, "invalid_token", None)],
+    )
+    .await;
+    let token_url = tokens.url().join(token_endpoint.path()).unwrap();
+    let job = job(|config| {
+        config.secret_id = secret_id.clone();
+        config.client_auth = ClientAuthentication::ClientSecretPost;
+        config.assertion = None;
+        config.token_url = Some(token_url);
+        config.api_url = api.url();
+    })
+    .await;
+    let project = unique_project("Rotation");
+    let event = |run_index: usize| json!({"id": format!("{project}-{run_index}"), "entries": entries(&project, 1)});
+
+    // Run 1 caches the secret (TTL 300 s) and keeps its token.
+    let first = run(&job, &event(1), "rotation-1").await.expect("run 1");
+    assert_eq!(first.uploaded, 1);
+
+    // Rotation, as in Auth0 then Secrets Manager: the cached secret is refused from now on,
+    // the new one only after ROTATION_DELAY.
+    let rotated = issuer_management(
+        &format!(
+            "api/v2/clients/{client_id}/rotate-secret?delay_seconds={}",
+            ROTATION_DELAY.as_secs()
+        ),
+        json!({}),
+    )
+    .await;
+    let rotated_at = Instant::now();
     secrets
         .put_secret_value()
         .secret_id(&secret_id)
-        .secret_string(
-            json!({"client_id": client_id, "client_secret": stack_var("TEST_JOB_CLIENT_SECRET")})
-                .to_string(),
-        )
+        .secret_string(secret_value(&rotated))
         .send()
         .await
         .expect("PutSecretValue on moto");
-    let report = run(
-        &job,
-        &json!({"entries": entries(&project, 1)}),
-        &format!("{project}-2"),
-    )
-    .await
-    .expect("the rotated secret is read again");
-    assert_eq!(report.uploaded, 1);
-    assert_eq!(rows_with_project(&project).await, 1);
+
+    let second = run(&job, &event(2), "rotation-2")
+        .await
+        .expect("run 2 waits out the rotation");
+    assert_eq!(second.uploaded, 1);
+    assert!(
+        rotated_at.elapsed() >= ROTATION_DELAY,
+        "{:?}",
+        rotated_at.elapsed()
+    );
+    let statuses: Vec<Option<u16>> = tokens.seen().iter().map(|seen| seen.status).collect();
+    // Run 1's token; the cached secret refused; the new one refused until the delay ended.
+    let (first_token, rest) = statuses.split_first().expect("token requests");
+    let (last_token, waited) = rest.split_last().expect("run 2's token requests");
+    assert_eq!(
+        (*first_token, *last_token),
+        (Some(200), Some(200)),
+        "{statuses:?}"
+    );
+    assert!(waited.len() >= 2, "{statuses:?}");
+    assert!(
+        waited.iter().all(|status| *status == Some(401)),
+        "{statuses:?}"
+    );
+    assert_eq!(rows_with_project(&project).await, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,9 @@ READER_CLIENT_ID="exampleco-timesheets-reader"
 # The tests' private_key_jwt client (assertion_client) and its secret, {"client_id"} only.
 ASSERTION_CLIENT_ID="exampleco-timesheets-assertion"
 ASSERTION_SECRET_ID="timesheets/assertion-credentials"
+# The tests' client of the issuer's standards mode (RFC 8707 resource, requested scopes only):
+# private_key_jwt with the assertion client's keys, so it has no secret in any mode.
+RFC8707_CLIENT_ID="exampleco-timesheets-rfc8707"
 READER_KEY_ALIAS="alias/timesheets-test-reader"
 API_FUNCTION="timesheets-api"
 JOB_FUNCTION="timesheets-job"
@@ -322,7 +325,8 @@ signing_key() {
 
 # The tests' private_key_jwt client, whatever AUTH_CLIENT_AUTH is: registered with the JWKS of
 # an RS256 and an ES256 key in moto's KMS and no secret. Sets assertion_client (the issuer's
-# entry) and adds the keys' ARNs to test_env of `up`.
+# entry), and rfc8707_client, the standards-mode client with the same keys, and adds the keys'
+# ARNs and that client's id to test_env of `up`.
 assertion_client() {
   local alg key_arn key_jwk
   local -a jwks=()
@@ -333,6 +337,9 @@ assertion_client() {
   done
   assertion_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s,%s]},"scope":"batch:upload"}' \
     "$ASSERTION_CLIENT_ID" "${jwks[0]}" "${jwks[1]}")"
+  rfc8707_client="$(printf '{"client_id":"%s","jwks":{"keys":[%s,%s]},"scope":"batch:upload batch:read"}' \
+    "$RFC8707_CLIENT_ID" "${jwks[0]}" "${jwks[1]}")"
+  test_env+=("TEST_RFC8707_CLIENT_ID=$RFC8707_CLIENT_ID")
 }
 
 # The reader client (scope batch:read, for insufficient-scope tests). With private_key_jwt it is
@@ -378,7 +385,7 @@ up() {
   echo "boot $(cat /proc/sys/kernel/random/boot_id)" > "$PIDS"
 
   local ports moto_port issuer_port lambda_port dpop_port job_secret clients job_client url_host
-  local assertion_client reader_client
+  local assertion_client reader_client rfc8707_client
   local -a auth_env=() job_secret_env=() moto_hosts=(-H 127.0.0.1) test_env=()
   url_host=127.0.0.1
   if [[ -n "$EXTRA_ADDRESS" ]]; then
@@ -403,10 +410,10 @@ up() {
   fi
   assertion_client "http://127.0.0.1:$moto_port"
   reader_client "http://127.0.0.1:$moto_port"
-  clients="$(printf '[%s,%s,%s]' "$job_client" "$reader_client" "$assertion_client")"
+  clients="$(printf '[%s,%s,%s,%s]' "$job_client" "$reader_client" "$assertion_client" "$rfc8707_client")"
   local issuer="http://$url_host:$issuer_port/"
   (cd "$ISSUER_DIR" && export ISSUER_PORT="$issuer_port" ISSUER_CLIENTS="$clients" \
-    ISSUER_URL="$issuer" ISSUER_EXTRA_ADDRESS="$EXTRA_ADDRESS" &&
+    ISSUER_URL="$issuer" ISSUER_EXTRA_ADDRESS="$EXTRA_ADDRESS" ISSUER_RFC8707_CLIENTS="$RFC8707_CLIENT_ID" &&
     start_service issuer node issuer.mjs)
 
   # watch builds lazily on the first invoke, which would then time out: build now, into the

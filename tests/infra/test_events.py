@@ -123,6 +123,9 @@ def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template
         "AUTH_ASSERTION_ALG",
         "AUTH_ASSERTION_KID",
         "AUTH_ASSERTION_AUDIENCE",
+        "AUTH_TOKEN_SEND_AUDIENCE",
+        "AUTH_TOKEN_RESOURCE",
+        "AUTH_TOKEN_SCOPE",
         "AWS_ENDPOINT_URL",
     }
 
@@ -131,6 +134,8 @@ def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template
 PRIVATE_KEY_JWT_ONLY = {"AUTH_SIGNING_KEY_ID", "AUTH_ASSERTION_ALG", "AUTH_ASSERTION_KID", "AUTH_ASSERTION_AUDIENCE"}
 # Only local stand-ins set it (docs/sam-local.md); blank, the SDK uses the AWS endpoints.
 STAND_INS_ONLY = {"AWS_ENDPOINT_URL"}
+# Blank is Auth0's token request: no RFC 8707 resource, no scope.
+OTHER_ISSUERS_ONLY = {"AUTH_TOKEN_RESOURCE", "AUTH_TOKEN_SCOPE"}
 
 
 def test_env_json_values_are_placeholders_of_the_right_form():
@@ -138,7 +143,7 @@ def test_env_json_values_are_placeholders_of_the_right_form():
     for function in env.values():
         assert function["AUTH_ISSUER"] == "https://YOUR_DOMAIN.auth0.com/"
         assert function["AUTH_AUDIENCE"] == "https://api.exampleco.com/timesheets"
-        assert all(isinstance(v, str) and (v or k in PRIVATE_KEY_JWT_ONLY | STAND_INS_ONLY) for k, v in function.items())
+        assert all(isinstance(v, str) and (v or k in PRIVATE_KEY_JWT_ONLY | STAND_INS_ONLY | OTHER_ISSUERS_ONLY) for k, v in function.items())
         assert function["AWS_ENDPOINT_URL"] == ""
     assert env["TimesheetsJobFunction"]["AUTH_CLIENT_AUTH"] == "client_secret_post"
     assert env["TimesheetsApiFunction"]["TIMESHEETS_TABLE"].startswith("REPLACE_WITH_")

@@ -12,10 +12,12 @@ def test_version_and_stack_name():
     assert CONFIG["default"]["global"]["parameters"]["stack_name"] == "timesheets"
 
 
-def test_build_opts_into_the_cargo_lambda_beta():
+def test_build_names_the_template_and_needs_no_beta_features():
+    # BuildMethod rust-cargolambda left SAM CLI's beta features (aws-sam-cli pull request 8526).
     build = CONFIG["default"]["build"]["parameters"]
     assert build["template_file"] == "template.yaml"
-    assert build["beta_features"] is True
+    assert "beta_features" not in build
+    assert "sync" not in CONFIG["default"]
 
 
 def test_deploy_uses_the_built_template_and_needs_only_capability_iam():

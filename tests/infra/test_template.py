@@ -17,6 +17,12 @@ KEY_ARN = {"Fn::GetAtt": ["ClientAssertionKey", "Arn"]}
 # Parameter values of the two kinds of deployment.
 SECRET = {}
 PRIVATE_KEY_JWT = {"ClientAuthentication": "private_key_jwt"}
+# An issuer that follows RFC 8707 and RFC 6749 section 3.3 rather than Auth0's audience.
+RFC_8707 = {
+    "AuthTokenSendAudience": "false",
+    "AuthTokenResource": "https://api.exampleco.com/timesheets",
+    "AuthTokenScope": "batch:upload",
+}
 
 
 def of_type(resources, type_):
@@ -226,7 +232,7 @@ def test_job_role_may_only_read_the_secret_dead_letter_and_sign_with_its_key(cfn
             as_list(statement["Action"])
         )
     assert by_resource == {
-        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"},
+        json.dumps(SECRET_ARN): {"secretsmanager:GetSecretValue"},
         json.dumps(DLQ_ARN, sort_keys=True): {"sqs:SendMessage"},
         **signing,
     }
@@ -285,9 +291,12 @@ def test_api_trusts_the_extra_issuers_after_the_jobs_own(cfn):
         ("https://login.exampleco.com/", True),
         ("https://login.exampleco.com/,https://a.example/realms/x/", True),
         ("https://login.exampleco.com/, https://a.example/", True),
-        ("https://login.exampleco.com", False),
+        ("https://login.exampleco.com", True),
+        ("https://kc.example/realms/acme,https://login.exampleco.com/", True),
+        ("http://127.0.0.1:8080", True),
         ("http://login.exampleco.com/", False),
         ("https://login.exampleco.com/,", False),
+        ("https://login.exampleco.com/#x", False),
     ],
 )
 def test_extra_issuers_pattern(cfn, extra, ok):
@@ -330,6 +339,7 @@ JOB_ENV = {
     "API_URL": {"Fn::GetAtt": ["TimesheetsHttpApi", "ApiEndpoint"]},
     "AUTH_CLIENT_AUTH": {"Ref": "ClientAuthentication"},
     "AUTH_DPOP": {"Ref": "DpopMode"},
+    "AUTH_TOKEN_SEND_AUDIENCE": {"Ref": "AuthTokenSendAudience"},
 }
 SIGNING_ENV = {
     "AUTH_SIGNING_KEY_ID": {"Ref": "ClientAssertionKey"},
@@ -352,8 +362,16 @@ SIGNING_ENV = {
                 "AUTH_ASSERTION_AUDIENCE": {"Ref": "ClientAssertionAudience"},
             },
         ),
+        (
+            RFC_8707,
+            {
+                **JOB_ENV,
+                "AUTH_TOKEN_RESOURCE": {"Ref": "AuthTokenResource"},
+                "AUTH_TOKEN_SCOPE": {"Ref": "AuthTokenScope"},
+            },
+        ),
     ],
-    ids=["secret-post", "secret-basic", "private_key_jwt", "private_key_jwt-kid-audience"],
+    ids=["secret-post", "secret-basic", "private_key_jwt", "private_key_jwt-kid-audience", "rfc8707"],
 )
 def test_job_function_environment_is_exactly_what_it_reads(cfn, parameters, expected):
     resources = deployed(cfn, **parameters)["Resources"]
@@ -474,6 +492,49 @@ def test_secret_is_created_with_placeholders_only(resources):
 # --- Parameters and outputs ----------------------------------------------------------------------
 
 
+def test_token_request_is_auth0s_by_default(cfn):
+    params = cfn["Parameters"]
+    assert params["AuthTokenSendAudience"]["Default"] == "true"
+    # The job reads AUTH_TOKEN_SEND_AUDIENCE as `true` or `false` and fails init on anything else.
+    assert params["AuthTokenSendAudience"]["AllowedValues"] == ["true", "false"]
+    assert (params["AuthTokenResource"]["Default"], params["AuthTokenScope"]["Default"]) == ("", "")
+
+
+@pytest.mark.parametrize(
+    "resource,ok",
+    [
+        ("", True),
+        ("https://api.exampleco.com/timesheets", True),
+        ("https://api.exampleco.com/timesheets?tenant=a", True),
+        ("urn:exampleco:timesheets", True),
+        ("https://api.exampleco.com/timesheets#v1", False),
+        ("/timesheets", False),
+        ("https://api.exampleco.com/time sheets", False),
+    ],
+)
+def test_token_resource_pattern_is_an_absolute_uri_without_fragment(cfn, resource, ok):
+    pattern = cfn["Parameters"]["AuthTokenResource"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, resource) is not None) is ok
+
+
+@pytest.mark.parametrize(
+    "scope,ok",
+    [
+        ("", True),
+        ("batch:upload", True),
+        ("batch:upload batch:read", True),
+        ("api://timesheets/.default", True),
+        ("batch:upload  batch:read", False),
+        (" batch:upload", False),
+        ('batch"upload', False),
+        ("batch\\upload", False),
+    ],
+)
+def test_token_scope_pattern_is_rfc_6749_scope_tokens(cfn, scope, ok):
+    pattern = cfn["Parameters"]["AuthTokenScope"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, scope) is not None) is ok
+
+
 def test_parameter_defaults(cfn):
     params = cfn["Parameters"]
     assert params["AuthAudience"]["Default"] == "https://api.exampleco.com/timesheets"
@@ -489,13 +550,27 @@ def test_parameter_defaults(cfn):
         ("https://YOUR_DOMAIN.auth0.com/", True),
         ("https://exampleco.eu.auth0.com/", True),
         ("https://login.example.com/realms/timesheets/", True),
-        ("https://exampleco.auth0.com", False),
+        # Keycloak, Okta and Entra ID name their issuers without the trailing slash.
+        ("https://login.example.com/realms/timesheets", True),
+        ("https://exampleco.okta.com/oauth2/default", True),
+        ("https://exampleco.auth0.com", True),
+        ("https://login.example.com:8443/realms/timesheets", True),
+        # Plain http only on loopback, where the local stand-ins run.
+        ("http://127.0.0.1:4000/", True),
+        ("http://127.0.0.1:4000", True),
+        ("http://localhost:8080/realms/timesheets", True),
+        ("http://[::1]:8080/", True),
         ("http://exampleco.auth0.com/", False),
+        ("http://127.0.0.1.example.com/", False),
+        ("http://localhost.example.com/", False),
         ("https:///", False),
         ("https://exampleco.auth0.com/?x=1/", False),
+        ("https://exampleco.auth0.com/#x", False),
+        ("https://exampleco.auth0.com/,https://other.example/", False),
+        ("ftp://exampleco.auth0.com/", False),
     ],
 )
-def test_issuer_pattern_requires_https_and_trailing_slash(cfn, issuer, ok):
+def test_issuer_pattern_takes_https_with_or_without_the_slash_and_loopback_http(cfn, issuer, ok):
     pattern = cfn["Parameters"]["AuthIssuer"]["AllowedPattern"]
     assert (re.fullmatch(pattern, issuer) is not None) is ok
 

@@ -1,5 +1,7 @@
 //! Issuer endpoints: configured, else from OpenID Connect Discovery 1.0 §4 (also served by
-//! Auth0, Cognito, Okta, Keycloak and Entra ID), else the Auth0 default path.
+//! Auth0, Cognito, Okta, Keycloak and Entra ID), else from RFC 8414 authorization server
+//! metadata, else the Auth0 default path. The issuer may end with `/` (Auth0) or not
+//! (Keycloak, Okta, Entra ID): every URL built from it has exactly one `/` at the join.
 
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -16,6 +18,7 @@ pub enum EndpointKind {
     /// The JWKS (RFC 7517 §5): `jwks_uri`, default `{issuer}/.well-known/jwks.json`.
     Jwks,
     /// The token endpoint (RFC 6749 §3.2): `token_endpoint`, default `{issuer}/oauth/token`.
+    /// (`{issuer}/` stands for the issuer with one trailing slash, whether it had one or not.)
     Token,
 }
 
@@ -54,7 +57,8 @@ pub enum DiscoveryError {
 
 /// One endpoint of the issuer, resolved once and kept for the life of the Lambda sandbox.
 ///
-/// A configured URL wins; otherwise discovery is tried and its answer kept; when discovery
+/// A configured URL wins; otherwise discovery is tried and its answer kept: the OpenID
+/// Connect document, or the RFC 8414 one when the first cannot be fetched. When discovery
 /// fails the Auth0 default is used for that call only, so a transient failure is not kept.
 #[derive(Debug)]
 pub struct IssuerEndpoint {
@@ -65,7 +69,8 @@ pub struct IssuerEndpoint {
 }
 
 impl IssuerEndpoint {
-    /// `issuer` exactly as in the tokens' `iss` (Auth0: `https://{domain}/`).
+    /// `issuer` exactly as in the tokens' `iss`, with or without a trailing slash (Auth0:
+    /// `https://{domain}/`), already checked to be a URL.
     pub fn new(issuer: &str, kind: EndpointKind, configured: Option<Url>) -> Self {
         Self {
             issuer: issuer.to_owned(),
@@ -106,14 +111,51 @@ fn issuer_relative(issuer: &str, path: &str) -> Url {
     Url::parse(&joined).expect("the issuer was validated as a URL at init")
 }
 
+/// The OpenID Connect discovery document: `{issuer}/.well-known/openid-configuration`,
+/// appended to the issuer's path (OpenID Connect Discovery 1.0 §4.1).
+fn openid_configuration_url(issuer: &str) -> Url {
+    issuer_relative(issuer, ".well-known/openid-configuration")
+}
+
+/// The RFC 8414 metadata document: `/.well-known/oauth-authorization-server` inserted between
+/// the issuer's host and its path, the path's terminating `/` removed first (RFC 8414 §3.1):
+/// `https://as.example/tenant/` has `https://as.example/.well-known/oauth-authorization-server/tenant`.
+fn authorization_server_url(issuer: &str) -> Url {
+    let mut url = Url::parse(issuer).expect("the issuer was validated as a URL at init");
+    let path = format!(
+        "/.well-known/oauth-authorization-server{}",
+        url.path().trim_end_matches('/')
+    );
+    url.set_path(&path);
+    url
+}
+
+/// The endpoint of `kind` from the issuer's metadata: the OpenID Connect document, else, when
+/// that cannot be fetched, the RFC 8414 one (RFC 8414 §5: an issuer may serve either). A
+/// document that was read but names another issuer or lacks the endpoint is not passed over.
 async fn discover(
     client: &reqwest::Client,
     issuer: &str,
     kind: EndpointKind,
 ) -> Result<Url, DiscoveryError> {
-    let url = issuer_relative(issuer, ".well-known/openid-configuration");
+    match from_document(client, &openid_configuration_url(issuer), issuer, kind).await {
+        Err(DiscoveryError::Fetch(_)) => {
+            from_document(client, &authorization_server_url(issuer), issuer, kind).await
+        }
+        found => found,
+    }
+}
+
+/// The endpoint of `kind` in the metadata document at `url`, if it names `issuer` exactly
+/// (OpenID Connect Discovery 1.0 §4.3, RFC 8414 §3.3).
+async fn from_document(
+    client: &reqwest::Client,
+    url: &Url,
+    issuer: &str,
+    kind: EndpointKind,
+) -> Result<Url, DiscoveryError> {
     let metadata: ProviderMetadata =
-        http_client::get_json(client, &url, MAX_DISCOVERY_BYTES).await?;
+        http_client::get_json(client, url, MAX_DISCOVERY_BYTES).await?;
     if metadata.issuer != issuer {
         return Err(DiscoveryError::IssuerMismatch {
             found: metadata.issuer,
@@ -147,6 +189,52 @@ mod tests {
         assert_eq!(
             issuer_relative("https://kc.example/realms/acme", ".well-known/jwks.json").as_str(),
             "https://kc.example/realms/acme/.well-known/jwks.json"
+        );
+    }
+
+    #[test]
+    fn discovery_documents_join_with_and_without_a_trailing_slash() {
+        for (issuer, openid, rfc8414) in [
+            (
+                "https://tenant.auth0.com/",
+                "https://tenant.auth0.com/.well-known/openid-configuration",
+                "https://tenant.auth0.com/.well-known/oauth-authorization-server",
+            ),
+            (
+                "https://tenant.auth0.com",
+                "https://tenant.auth0.com/.well-known/openid-configuration",
+                "https://tenant.auth0.com/.well-known/oauth-authorization-server",
+            ),
+            (
+                "https://kc.example/realms/acme",
+                "https://kc.example/realms/acme/.well-known/openid-configuration",
+                "https://kc.example/.well-known/oauth-authorization-server/realms/acme",
+            ),
+            (
+                "https://kc.example/realms/acme/",
+                "https://kc.example/realms/acme/.well-known/openid-configuration",
+                "https://kc.example/.well-known/oauth-authorization-server/realms/acme",
+            ),
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/.well-known/openid-configuration",
+                "http://127.0.0.1:8080/.well-known/oauth-authorization-server",
+            ),
+        ] {
+            assert_eq!(
+                openid_configuration_url(issuer).as_str(),
+                openid,
+                "{issuer}"
+            );
+            assert_eq!(
+                authorization_server_url(issuer).as_str(),
+                rfc8414,
+                "{issuer}"
+            );
+        }
+        assert_eq!(
+            issuer_relative("https://tenant.auth0.com", "oauth/token").as_str(),
+            "https://tenant.auth0.com/oauth/token"
         );
     }
 

@@ -1,6 +1,6 @@
-//! The AWS SDK clients (DynamoDB, Secrets Manager, the credential providers) send through the
-//! function's one reqwest client, so a sandbox holds one TLS configuration, one root store and
-//! one connection pool instead of the SDK's own hyper stack beside reqwest's.
+//! The AWS SDK clients (DynamoDB, Secrets Manager, KMS, the credential providers) send through
+//! a reqwest client of the function's (built by `http_client`), so a sandbox holds one TLS set-up
+//! (rustls over aws-lc-rs, compiled-in roots) instead of the SDK's own hyper stack beside reqwest's.
 //!
 //! Why not the SDK's `default-https-client`: it builds a second rustls configuration (the
 //! system's PEM roots parsed again at init) and links h2 and a second hyper client into each
@@ -12,8 +12,10 @@
 //! retried; a request that cannot be built is the caller's error. A retried write is safe here
 //! because every write of the functions is conditional (idempotency keys, reserved ids).
 //!
-//! Timeouts: the client's own `timeout` bounds each exchange; a read timeout in the SDK's
-//! `TimeoutConfig` replaces it for that client's requests.
+//! Timeouts: the SDK's `TimeoutConfig` attempt and operation timeouts bound each call whatever
+//! the HTTP client (the API's DynamoDB client, the job's Secrets Manager client); besides, the
+//! reqwest client's own `timeout`, if it has one (`http_client::build`), bounds each
+//! exchange, and a read timeout in `TimeoutConfig` replaces it for that SDK client's requests.
 
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
@@ -98,7 +100,7 @@ fn classify(error: reqwest::Error) -> ConnectorError {
 }
 
 /// The AWS SDK configuration of the environment (region, credentials, endpoint overrides such
-/// as `AWS_ENDPOINT_URL`), sending through `http`.
+/// as `AWS_ENDPOINT_URL`), sending through `http`; each SDK client adds its own timeouts.
 pub async fn sdk_config(http: &reqwest::Client) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(SharedHttpClient::new(SdkHttpClient::new(http.clone())))

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use jsonwebtoken::Algorithm;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
@@ -24,13 +25,26 @@ pub struct ApiConfig {
     pub profile: TokenProfile,
     /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap.
     pub jwks: JwksPolicy,
-    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS fetch.
+    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS fetch, connection
+    /// included (the JWKS client's whole-exchange timeout); also bounds the prefetch at init.
     pub jwks_timeout: Duration,
+    /// `DYNAMODB_TIMEOUT_SECONDS` (2): bound on one attempt of a DynamoDB call; the call, its
+    /// retries included, is bounded by [`DYNAMODB_OPERATION_TIMEOUT`] (or this, if longer).
+    pub dynamodb_timeout: Duration,
     /// `TIMESHEETS_TABLE`: the DynamoDB table.
     pub table: String,
     /// `AUTH_DPOP` (`off`), `AUTH_DPOP_HTU`; the leeway is `AUTH_LEEWAY_SECONDS`.
     pub dpop: DpopPolicy,
 }
+
+/// Default of `DYNAMODB_TIMEOUT_SECONDS`: DynamoDB answers in milliseconds, so 2 s ends only
+/// attempts that are stuck (a dead connection, a stalled endpoint), and the retry on a new
+/// connection still has time within [`DYNAMODB_OPERATION_TIMEOUT`].
+pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bound on one DynamoDB call, its retries (the SDK's standard mode, 3 attempts) included, so
+/// that a stalled table turns a request into the API's own 503 `temporarily_unavailable` in
+/// seconds, before the function's 10 s `Timeout` (template) ends it with no answer of its own.
+pub const DYNAMODB_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// One trusted issuer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +81,12 @@ impl ApiConfig {
                 cooldown: seconds(source, "AUTH_JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
                 max_bytes: defaults.max_bytes,
             },
-            jwks_timeout: seconds(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?,
+            jwks_timeout: timeout(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?,
+            dynamodb_timeout: timeout(
+                source,
+                "DYNAMODB_TIMEOUT_SECONDS",
+                DYNAMODB_ATTEMPT_TIMEOUT,
+            )?,
             table: config::required(source, "TIMESHEETS_TABLE")?,
             dpop: DpopPolicy {
                 mode: config::parsed_or(source, "AUTH_DPOP", DpopMode::default())?,
@@ -75,6 +94,29 @@ impl ApiConfig {
                 leeway_seconds,
             },
         })
+    }
+
+    /// The HTTP client of the issuers' discovery and keys: each exchange, connection included,
+    /// within `AUTH_JWKS_TIMEOUT_SECONDS` ([`timesheets::http_client::build`]).
+    ///
+    /// # Errors
+    /// When reqwest refuses the TLS configuration.
+    pub fn jwks_client(&self) -> Result<reqwest::Client, reqwest::Error> {
+        timesheets::http_client::build(self.jwks_timeout)
+    }
+
+    /// The DynamoDB client configuration: `sdk_config` with this function's timeouts
+    /// (`DYNAMODB_TIMEOUT_SECONDS` per attempt, [`DYNAMODB_OPERATION_TIMEOUT`] per call), which
+    /// the SDK enforces itself on top of any HTTP client (AWS SDK for Rust, "Timeouts").
+    pub fn dynamodb(&self, sdk_config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Config {
+        aws_sdk_dynamodb::config::Builder::from(sdk_config)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(self.dynamodb_timeout)
+                    .operation_timeout(DYNAMODB_OPERATION_TIMEOUT.max(self.dynamodb_timeout))
+                    .build(),
+            )
+            .build()
     }
 }
 
@@ -125,6 +167,21 @@ fn seconds(
     config::parsed_or(source, name, default.as_secs()).map(Duration::from_secs)
 }
 
+/// Whole seconds, at least 1: a zero timeout would fail every call at once.
+fn timeout(
+    source: &impl VarSource,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match seconds(source, name, default)? {
+        Duration::ZERO => Err(ConfigError::Invalid {
+            name,
+            reason: "must be at least 1 second".to_owned(),
+        }),
+        timeout => Ok(timeout),
+    }
+}
+
 /// `AUTH_ALGORITHMS`: comma-separated, default `RS256`. Symmetric `HS*` is refused: a shared
 /// secret in a public-client world lets anyone holding it mint tokens (RFC 8725 §2.1, §3.1).
 fn algorithms(source: &impl VarSource) -> Result<Vec<Algorithm>, ConfigError> {
@@ -150,6 +207,7 @@ fn algorithms(source: &impl VarSource) -> Result<Vec<Algorithm>, ConfigError> {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use timesheets::http_client::FetchError;
 
     fn base() -> HashMap<&'static str, &'static str> {
         HashMap::from([
@@ -174,7 +232,82 @@ mod tests {
         assert_eq!(config.jwks.ttl, Duration::from_secs(600));
         assert_eq!(config.jwks.cooldown, Duration::from_secs(30));
         assert_eq!(config.jwks_timeout, Duration::from_secs(3));
+        assert_eq!(config.dynamodb_timeout, Duration::from_secs(2));
         assert_eq!(config.profile, TokenProfile::Jwt);
+    }
+
+    /// The SDK's own settings, which the function's must replace rather than inherit.
+    fn sdk_config() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(Duration::from_secs(60))
+                    .build(),
+            )
+            .build()
+    }
+
+    #[test]
+    fn dynamodb_timeouts_reach_its_client() {
+        let config = ApiConfig::from_source(&base()).unwrap();
+        let dynamodb = config.dynamodb(&sdk_config());
+        let timeouts = dynamodb.timeout_config().expect("a timeout config");
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(3)));
+
+        let mut source = base();
+        source.insert("DYNAMODB_TIMEOUT_SECONDS", "5");
+        source.insert("AUTH_JWKS_TIMEOUT_SECONDS", "7");
+        let config = ApiConfig::from_source(&source).unwrap();
+        assert_eq!(config.jwks_timeout, Duration::from_secs(7));
+        let dynamodb = config.dynamodb(&sdk_config());
+        let timeouts = dynamodb.timeout_config().expect("a timeout config");
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(5)));
+    }
+
+    #[tokio::test]
+    async fn the_jwks_timeout_reaches_its_client() {
+        let mut source = base();
+        source.insert("AUTH_JWKS_TIMEOUT_SECONDS", "1");
+        let client = ApiConfig::from_source(&source)
+            .unwrap()
+            .jwks_client()
+            .unwrap();
+        // Accepts connections (the kernel completes them) and never answers.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/", silent.local_addr().unwrap())).unwrap();
+        let started = std::time::Instant::now();
+        let fetch = timesheets::http_client::get_json::<serde_json::Value>(&client, &url, 1024);
+        let error = tokio::time::timeout(Duration::from_secs(5), fetch)
+            .await
+            .expect("ended by the client's timeout")
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        assert!(
+            matches!(&error, FetchError::Transport(error) if error.is_timeout()),
+            "{error:?}"
+        );
+        assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    }
+
+    #[test]
+    fn timeouts_are_at_least_a_second() {
+        for name in ["DYNAMODB_TIMEOUT_SECONDS", "AUTH_JWKS_TIMEOUT_SECONDS"] {
+            let mut source = base();
+            source.insert(name, "0");
+            assert_eq!(
+                ApiConfig::from_source(&source).unwrap_err().to_string(),
+                format!("configuration: {name} is invalid: must be at least 1 second")
+            );
+        }
     }
 
     #[test]

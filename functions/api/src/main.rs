@@ -14,17 +14,20 @@ async fn main() -> Result<(), Error> {
     let metrics = timesheets::telemetry::init("timesheets-api")?;
     let config =
         ApiConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
-    // One client, one TLS configuration and pool, for the JWKS and for DynamoDB.
-    let http = timesheets::http_client::build(config.jwks_timeout)?;
-    let verifier = timesheets_api::verifier(&config, http.clone());
+    // Each dependency its own bound: the issuers' discovery and keys AUTH_JWKS_TIMEOUT_SECONDS
+    // per exchange, DynamoDB DYNAMODB_TIMEOUT_SECONDS per attempt (the SDK's TimeoutConfig).
+    let jwks_http = config.jwks_client()?;
+    let sdk_http = timesheets::http_client::build_for_sdk()?;
+    let verifier = timesheets_api::verifier(&config, jwks_http);
     // The issuer's keys are fetched while the SDK is set up, so the first request does not
     // wait for them; bounded by AUTH_JWKS_TIMEOUT_SECONDS, and a failure does not fail init.
     let prefetch = tokio::time::timeout(config.jwks_timeout, verifier.prefetch_keys());
-    let (aws, prefetched) = tokio::join!(timesheets::sdk_http::sdk_config(&http), prefetch);
+    let (aws, prefetched) = tokio::join!(timesheets::sdk_http::sdk_config(&sdk_http), prefetch);
     if prefetched.is_err() {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");
     }
-    let store = DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table);
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(config.dynamodb(&aws));
+    let store = DynamoDbStore::new(dynamodb, &config.table);
     let api = UploadApi::new(verifier, store);
     let api = &api;
     // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400; as

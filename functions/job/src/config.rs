@@ -1,5 +1,6 @@
 //! The scheduled function's configuration.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use timesheets::config::{self, ConfigError, VarSource};
@@ -9,14 +10,20 @@ use crate::client_assertion::{AssertionAlgorithm, AssertionConfig};
 use crate::client_auth::ClientAuthentication;
 use crate::dpop::DpopMode;
 use crate::retry::RetryPolicy;
+use crate::token_request::TokenParameters;
 
 /// Everything the job reads from its environment.
 #[derive(Debug, Clone)]
 pub struct JobConfig {
-    /// `AUTH_ISSUER`, exactly as in `iss` (Auth0: `https://{domain}/`).
+    /// `AUTH_ISSUER`, exactly as in `iss`, with or without a trailing slash (Auth0:
+    /// `https://{domain}/`; Keycloak: `https://{host}/realms/{realm}`).
     pub issuer: String,
     /// The first entry of `AUTH_AUDIENCE`: the API identifier the token is requested for.
     pub audience: String,
+    /// The token request's parameters: `audience` unless `AUTH_TOKEN_SEND_AUDIENCE=false`,
+    /// `resource` from `AUTH_TOKEN_RESOURCE`, `scope` from `AUTH_TOKEN_SCOPE` (both unset by
+    /// default, Auth0's request).
+    pub token_request: TokenParameters,
     /// `AUTH_CLIENT_AUTH`: how the job authenticates to the token endpoint.
     pub client_auth: ClientAuthentication,
     /// With `private_key_jwt`: the KMS key and the assertion's `alg`, `kid` and `aud`.
@@ -65,9 +72,16 @@ impl JobConfig {
             }),
             _ => None,
         };
+        let token_request = TokenParameters {
+            audience: config::parsed_or(source, "AUTH_TOKEN_SEND_AUDIENCE", true)?
+                .then(|| audience.clone()),
+            resource: parsed_optional(source, "AUTH_TOKEN_RESOURCE")?,
+            scope: parsed_optional(source, "AUTH_TOKEN_SCOPE")?,
+        };
         Ok(Self {
             issuer,
             audience,
+            token_request,
             client_auth,
             assertion,
             dpop: config::parsed_or(source, "AUTH_DPOP", DpopMode::default())?,
@@ -87,6 +101,25 @@ impl JobConfig {
             retry: RetryPolicy::default(),
         })
     }
+}
+
+/// The variable parsed as `T`, `None` when unset or blank.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming `name`, with `T`'s parse error, when set but not parseable.
+fn parsed_optional<T>(source: &impl VarSource, name: &'static str) -> Result<Option<T>, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    config::optional(source, name)
+        .map(|value| {
+            value.parse().map_err(|error| ConfigError::Invalid {
+                name,
+                reason: format!("`{value}` is not a valid value: {error}"),
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]
@@ -187,6 +220,71 @@ mod tests {
         assert!(
             message.contains("AUTH_DPOP") && message.contains("off or on"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_token_request_is_auth0s_unless_configured() {
+        let mut source = base();
+        let auth0 = JobConfig::from_source(&source).unwrap().token_request;
+        assert_eq!(
+            auth0,
+            TokenParameters::audience("https://api.exampleco.com/timesheets")
+        );
+        source.insert("AUTH_TOKEN_SEND_AUDIENCE", "false");
+        source.insert(
+            "AUTH_TOKEN_RESOURCE",
+            " https://api.exampleco.com/timesheets ",
+        );
+        source.insert("AUTH_TOKEN_SCOPE", "batch:upload");
+        let standard = JobConfig::from_source(&source).unwrap().token_request;
+        assert_eq!(standard.audience, None);
+        assert_eq!(
+            standard.resource.as_ref().map(|r| r.as_str()),
+            Some("https://api.exampleco.com/timesheets")
+        );
+        assert_eq!(
+            standard.scope.as_ref().map(|s| s.as_str()),
+            Some("batch:upload")
+        );
+    }
+
+    #[test]
+    fn token_request_variables_name_themselves_when_malformed() {
+        for (name, value, reason) in [
+            (
+                "AUTH_TOKEN_SEND_AUDIENCE",
+                "no",
+                "provided string was not `true` or `false`",
+            ),
+            (
+                "AUTH_TOKEN_RESOURCE",
+                "https://api.exampleco.com/timesheets#v1",
+                "absolute URI without a fragment (RFC 8707 §2)",
+            ),
+            ("AUTH_TOKEN_SCOPE", "batch\\upload", "(RFC 6749 §3.3)"),
+        ] {
+            let mut source = base();
+            source.insert(name, value);
+            let message = JobConfig::from_source(&source).unwrap_err().to_string();
+            assert!(
+                message.starts_with(&format!("configuration: {name} is invalid: `{value}`"))
+                    && message.contains(reason),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_issuer_without_a_trailing_slash_is_kept_as_written() {
+        let mut source = base();
+        source.insert("AUTH_ISSUER", "https://kc.example/realms/acme");
+        let config = JobConfig::from_source(&source).unwrap();
+        assert_eq!(config.issuer, "https://kc.example/realms/acme");
+        source.insert("AUTH_ISSUER", "http://127.0.0.1:8080");
+        assert_eq!(
+            JobConfig::from_source(&source).unwrap().issuer,
+            "http://127.0.0.1:8080"
         );
     }
 

@@ -12,6 +12,7 @@ pub mod input;
 pub mod job;
 pub mod retry;
 pub mod token_client;
+pub mod token_request;
 pub mod upload_client;
 
 pub use client_auth::ClientAuthentication;

@@ -1,6 +1,7 @@
 //! Access tokens by the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with Auth0's
-//! `audience` parameter, kept until shortly before they expire so warm runs reuse them; with
-//! DPoP (RFC 9449) each request carries a proof and the token may come bound to the job's key.
+//! `audience`, or an RFC 8707 `resource` and a `scope` (`token_request.rs`), kept until
+//! shortly before they expire so warm runs reuse them; with DPoP (RFC 9449) each request
+//! carries a proof and the token may come bound to the job's key.
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::client_auth::ClientAuthentication;
 use crate::credentials::ClientCredentials;
 use crate::dpop::{self, DpopSigner, ProofError, challenge};
 use crate::retry::{self, Budget, Classify, OutOfTime, Verdict};
+use crate::token_request::TokenParameters;
 
 /// Largest token response read, in bytes.
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
@@ -207,12 +209,12 @@ struct CachedToken {
     renew_at: Instant,
 }
 
-/// Gets and keeps access tokens for one audience.
+/// Gets and keeps access tokens for one API.
 #[derive(Debug)]
 pub struct TokenClient {
     http: reqwest::Client,
     endpoint: IssuerEndpoint,
-    audience: String,
+    parameters: TokenParameters,
     client_auth: ClientAuthentication,
     signer: Option<AssertionSigner>,
     dpop: Option<Arc<DpopSigner>>,
@@ -220,17 +222,18 @@ pub struct TokenClient {
 }
 
 impl TokenClient {
-    /// A client asking `endpoint` for tokens for `audience`, authenticating by `client_auth`.
+    /// A client asking `endpoint` for tokens with `parameters` (an API identifier alone is
+    /// Auth0's `audience`), authenticating by `client_auth`.
     pub fn new(
         http: reqwest::Client,
         endpoint: IssuerEndpoint,
-        audience: impl Into<String>,
+        parameters: impl Into<TokenParameters>,
         client_auth: ClientAuthentication,
     ) -> Self {
         Self {
             http,
             endpoint,
-            audience: audience.into(),
+            parameters: parameters.into(),
             client_auth,
             signer: None,
             dpop: None,
@@ -320,10 +323,6 @@ impl TokenClient {
         timeout: Duration,
     ) -> Result<reqwest::Response, TokenRequestError> {
         metrics::counter!(metric::TOKEN_REQUESTS).increment(1);
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("audience", self.audience.as_str()),
-        ];
         let assertion = match &self.signer {
             Some(signer) => Some(
                 signer
@@ -332,12 +331,7 @@ impl TokenClient {
             ),
             None => None,
         };
-        let mut request = self.client_auth.authenticate(
-            self.http.post(url.clone()),
-            credentials,
-            assertion.as_deref(),
-            &form,
-        );
+        let mut request = self.token_request(url, credentials, assertion.as_deref());
         if let Some(signer) = &self.dpop {
             request = request.header(dpop::DPOP_HEADER, signer.proof("POST", url, None)?);
         }
@@ -346,6 +340,22 @@ impl TokenClient {
             .send()
             .await
             .map_err(FetchError::from)?)
+    }
+
+    /// The token request to `url`: the form of [`TokenParameters::form`] with the client's
+    /// credentials where `client_auth` puts them (and the `assertion`, for `private_key_jwt`).
+    fn token_request(
+        &self,
+        url: &Url,
+        credentials: &ClientCredentials,
+        assertion: Option<&str>,
+    ) -> RequestBuilder {
+        self.client_auth.authenticate(
+            self.http.post(url.clone()),
+            credentials,
+            assertion,
+            &self.parameters.form(),
+        )
     }
 
     /// The token of a 2xx answer, or the issuer's refusal. With DPoP, `token_type` `DPoP`
@@ -447,6 +457,93 @@ mod tests {
         assert_eq!(lifetime(Some(u64::MAX)), MAX_LIFETIME);
         // What the cache adds to the clock must not overflow.
         let _ = Instant::now() + lifetime(Some(u64::MAX));
+    }
+
+    /// What the issuer reads of the token request `client_auth` sends with `parameters`: the
+    /// form's pairs, decoded, and the `Authorization` header.
+    fn sent(
+        parameters: TokenParameters,
+        client_auth: ClientAuthentication,
+    ) -> (Vec<(String, String)>, Option<String>) {
+        let url = Url::parse("https://issuer.example/oauth/token").unwrap();
+        let endpoint = IssuerEndpoint::new(
+            "https://issuer.example",
+            timesheets::discovery::EndpointKind::Token,
+            Some(url.clone()),
+        );
+        let client = TokenClient::new(reqwest::Client::new(), endpoint, parameters, client_auth);
+        let credentials = ClientCredentials {
+            client_id: "timesheets-job".to_owned(),
+            client_secret: Some("placeholder".to_owned()),
+        };
+        let request = client
+            .token_request(&url, &credentials, None)
+            .build()
+            .unwrap();
+        let body = request.body().and_then(|body| body.as_bytes()).unwrap();
+        let form = url::form_urlencoded::parse(body)
+            .map(|(name, value)| (name.into_owned(), value.into_owned()))
+            .collect();
+        let authorization = request
+            .headers()
+            .get(reqwest::header::AUTHORIZATION)
+            .map(|value| value.to_str().unwrap().to_owned());
+        (form, authorization)
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    const API: &str = "https://api.exampleco.com/timesheets";
+
+    #[test]
+    fn auth0s_request_sends_the_audience_and_no_resource_or_scope() {
+        let (form, authorization) = sent(API.into(), ClientAuthentication::ClientSecretPost);
+        assert_eq!(
+            form,
+            pairs(&[
+                ("grant_type", "client_credentials"),
+                ("audience", API),
+                ("client_id", "timesheets-job"),
+                ("client_secret", "placeholder"),
+            ])
+        );
+        assert_eq!(authorization, None);
+    }
+
+    #[test]
+    fn an_rfc_8707_request_sends_resource_and_scope_and_may_leave_out_the_audience() {
+        let parameters = TokenParameters {
+            audience: None,
+            resource: Some(API.parse().unwrap()),
+            scope: Some("batch:upload".parse().unwrap()),
+        };
+        let (form, _) = sent(parameters.clone(), ClientAuthentication::ClientSecretPost);
+        assert_eq!(
+            form,
+            pairs(&[
+                ("grant_type", "client_credentials"),
+                ("resource", API),
+                ("scope", "batch:upload"),
+                ("client_id", "timesheets-job"),
+                ("client_secret", "placeholder"),
+            ])
+        );
+        // With HTTP Basic the credentials leave the form, the request's parameters stay.
+        let (form, authorization) = sent(parameters, ClientAuthentication::ClientSecretBasic);
+        assert_eq!(
+            form,
+            pairs(&[
+                ("grant_type", "client_credentials"),
+                ("resource", API),
+                ("scope", "batch:upload"),
+            ])
+        );
+        assert!(authorization.is_some_and(|value| value.starts_with("Basic ")));
     }
 
     #[test]

@@ -21,6 +21,9 @@
 //   ISSUER_DPOP_NONCE             `required`: DPoP proofs must carry a nonce from the
 //                                 DPoP-Nonce header (RFC 9449 §8); unset or `off`: no nonce
 //   ISSUER_DPOP_NONCE_TTL_SECONDS lifetime of each nonce handed out, default 300
+//   ISSUER_RFC8707_CLIENTS        comma-separated client ids served in standards mode (see
+//                                 resource_indicators.mjs): `resource` and requested `scope`
+//                                 instead of Auth0's `audience` and granted scopes
 //   ISSUER_ROTATION_DELAY_SECONDS see rotation.mjs: client secret rotation, as Auth0 does it
 //
 // private_key_jwt, as Auth0 checks it: client_assertion_type
@@ -47,6 +50,7 @@ import { ASSERTION_ALGS, authenticateClient } from "./client_auth.mjs";
 import { DPOP_ALGS, DpopVerifier } from "./dpop.mjs";
 import { OAuthError } from "./oauth_error.mjs";
 import { ReplayCache } from "./replay.mjs";
+import { ResourceIndicators } from "./resource_indicators.mjs";
 import { SecretRotation, rotationDelaySeconds } from "./rotation.mjs";
 
 const HOST = "127.0.0.1";
@@ -205,7 +209,16 @@ function grantedScope(client, requested) {
   return [...new Set(granted)].join(" ");
 }
 
-// context: { service, config, issuerUrl, assertionAudiences, replay, dpop }.
+// Auth0 picks the API by the required `audience` and grants the client's scopes.
+function auth0Grant(client, form) {
+  const audience = form.get("audience");
+  if (!audience) {
+    throw new OAuthError(400, "invalid_request", "Missing 'audience'.");
+  }
+  return { audience, scope: grantedScope(client, form.get("scope")), opaque: undefined };
+}
+
+// context: { service, config, issuerUrl, assertionAudiences, replay, dpop, resourceIndicators }.
 async function tokenEndpoint(context, req, res, requestUrl) {
   const { service, config, dpop } = context;
   const form = await readForm(req);
@@ -221,13 +234,11 @@ async function tokenEndpoint(context, req, res, requestUrl) {
   if (proof === null && client.dpopBound) {
     throw new OAuthError(400, "invalid_request", "This client must send a DPoP proof.");
   }
-  const audience = form.get("audience");
-  if (!audience) {
-    throw new OAuthError(400, "invalid_request", "Missing 'audience'.");
-  }
-  const scope = grantedScope(client, form.get("scope"));
+  const { audience, scope, opaque } = context.resourceIndicators.serves(client.id)
+    ? context.resourceIndicators.grant(client, form)
+    : auth0Grant(client, form);
 
-  const accessToken = await service.buildToken(req, config.ttl, (_header, payload) => {
+  const accessToken = opaque ?? (await service.buildToken(req, config.ttl, (_header, payload) => {
     // Auth0's machine-to-machine access token claims; no nbf, as Auth0 sends none.
     delete payload.nbf;
     Object.assign(payload, {
@@ -241,7 +252,7 @@ async function tokenEndpoint(context, req, res, requestUrl) {
     if (proof !== null) {
       payload.cnf = { jkt: proof.jkt };
     }
-  });
+  }));
   const tokenType = proof === null ? "Bearer" : "DPoP";
   console.log(
     `token issued client_id=${client.id} audience=${audience} scope="${scope}" ` +
@@ -281,6 +292,7 @@ async function main() {
     assertionAudiences: [issuerUrl, tokenUrl],
     replay,
     dpop: new DpopVerifier({ nonceTtlSeconds: config.nonceTtlSeconds, replay }),
+    resourceIndicators: ResourceIndicators.fromEnv(process.env),
   };
 
   const rotation = new SecretRotation(config.clients, { delaySeconds: rotationDelaySeconds(process.env), send });

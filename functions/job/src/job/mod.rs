@@ -62,7 +62,7 @@ impl TimesheetsJob {
         let mut tokens = TokenClient::new(
             http.clone(),
             endpoint,
-            config.audience.clone(),
+            config.token_request.clone(),
             config.client_auth,
         );
         if let Some(assertion) = &config.assertion {

@@ -80,15 +80,17 @@ impl TimesheetsJob {
             Err(error) if error.refuses_credentials() => error,
             Err(error) => return Err(refused(error, &credentials)),
         };
-        let fresh = self
-            .credentials
-            .refresh()
-            .await
-            .inspect_err(|_| tracing::error!(error = with_causes(&error), client_id = %credentials.client_id, "token request refused; re-reading the secret failed"))?;
+        let fresh = match self.credentials.refresh().await {
+            Ok(fresh) => fresh,
+            Err(read_error) => {
+                log_refusal(&error, &credentials);
+                return Err(read_error.into());
+            }
+        };
         if fresh == credentials {
-            tracing::error!(
+            tracing::warn!(
                 client_id = %credentials.client_id,
-                "the issuer refused the client secret, and Secrets Manager holds the same one"
+                "Secrets Manager holds the refused client secret: not a rotation, not asked again"
             );
             return Err(refused(error, &credentials));
         }
@@ -106,6 +108,10 @@ impl TimesheetsJob {
 /// Logs a failed token request (its error and the client id, never the secret) and makes it
 /// the run's error.
 fn refused(error: TokenRequestError, credentials: &ClientCredentials) -> JobError {
-    tracing::error!(error = with_causes(&error), client_id = %credentials.client_id, "token request refused");
+    log_refusal(&error, credentials);
     error.into()
+}
+
+fn log_refusal(error: &TokenRequestError, credentials: &ClientCredentials) {
+    tracing::error!(error = with_causes(error), client_id = %credentials.client_id, "token request refused");
 }

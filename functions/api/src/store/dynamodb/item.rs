@@ -86,7 +86,7 @@ pub fn to_record(scope_key: &str, item: &Item) -> Result<IdempotencyRecord, Stor
             .and_then(|text| text.parse::<i64>().ok())
             .ok_or(unreadable(name))
     };
-    let count = |name: &'static str| {
+    let unsigned = |name: &'static str| {
         number(name).and_then(|value| u64::try_from(value).map_err(|_| unreadable(name)))
     };
     Ok(IdempotencyRecord {
@@ -96,8 +96,8 @@ pub fn to_record(scope_key: &str, item: &Item) -> Result<IdempotencyRecord, Stor
             .and_then(|value| value.as_s().ok())
             .cloned()
             .ok_or(unreadable("fingerprint"))?,
-        first_id: count("first_id")?,
-        count: count("count")?,
+        first_id: unsigned("first_id")?,
+        count: unsigned("count")?,
         claimed_at: number("claimed_at")?,
         expires_at: number(TTL_ATTRIBUTE)?,
     })
