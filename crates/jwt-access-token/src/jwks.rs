@@ -46,7 +46,7 @@ impl Default for JwksPolicy {
 
 /// Why no key could be given for a `kid`.
 #[derive(Debug, thiserror::Error)]
-pub enum JwksError {
+pub(crate) enum JwksError {
     /// The issuer's JWKS has no key with this `kid` (a `401 invalid_token`).
     #[error("no key of the issuer has this kid")]
     UnknownKid,
@@ -57,7 +57,7 @@ pub enum JwksError {
 
 /// Why no key of the issuer is held.
 #[derive(Debug, thiserror::Error)]
-pub enum JwksUnavailable {
+pub(crate) enum JwksUnavailable {
     /// The JWKS could not be fetched or is not a JWK Set document.
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -116,7 +116,7 @@ impl JwksCache {
     }
 
     /// The issuer these keys are of: the `iss` of the tokens they verify.
-    pub fn issuer(&self) -> &str {
+    pub(crate) fn issuer(&self) -> &str {
         self.endpoint.issuer()
     }
 
@@ -126,7 +126,7 @@ impl JwksCache {
     /// # Errors
     /// [`JwksError::UnknownKid`] when the issuer has no such key (or may not be asked again
     /// yet); [`JwksError::Unavailable`] when no keys at all can be had.
-    pub async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, JwksError> {
+    pub(crate) async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, JwksError> {
         let (seen_attempts, stale) = {
             let held = self.held.read().await;
             let key = held.keys.get(kid);
@@ -199,7 +199,7 @@ impl JwksCache {
     /// Fetches the keys once if none are held, e.g. during the Lambda init phase so the first
     /// request does not wait for the issuer. A failure is logged and leaves no trace: no
     /// cooldown starts, so the first request fetches exactly as it would have.
-    pub async fn prefetch(&self) {
+    pub(crate) async fn prefetch(&self) {
         let _turn = self.fetching.lock().await;
         if !self.held.read().await.keys.is_empty() {
             return;
@@ -220,12 +220,12 @@ impl JwksCache {
     }
 
     /// How many fetches have succeeded: changes whenever the held keys may have.
-    pub async fn generation(&self) -> u64 {
+    pub(crate) async fn generation(&self) -> u64 {
         self.held.read().await.generation
     }
 
     /// Runs `f` on the held keys, without fetching.
-    pub async fn with_keys<R>(&self, f: impl FnOnce(&KeySet) -> R) -> R {
+    pub(crate) async fn with_keys<R>(&self, f: impl FnOnce(&KeySet) -> R) -> R {
         f(&self.held.read().await.keys)
     }
 

@@ -19,7 +19,7 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 /// A key is skipped, one by one so a single odd key does not hide the rest, when it does not
 /// parse as a JWK, has no `kid`, or carries private members. A `kid` held by two keys is
 /// dropped altogether: which key a token means would be a guess. Each key is held prepared
-/// ([`VerifyingKey`]): its policy decided and its material parsed once, here.
+/// (a verifying key): its policy decided and its material parsed once, here.
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
     keys: HashMap<String, Arc<VerifyingKey>>,
@@ -75,12 +75,12 @@ impl KeySet {
     }
 
     /// The key named `kid`.
-    pub fn get(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
+    pub(crate) fn get(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
         self.keys.get(kid).cloned()
     }
 
     /// Whether `kid` still names exactly `key` (the same prepared key, not a new one).
-    pub fn holds(&self, kid: &str, key: &Arc<VerifyingKey>) -> bool {
+    pub(crate) fn holds(&self, kid: &str, key: &Arc<VerifyingKey>) -> bool {
         self.keys
             .get(kid)
             .is_some_and(|held| Arc::ptr_eq(held, key))
@@ -99,12 +99,12 @@ impl KeySet {
     }
 
     /// How many keys are usable.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.keys.len()
     }
 
     /// Whether no key is usable.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 }

@@ -94,7 +94,7 @@ pub use clock::{Clock, ManualClock};
 pub use dpop::proof::ProofTarget;
 pub use dpop::rejection::ProofRejection;
 pub use dpop::replay::{MemoryReplay, ProofReplay};
-pub use dpop::{DpopMode, DpopPolicy};
+pub use dpop::{DpopMode, DpopPolicy, MAX_PROOF_BYTES, PROOF_MAX_AGE_SECONDS};
 pub use jwks::{JwksCache, JwksPolicy};
 pub use key_set::KeySet;
 pub use profile::TokenProfile;

@@ -170,3 +170,23 @@ async fn keys_are_fetched_once_across_warm_invocations() {
     }
     assert_eq!(harness.server.hits(), 1);
 }
+
+#[tokio::test]
+async fn a_body_is_never_read_for_a_refused_token() {
+    // A refused token with a broken body still answers 401, not 400: auth comes first.
+    let harness = Harness::start().await;
+    let forged = harness
+        .key
+        .mint(&claims_with(json!({"aud": "https://other.example"})));
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/timesheets/upload")
+        .header("content-type", "text/plain")
+        .header("authorization", format!("Bearer {forged}"))
+        .body(Body::Text("not json".into()))
+        .unwrap();
+    let answer = harness.call(request).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.body["error"], "invalid_token");
+    assert_eq!(harness.stored(), 0);
+}

@@ -1,4 +1,4 @@
-//! DPoP (RFC 9449) through the whole handler: a named table of bad proofs, each answered
+//! DPoP (RFC 9449) through a route protected by `authorize`: a named table of bad proofs, each answered
 //! `401 invalid_dpop_proof` with the `DPoP` challenge and its own description and storing
 //! nothing; the token-side refusals (a bound token as Bearer, an unbound token as DPoP, a bearer
 //! token where DPoP is required); replays; and the proofs that pass.
@@ -314,11 +314,11 @@ async fn each_bad_proof_is_invalid_dpop_proof_with_its_description_and_stores_no
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(harness.stored(), 0);
+    assert_eq!(harness.served(), 0);
 }
 
 #[tokio::test]
-async fn a_valid_proof_stores_the_entry_and_its_replay_is_refused() {
+async fn a_valid_proof_is_served_and_its_replay_is_refused() {
     let harness = harness(DpopMode::Required).await;
     let key = DpopKey::generate();
     let token = bound_token(&harness, &key);
@@ -327,10 +327,7 @@ async fn a_valid_proof_stores_the_entry_and_its_replay_is_refused() {
         .call(request(&format!("DPoP {token}"), &[&proof]))
         .await;
     assert_eq!(first.status, 201, "{first:?}");
-    assert_eq!(
-        first.body["message"],
-        "Created timesheet 1 for employee 007."
-    );
+    assert_eq!(first.body["client"], "job-client");
     let replay = harness
         .call(request(&format!("DPoP {token}"), &[&proof]))
         .await;
@@ -344,7 +341,7 @@ async fn a_valid_proof_stores_the_entry_and_its_replay_is_refused() {
         .call(request(&format!("dpop {token}"), &[&fresh]))
         .await;
     assert_eq!(second.status, 201, "{second:?}");
-    assert_eq!(harness.stored(), 2);
+    assert_eq!(harness.served(), 2);
 }
 
 #[tokio::test]
@@ -433,6 +430,6 @@ async fn the_scheme_must_fit_the_token_and_the_mode() {
         answer.challenge.as_deref(),
         Some(r#"Bearer realm="timesheets""#)
     );
-    assert_eq!(required.stored() + off.stored(), 0);
-    assert_eq!(allowed.stored(), 1);
+    assert_eq!(required.served() + off.served(), 0);
+    assert_eq!(allowed.served(), 1);
 }

@@ -13,13 +13,13 @@ use jsonwebtoken::Algorithm;
 use jwt_access_token::ManualClock;
 use jwt_access_token::TokenProfile;
 use jwt_access_token::TokenRejection;
+use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
 use jwt_access_token::{JwksCache, JwksPolicy};
 use jwt_access_token::{MAX_ENTRIES, MAX_ENTRY_BYTES};
 use jwt_access_token::{TokenError, TokenVerifier, VerifierPolicy};
 use serde_json::json;
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};
-use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 
 struct Fixture {
     verifier: TokenVerifier,
@@ -32,7 +32,7 @@ struct Fixture {
 async fn fixture(leeway_seconds: u64, jwks: JwksPolicy) -> Fixture {
     let key = TestKey::generate("key-1");
     let server = JwksServer::start(Reply::Json(jwk_set(&[&key]).to_string())).await;
-    let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
+    let client = common::http_client(Duration::from_millis(500));
     let endpoint = IssuerEndpoint::new(
         ISSUER,
         EndpointKind::Jwks,
