@@ -9,8 +9,8 @@
 //!
 //! ```
 //! use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
-//! use jwt_access_token::{JwksCache, JwksPolicy, TokenVerifier, VerifierPolicy};
-//! use lambda_http::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+//! use jwt_access_token::{DpopMode, DpopPolicy, JwksCache, JwksPolicy, TokenVerifier, VerifierPolicy};
+//! use lambda_http::http::header::WWW_AUTHENTICATE;
 //! use lambda_http::{Body, Request, Response};
 //!
 //! /// Built once per sandbox: the JWKS and the verified tokens are cached in it.
@@ -24,28 +24,16 @@
 //!     TokenVerifier::new(policy, JwksCache::new(http, issuer, JwksPolicy::default()))
 //! }
 //!
-//! /// A handler: the token must grant `reports:read`.
+//! /// A handler: the token, bearer or DPoP, must grant `reports:read`; a refusal is answered
+//! /// with its status, `{"error", "error_description"}` and `WWW-Authenticate` challenge.
 //! async fn handle(verifier: &TokenVerifier, request: Request) -> Response<Body> {
 //!     let granted = match verifier.authorize(&request).await {
 //!         Ok(token) => token.require_scope("reports:read").map(|()| token),
 //!         Err(refused) => Err(refused),
 //!     };
 //!     match granted {
-//!         Ok(token) => Response::new(Body::from(format!("hello, {}", token.client()))),
-//!         Err(refused) => {
-//!             let body = format!(
-//!                 r#"{{"error":"{}","error_description":"{}"}}"#,
-//!                 refused.code(),
-//!                 refused.description()
-//!             );
-//!             let mut answer = Response::builder()
-//!                 .status(refused.status())
-//!                 .header(CONTENT_TYPE, "application/json");
-//!             if let Some(challenge) = refused.challenge("reports") {
-//!                 answer = answer.header(WWW_AUTHENTICATE, challenge);
-//!             }
-//!             answer.body(Body::from(body)).expect("a valid response")
-//!         }
+//!         Ok(token) => Response::new(Body::from(format!("reports of {}", token.client()))),
+//!         Err(refused) => refused.into_response("reports"),
 //!     }
 //! }
 //!
@@ -56,6 +44,14 @@
 //! let answer = handle(&verifier, Request::new(Body::Empty)).await;
 //! assert_eq!(answer.status(), 401);
 //! assert_eq!(answer.headers()[WWW_AUTHENTICATE], r#"Bearer realm="reports""#);
+//! // With DPoP allowed (RFC 9449 §7.1), the challenge names both schemes.
+//! let dpop = DpopPolicy { mode: DpopMode::Allowed, ..DpopPolicy::default() };
+//! let verifier = verifier.with_dpop(dpop);
+//! let answer = handle(&verifier, Request::new(Body::Empty)).await;
+//! assert_eq!(
+//!     answer.headers()[WWW_AUTHENTICATE],
+//!     r#"Bearer realm="reports", DPoP algs="ES256 PS256 RS256""#
+//! );
 //! # }
 //! ```
 //!

@@ -1,6 +1,6 @@
-//! DPoP (RFC 9449) through a route protected by `authorize`: a named table of bad proofs, each answered
-//! `401 invalid_dpop_proof` with the `DPoP` challenge and its own description and storing
-//! nothing; the token-side refusals (a bound token as Bearer, an unbound token as DPoP, a bearer
+//! DPoP (RFC 9449) through a route protected by `authorize`: a named table of bad proofs, each
+//! answered `401 invalid_dpop_proof` with the `DPoP` challenge and its own description and not
+//! served; the token-side refusals (a bound token as Bearer, an unbound token as DPoP, a bearer
 //! token where DPoP is required); replays; and the proofs that pass.
 
 mod common;

@@ -4,6 +4,7 @@
 //! and never used before.
 
 mod error;
+mod response;
 
 use lambda_http::{Request, RequestExt};
 
