@@ -9,7 +9,9 @@
 //!
 //! ```
 //! use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
-//! use jwt_access_token::{DpopMode, DpopPolicy, JwksCache, JwksPolicy, TokenVerifier, VerifierPolicy};
+//! use jwt_access_token::{
+//!     DpopMode, DpopPolicy, JwksCache, JwksPolicy, TokenVerifier, VerifierPolicy,
+//! };
 //! use lambda_http::http::header::WWW_AUTHENTICATE;
 //! use lambda_http::{Body, Request, Response};
 //!
@@ -59,8 +61,9 @@
 //! `kid`, `typ`, no `crit`), the claim profile's `typ`, the claims decoded once, whose `iss`
 //! picks the trusted issuer, the key named by `kid` in that issuer's JWKS and the key policy,
 //! the signature, then the claims (`exp`, `nbf`, `iat`, `iss`, `aud`, and under
-//! [`TokenProfile::AtJwt`] those RFC 9068 §2.2 requires). A token that passed is kept and
-//! accepted again without them until its `exp`, while its key is still the issuer's.
+//! [`TokenProfile::AtJwt`] those RFC 9068 §2.2 requires). A token that passed is cached (the
+//! verified-token cache) and accepted again without them until its `exp`, while its key is still
+//! the issuer's.
 
 mod authorize;
 mod bearer;
@@ -95,6 +98,6 @@ pub use jwks::{JwksCache, JwksPolicy};
 pub use key_set::KeySet;
 pub use profile::TokenProfile;
 pub use rejection::{TokenError, TokenRejection};
-pub use token_cache::{MAX_ENTRIES, MAX_ENTRY_BYTES};
+pub use token_cache::{TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_ENTRY_BYTES};
 pub use verified_token::VerifiedToken;
 pub use verifier::{MAX_TOKEN_BYTES, TokenVerifier, VerifierPolicy, verify_signature};

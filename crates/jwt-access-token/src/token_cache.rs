@@ -1,5 +1,5 @@
-//! Access tokens already verified, kept across warm invocations so a token the API has seen
-//! is accepted without another signature check until its `exp`.
+//! The verified-token cache: access tokens already verified, cached across warm invocations so
+//! a token the API has seen is accepted without another signature check until its `exp`.
 //!
 //! Rules: keyed by SHA-256 of the token's signing input (`header.payload`) with its signature
 //! segment compared byte for byte, so a hit means the very same header, claims and signature;
@@ -7,8 +7,9 @@
 //! once for both. An entry serves only while `now < exp`, `exp` without leeway, and
 //! only while its `kid` still names the same key in the JWKS; only verified tokens enter, so
 //! tokens the API refuses never displace anything, and making an entry costs whoever makes it
-//! a token the issuer signed. Bounded by [`MAX_ENTRIES`] and [`MAX_BYTES`]; when full, expired
-//! entries go first, then the least recently used eighth.
+//! a token the issuer signed. Bounded by [`TOKEN_CACHE_MAX_ENTRIES`] and
+//! [`TOKEN_CACHE_MAX_BYTES`]; when full, expired entries go first, then the least recently used
+//! eighth.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,13 +19,13 @@ use aws_lc_rs::digest::{self, Digest, SHA256};
 use super::verifying_key::VerifyingKey;
 
 /// Most tokens held.
-pub const MAX_ENTRIES: usize = 1024;
+pub const TOKEN_CACHE_MAX_ENTRIES: usize = 1024;
 /// Most bytes held, counting each entry as [`ENTRY_OVERHEAD`] plus its claims' text.
-pub const MAX_BYTES: usize = 1024 * 1024;
+pub const TOKEN_CACHE_MAX_BYTES: usize = 1024 * 1024;
 /// Largest single entry; a token with more claim text is verified every time instead.
-pub const MAX_ENTRY_BYTES: usize = 4 * 1024;
+pub const TOKEN_CACHE_MAX_ENTRY_BYTES: usize = 4 * 1024;
 /// Entries dropped together when the cache is full.
-const EVICTED_AT_ONCE: usize = MAX_ENTRIES / 8;
+const EVICTED_AT_ONCE: usize = TOKEN_CACHE_MAX_ENTRIES / 8;
 /// Bytes counted per entry besides its claims' and signature's text (key, digest, map slot).
 const ENTRY_OVERHEAD: usize = 256;
 
@@ -136,12 +137,14 @@ impl<T> TokenCache<T> {
         now: u64,
     ) {
         let bytes = ENTRY_OVERHEAD + text_bytes + entry.kid.len() + signature.len();
-        if now >= entry.expires_at || bytes > MAX_ENTRY_BYTES {
+        if now >= entry.expires_at || bytes > TOKEN_CACHE_MAX_ENTRY_BYTES {
             return;
         }
         let mut state = self.lock();
         state.remove(&digest);
-        if state.entries.len() >= MAX_ENTRIES || state.bytes + bytes > MAX_BYTES {
+        if state.entries.len() >= TOKEN_CACHE_MAX_ENTRIES
+            || state.bytes + bytes > TOKEN_CACHE_MAX_BYTES
+        {
             state.make_room(now, bytes);
         }
         state.tick += 1;
@@ -222,8 +225,8 @@ impl<T> State<T> {
         let mut bytes_held: usize = self.entries.values().map(|held| held.bytes).sum();
         let mut oldest = by_use.into_iter();
         let mut evicted = 0;
-        while self.entries.len() >= MAX_ENTRIES
-            || bytes_held + bytes > MAX_BYTES
+        while self.entries.len() >= TOKEN_CACHE_MAX_ENTRIES
+            || bytes_held + bytes > TOKEN_CACHE_MAX_BYTES
             || (evicted > 0 && evicted < EVICTED_AT_ONCE)
         {
             let Some((_, digest)) = oldest.next() else {

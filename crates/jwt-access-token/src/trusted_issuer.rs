@@ -1,7 +1,7 @@
 //! One issuer the API trusts: its signing keys (the JWKS cache, with its own discovery,
-//! cooldown and unknown-`kid` probe) and the tokens it signed that were verified, both kept
-//! apart from every other issuer's, so one issuer's rotation, outage or flood of tokens never
-//! touches another's.
+//! cooldown and unknown-`kid` probe) and the tokens it signed that were verified (its
+//! verified-token cache), both kept apart from every other issuer's, so one issuer's rotation,
+//! outage or flood of tokens never touches another's.
 
 use std::sync::Arc;
 
@@ -32,12 +32,12 @@ impl TrustedIssuer {
         self.jwks.issuer()
     }
 
-    /// The kept token of `digest` and `signature` if it is still valid at `now` and the
+    /// The cached token of `digest` and `signature` if it is still valid at `now` and the
     /// `kid` that verified it still names the same key: past the JWKS TTL this refreshes the
     /// keys as any token does, and a `kid` gone from the JWKS is refused as it would be.
     ///
     /// # Errors
-    /// As [`Self::key`], for the kept token's `kid`.
+    /// As [`Self::key`], for the cached token's `kid`.
     pub(super) async fn cached(
         &self,
         digest: &TokenDigest,
@@ -59,8 +59,8 @@ impl TrustedIssuer {
         Ok(None)
     }
 
-    /// Keeps a token this issuer's `key` just verified; see [`TokenCache::insert`].
-    pub(super) fn keep(
+    /// Caches a token this issuer's `key` just verified; see [`TokenCache::insert`].
+    pub(super) fn cache_token(
         &self,
         digest: TokenDigest,
         signature: &str,
@@ -93,22 +93,22 @@ impl TrustedIssuer {
         self.jwks.prefetch().await;
     }
 
-    /// Drops every kept token, e.g. when the rules they passed change.
-    pub(super) fn forget_tokens(&mut self) {
+    /// Drops every cached token, e.g. when the rules they passed change.
+    pub(super) fn clear_cached_tokens(&mut self) {
         self.verified = TokenCache::default();
     }
 
-    /// How many verified tokens are kept.
+    /// How many verified tokens are cached.
     pub(super) fn cached_tokens(&self) -> usize {
         self.verified.len()
     }
 
-    /// Whether the token of `digest` and `signature` is kept.
-    pub(super) fn keeps(&self, digest: &TokenDigest, signature: &str) -> bool {
+    /// Whether the token of `digest` and `signature` is cached.
+    pub(super) fn has_cached(&self, digest: &TokenDigest, signature: &str) -> bool {
         self.verified.contains(digest, signature)
     }
 
-    /// After the JWKS changed, drops the kept tokens whose `kid` no longer names their key.
+    /// After the JWKS changed, drops the cached tokens whose `kid` no longer names their key.
     async fn forget_rotated_keys(&self) {
         let generation = self.jwks.generation().await;
         if generation != self.verified.generation() {

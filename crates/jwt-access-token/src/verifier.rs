@@ -5,8 +5,8 @@
 //! the trusted issuer (`trusted_issuer`; one not trusted is refused without any fetch), the key
 //! named by `kid` in that issuer's JWKS (`jwks`, `key_policy`), the signature, then the claims
 //! rules (`claims`, with the profile's).
-//! A token that passed them all is kept (`token_cache`, one per issuer) and accepted again
-//! without them until its `exp`, while its key is still the issuer's.
+//! A token that passed them all is cached (the verified-token cache, one per issuer) and
+//! accepted again without them until its `exp`, while its key is still the issuer's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,7 +98,7 @@ impl TokenVerifier {
     }
 
     /// This verifier also trusting the issuer whose keys `jwks` fetches, under the same
-    /// policy, with keys and verified tokens of its own. Tokens go to the first issuer of
+    /// policy, with keys and a verified-token cache of its own. Tokens go to the first issuer of
     /// their `iss`; `AUTH_ISSUER` refuses to list one twice.
     pub fn with_issuer(mut self, jwks: JwksCache) -> Self {
         self.issuers.push(TrustedIssuer::new(jwks));
@@ -106,12 +106,12 @@ impl TokenVerifier {
     }
 
     /// This verifier under the claim `profile` (`AUTH_REQUIRE_AT_JWT`). The verified tokens
-    /// kept so far are dropped: each kept token passed the profile it is served under.
+    /// cached so far are dropped: each cached token passed the profile it is served under.
     pub fn with_profile(mut self, profile: TokenProfile) -> Self {
         self.profile = profile;
         self.issuers
             .iter_mut()
-            .for_each(TrustedIssuer::forget_tokens);
+            .for_each(TrustedIssuer::clear_cached_tokens);
         self
     }
 
@@ -187,7 +187,7 @@ impl TokenVerifier {
             key,
             expires_at,
         };
-        issuer.keep(cache_key, jws.signature, entry, now);
+        issuer.cache_token(cache_key, jws.signature, entry, now);
         Ok(verified)
     }
 
@@ -197,18 +197,18 @@ impl TokenVerifier {
         self.signature_checks.load(Ordering::Relaxed)
     }
 
-    /// How many verified tokens are kept, over all issuers.
+    /// How many verified tokens are cached, over all issuers.
     pub fn cached_tokens(&self) -> usize {
         self.issuers.iter().map(TrustedIssuer::cached_tokens).sum()
     }
 
-    /// Whether `token` is kept as verified.
+    /// Whether `token` is in the verified-token cache.
     pub fn is_cached(&self, token: &str) -> bool {
         CompactJws::split(token).is_some_and(|jws| {
             let digest = token_cache::key(&token_cache::digest(jws.signing_input));
             self.issuers
                 .iter()
-                .any(|issuer| issuer.keeps(&digest, jws.signature))
+                .any(|issuer| issuer.has_cached(&digest, jws.signature))
         })
     }
 

@@ -15,7 +15,7 @@ use jwt_access_token::TokenProfile;
 use jwt_access_token::TokenRejection;
 use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
 use jwt_access_token::{JwksCache, JwksPolicy};
-use jwt_access_token::{MAX_ENTRIES, MAX_ENTRY_BYTES};
+use jwt_access_token::{TOKEN_CACHE_MAX_ENTRIES, TOKEN_CACHE_MAX_ENTRY_BYTES};
 use jwt_access_token::{TokenError, TokenVerifier, VerifierPolicy};
 use serde_json::json;
 use testkit::keys::{jwk_set, now};
@@ -190,7 +190,7 @@ async fn a_flood_of_distinct_bad_tokens_leaves_good_tokens_cached() {
     // Twice the cache's size of distinct tokens with the good signature on other claims.
     let (_, signature) = good.rsplit_once('.').unwrap();
     let header = good.split('.').next().unwrap();
-    for serial in 0..2 * MAX_ENTRIES {
+    for serial in 0..2 * TOKEN_CACHE_MAX_ENTRIES {
         let claims = claims_with(json!({ "jti": format!("flood-{serial}") }));
         let payload = testkit::keys::b64(claims.to_string());
         let bad = format!("{header}.{payload}.{signature}");
@@ -212,7 +212,7 @@ async fn a_flood_of_distinct_bad_tokens_leaves_good_tokens_cached() {
 #[tokio::test]
 async fn the_cache_holds_at_most_max_entries_and_drops_the_least_recently_used() {
     let f = fixture(5, JwksPolicy::default()).await;
-    let tokens: Vec<String> = (0..MAX_ENTRIES + 10)
+    let tokens: Vec<String> = (0..TOKEN_CACHE_MAX_ENTRIES + 10)
         .map(|serial| f.key.mint(&claims_with(json!({ "jti": serial }))))
         .collect();
     let kept = &tokens[1];
@@ -221,7 +221,7 @@ async fn the_cache_holds_at_most_max_entries_and_drops_the_least_recently_used()
         // One token stays in use throughout and so is never the least recently used.
         f.verifier.verify(kept).await.unwrap();
     }
-    assert!(f.verifier.cached_tokens() <= MAX_ENTRIES);
+    assert!(f.verifier.cached_tokens() <= TOKEN_CACHE_MAX_ENTRIES);
     assert!(f.verifier.is_cached(kept));
     assert!(f.verifier.is_cached(tokens.last().unwrap()));
     assert!(!f.verifier.is_cached(&tokens[0]));
@@ -230,7 +230,7 @@ async fn the_cache_holds_at_most_max_entries_and_drops_the_least_recently_used()
 #[tokio::test]
 async fn a_token_with_more_claim_text_than_an_entry_may_hold_is_verified_every_time() {
     let f = fixture(5, JwksPolicy::default()).await;
-    let permissions: Vec<String> = (0..MAX_ENTRY_BYTES / 16)
+    let permissions: Vec<String> = (0..TOKEN_CACHE_MAX_ENTRY_BYTES / 16)
         .map(|n| format!("permission:{n:05}"))
         .collect();
     let token = f
