@@ -1,22 +1,22 @@
 //! The API's `AUTH_DPOP=required` mode as a client meets it: an access token bound to a P-256
 //! key (`cnf.jkt`, RFC 9449 §6.1) and a new proof for every request (§4.2, made by testkit's
-//! `DpopKey`), for the URL of `events/upload.json` as the API rebuilds it behind API Gateway.
+//! `TestDpopKey`), for the URL of `events/upload.json` as the API rebuilds it behind API Gateway.
 
-use testkit::DpopKey;
+use testkit::TestDpopKey;
 
 use crate::issuer::Issuer;
 use crate::upload_event::{self, htu};
 
 /// A DPoP client: its key and the token bound to it.
 pub struct DpopClient {
-    pub key: DpopKey,
+    pub key: TestDpopKey,
     pub token: String,
 }
 
 impl DpopClient {
     /// A new key and a token from `issuer` bound to it; `serial` makes the token unique.
     pub fn new(issuer: &Issuer, serial: u64) -> Self {
-        let key = DpopKey::generate();
+        let key = TestDpopKey::generate();
         let token = issuer.bound_token(serial, &key.thumbprint());
         Self { key, token }
     }

@@ -1,13 +1,12 @@
-//! Claim profiles: which JWT access tokens the API takes beyond the base rules. By default
-//! any JWT access token (Auth0's `typ: JWT` ones included); with `AUTH_REQUIRE_AT_JWT=true`
-//! only those of the JWT profile for OAuth 2.0 access tokens (RFC 9068): typed `at+jwt`
+//! Claim profiles: which JWT access tokens are taken beyond the base rules. By default any JWT
+//! access token (Auth0's `typ: JWT` ones included); under [`TokenProfile::AtJwt`] only those of the JWT profile for OAuth 2.0 access tokens (RFC 9068): typed `at+jwt`
 //! (§2.1) and carrying `sub`, `client_id`, `iat` and `jti` (§2.2).
 
 use serde_json::Value;
 
 use super::rejection::TokenRejection;
 
-/// The claim profile access tokens must follow, from `AUTH_REQUIRE_AT_JWT`.
+/// The claim profile access tokens must follow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum TokenProfile {
     /// The base rules only: `typ` absent, `JWT` or `at+jwt` (Auth0's default tokens).
@@ -32,7 +31,7 @@ pub struct ProfileClaims<'a> {
 }
 
 impl TokenProfile {
-    /// The profile `AUTH_REQUIRE_AT_JWT` names: `true` is [`Self::AtJwt`].
+    /// The profile a "require RFC 9068 access tokens" flag names: `true` is [`Self::AtJwt`].
     pub fn from_require_at_jwt(require: bool) -> Self {
         if require { Self::AtJwt } else { Self::Jwt }
     }

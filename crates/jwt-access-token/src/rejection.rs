@@ -25,7 +25,7 @@ pub enum TokenRejection {
     /// `typ` is neither `JWT` (Auth0) nor `at+jwt` (RFC 9068 §2.1, §4 step 1; explicit typing,
     /// RFC 8725 §3.11).
     Typ,
-    /// `typ` is not `at+jwt` (a plain `JWT`, or none) where `AUTH_REQUIRE_AT_JWT=true` takes
+    /// `typ` is not `at+jwt` (a plain `JWT`, or none) where [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt) takes
     /// RFC 9068 access tokens only (RFC 9068 §2.1, §4 step 1).
     NotAtJwt,
     /// No `kid`: the key must be picked from the issuer's JWKS by name (RFC 7515 §4.1.4), never
@@ -62,18 +62,18 @@ pub enum TokenRejection {
     NoIss,
     /// No `aud`; it is required (RFC 9068 §2.2).
     NoAud,
-    /// No `sub` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
+    /// No `sub` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2).
     NoSub,
-    /// No `client_id` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2); Auth0's
+    /// No `client_id` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2); Auth0's
     /// `azp` does not stand in for it.
     NoClientId,
-    /// No `iat` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
+    /// No `iat` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2).
     NoIat,
-    /// No `jti` where `AUTH_REQUIRE_AT_JWT=true` requires it (RFC 9068 §2.2).
+    /// No `jti` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2).
     NoJti,
-    /// None of `azp`, `client_id` and `sub` names the client (each absent or empty): idempotency keys and stored
-    /// timesheets are per client (this API's rule; RFC 9068 §2.2 requires `sub` and
-    /// `client_id`).
+    /// None of `azp`, `client_id` and `sub` names the client (each absent or empty): what an
+    /// API keeps per client would be shared (this crate's rule; RFC 9068 §2.2 requires `sub`
+    /// and `client_id`).
     NoClient,
     /// A claim has the wrong type, e.g. `aud` a number, `scope` or `scp` an object, a `jti`
     /// that is not a string (RFC 7519 §4.1, RFC 9068 §2.2).
@@ -85,7 +85,8 @@ pub enum TokenRejection {
     /// A token sent with the `DPoP` scheme that is not bound to a key (no `cnf.jkt`,
     /// RFC 9449 §6.1).
     NotDpopBound,
-    /// A bearer token where `AUTH_DPOP=required` takes DPoP-bound tokens only (RFC 9449 §7.1).
+    /// A bearer token where [`DpopMode::Required`](crate::DpopMode::Required) takes DPoP-bound
+    /// tokens only (RFC 9449 §7.1).
     DpopRequired,
 }
 

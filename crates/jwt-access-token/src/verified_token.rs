@@ -19,9 +19,9 @@ pub struct VerifiedToken {
 }
 
 impl VerifiedToken {
-    /// The token of verified `claims`, which must name its client: idempotency keys and
-    /// stored timesheets are per client, so a token naming none would share them with every
-    /// other such token (this API's rule; RFC 9068 §2.2 makes `sub` and `client_id` required).
+    /// The token of verified `claims`, which must name its client: what an API keeps per
+    /// client (idempotency keys, stored records) a token naming none would share with every
+    /// other such token (this crate's rule; RFC 9068 §2.2 makes `sub` and `client_id` required).
     /// The client is the first non-empty of `azp`, `client_id` and `sub`.
     ///
     /// # Errors
@@ -64,8 +64,8 @@ impl VerifiedToken {
         self.client.len() + self.jkt.as_ref().map_or(0, String::len) + scopes + permissions
     }
 
-    /// The client, for logs, idempotency keys and stored timesheets: `azp`/`client_id`,
-    /// else `sub`.
+    /// The client, for logs and whatever an API keeps per client: `azp`, else `client_id`,
+    /// else `sub`; never empty.
     pub fn client(&self) -> &str {
         &self.client
     }

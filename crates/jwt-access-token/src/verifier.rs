@@ -64,7 +64,7 @@ pub fn verify_signature(
     Ok(alg)
 }
 
-/// Verifies access tokens from the issuers the API trusts (`AUTH_ISSUER`, one or more).
+/// Verifies access tokens from the issuers it trusts, one or more.
 #[derive(Debug)]
 pub struct TokenVerifier {
     policy: VerifierPolicy,
@@ -99,13 +99,13 @@ impl TokenVerifier {
 
     /// This verifier also trusting the issuer whose keys `jwks` fetches, under the same
     /// policy, with keys and a verified-token cache of its own. Tokens go to the first issuer of
-    /// their `iss`; `AUTH_ISSUER` refuses to list one twice.
+    /// their `iss`: give each issuer once.
     pub fn with_issuer(mut self, jwks: JwksCache) -> Self {
         self.issuers.push(TrustedIssuer::new(jwks));
         self
     }
 
-    /// This verifier under the claim `profile` (`AUTH_REQUIRE_AT_JWT`). The verified tokens
+    /// This verifier under the claim `profile`. The verified tokens
     /// cached so far are dropped: each cached token passed the profile it is served under.
     pub fn with_profile(mut self, profile: TokenProfile) -> Self {
         self.profile = profile;

@@ -14,7 +14,7 @@ use lambda_http::Body;
 use serde_json::{Value, json};
 use testkit::dpop::{ath, proof_claims};
 use testkit::keys::{b64, hs256, merged, now};
-use testkit::{DpopKey, TestKey};
+use testkit::{TestDpopKey, TestKey};
 
 const HTU: &str = "https://api.exampleco.com/timesheets/upload";
 const ALGS: &str = "ES256 PS256 RS256";
@@ -32,7 +32,7 @@ async fn harness(mode: DpopMode) -> Harness {
 }
 
 /// An access token of the harness's issuer bound to `key` (`cnf.jkt`).
-fn bound_token(harness: &Harness, key: &DpopKey) -> String {
+fn bound_token(harness: &Harness, key: &TestDpopKey) -> String {
     harness.key.mint(&claims_with(json!({
         "iss": harness.issuer.clone(),
         "cnf": {"jkt": key.thumbprint()},
@@ -63,7 +63,7 @@ fn claims(token: &str, changes: Value) -> Value {
 }
 
 /// The header of a valid proof by `key`, with `changes` merged (`null` removes).
-fn header(key: &DpopKey, changes: Value) -> Value {
+fn header(key: &TestDpopKey, changes: Value) -> Value {
     merged(key.header(), &changes)
 }
 
@@ -82,7 +82,7 @@ fn case(name: &'static str, proof: String, expected: ProofRejection) -> Case {
     }
 }
 
-fn cases(key: &DpopKey, other: &DpopKey, rsa: &TestKey, token: &str) -> Vec<Case> {
+fn cases(key: &TestDpopKey, other: &TestDpopKey, rsa: &TestKey, token: &str) -> Vec<Case> {
     use ProofRejection::*;
     let valid = || key.proof("POST", HTU, token);
     let with_claims = |changes: Value| key.sign(&key.header(), &claims(token, changes));
@@ -290,8 +290,8 @@ fn cases(key: &DpopKey, other: &DpopKey, rsa: &TestKey, token: &str) -> Vec<Case
 #[tokio::test]
 async fn each_bad_proof_is_invalid_dpop_proof_with_its_description_and_stores_nothing() {
     let harness = harness(DpopMode::Required).await;
-    let key = DpopKey::generate();
-    let other = DpopKey::generate();
+    let key = TestDpopKey::generate();
+    let other = TestDpopKey::generate();
     let rsa = TestKey::generate("dpop-rsa");
     let token = bound_token(&harness, &key);
     let cases = cases(&key, &other, &rsa, &token);
@@ -320,7 +320,7 @@ async fn each_bad_proof_is_invalid_dpop_proof_with_its_description_and_stores_no
 #[tokio::test]
 async fn a_valid_proof_is_served_and_its_replay_is_refused() {
     let harness = harness(DpopMode::Required).await;
-    let key = DpopKey::generate();
+    let key = TestDpopKey::generate();
     let token = bound_token(&harness, &key);
     let proof = key.proof("POST", HTU, &token);
     let first = harness
@@ -376,7 +376,7 @@ async fn proofs_by_rsa_keys_and_typ_spellings_the_rfcs_allow_pass() {
 
 #[tokio::test]
 async fn the_scheme_must_fit_the_token_and_the_mode() {
-    let key = DpopKey::generate();
+    let key = TestDpopKey::generate();
     let allowed = harness(DpopMode::Allowed).await;
     let bound = bound_token(&allowed, &key);
     let bearer = allowed.token();

@@ -9,17 +9,17 @@ use serde_json::{Value, json};
 use crate::keys::{b64, now};
 
 /// A P-256 key pair for `ES256` proofs.
-pub struct DpopKey {
+pub struct TestDpopKey {
     pair: EcdsaKeyPair,
 }
 
-impl Default for DpopKey {
+impl Default for TestDpopKey {
     fn default() -> Self {
         Self::generate()
     }
 }
 
-impl DpopKey {
+impl TestDpopKey {
     /// A fresh key.
     pub fn generate() -> Self {
         Self {

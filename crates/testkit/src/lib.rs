@@ -5,6 +5,6 @@ pub mod dpop;
 pub mod jwks_server;
 pub mod keys;
 
-pub use dpop::DpopKey;
+pub use dpop::TestDpopKey;
 pub use jwks_server::{JwksServer, Reply};
 pub use keys::TestKey;

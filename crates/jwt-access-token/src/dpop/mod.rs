@@ -1,5 +1,5 @@
 //! DPoP at the resource server (RFC 9449): which credentials a request may bring
-//! (`AUTH_DPOP`), the proof rules (`proof.rs`), the token binding (`cnf.jkt`, §6.1) and the
+//! ([`DpopMode`]), the proof rules (`proof.rs`), the token binding (`cnf.jkt`, §6.1) and the
 //! `jti` replay check across all sandboxes (a conditional write with a TTL in the table).
 
 pub mod proof;
@@ -24,7 +24,7 @@ pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 /// `jti` is remembered, since an older proof is refused by `iat` alone.
 pub const PROOF_MAX_AGE_SECONDS: u64 = 300;
 
-/// `AUTH_DPOP`: which access tokens the API takes.
+/// Which access tokens a resource server takes (RFC 9449 §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DpopMode {
     /// Bearer tokens only, `cnf` not read: the API as without DPoP (RFC 6750).
@@ -44,7 +44,7 @@ impl FromStr for DpopMode {
             "off" => Ok(Self::Off),
             "allowed" => Ok(Self::Allowed),
             "required" => Ok(Self::Required),
-            _ => Err("AUTH_DPOP is off, allowed or required"),
+            _ => Err("the DPoP mode is off, allowed or required"),
         }
     }
 }
@@ -55,15 +55,15 @@ pub fn algs() -> String {
     names.join(" ")
 }
 
-/// How the API checks DPoP proofs.
+/// How DPoP proofs are checked.
 #[derive(Debug, Clone, Default)]
 pub struct DpopPolicy {
-    /// `AUTH_DPOP`.
+    /// Which tokens are taken.
     pub mode: DpopMode,
-    /// `AUTH_DPOP_HTU`: the upload URL as clients call it. Unset: rebuilt per request from
-    /// `X-Forwarded-Proto`, `Host` and the raw path (see `app.rs`).
+    /// The protected resource's URL as clients call it, which proofs must name (`htu`). Unset:
+    /// rebuilt per request from `X-Forwarded-Proto`, `Host` and the raw path.
     pub htu: Option<Url>,
-    /// Clock skew allowed for a proof's `iat` ahead of now, in seconds (`AUTH_LEEWAY_SECONDS`).
+    /// Clock skew allowed for a proof's `iat` ahead of now, in seconds.
     pub leeway_seconds: u64,
 }
 
@@ -132,7 +132,7 @@ mod tests {
         assert_eq!("required".parse(), Ok(DpopMode::Required));
         assert_eq!(
             "on".parse::<DpopMode>(),
-            Err("AUTH_DPOP is off, allowed or required")
+            Err("the DPoP mode is off, allowed or required")
         );
         assert_eq!(algs(), "ES256 PS256 RS256");
     }
