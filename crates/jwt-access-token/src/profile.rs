@@ -1,6 +1,7 @@
 //! Claim profiles: which JWT access tokens are taken beyond the base rules. By default any JWT
-//! access token (Auth0's `typ: JWT` ones included); under [`TokenProfile::AtJwt`] only those of the JWT profile for OAuth 2.0 access tokens (RFC 9068): typed `at+jwt`
-//! (§2.1) and carrying `sub`, `client_id`, `iat` and `jti` (§2.2).
+//! access token (Auth0's `typ: JWT` ones included); under [`TokenProfile::AtJwt`] only those of
+//! the JWT profile for OAuth 2.0 access tokens (RFC 9068): typed `at+jwt` (§2.1) and carrying
+//! `sub`, `client_id`, `iat` and `jti` (§2.2).
 
 use serde_json::Value;
 

@@ -25,7 +25,7 @@ pub enum TokenRejection {
     /// `typ` is neither `JWT` (Auth0) nor `at+jwt` (RFC 9068 §2.1, §4 step 1; explicit typing,
     /// RFC 8725 §3.11).
     Typ,
-    /// `typ` is not `at+jwt` (a plain `JWT`, or none) where [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt) takes
+    /// `typ` is not `at+jwt` (a plain `JWT`, or none) where `TokenProfile::AtJwt` takes
     /// RFC 9068 access tokens only (RFC 9068 §2.1, §4 step 1).
     NotAtJwt,
     /// No `kid`: the key must be picked from the issuer's JWKS by name (RFC 7515 §4.1.4), never
@@ -62,14 +62,14 @@ pub enum TokenRejection {
     NoIss,
     /// No `aud`; it is required (RFC 9068 §2.2).
     NoAud,
-    /// No `sub` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2).
+    /// No `sub` under `TokenProfile::AtJwt`, which requires it (RFC 9068 §2.2).
     NoSub,
-    /// No `client_id` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2); Auth0's
-    /// `azp` does not stand in for it.
+    /// No `client_id` under `TokenProfile::AtJwt`, which requires it (RFC 9068 §2.2);
+    /// Auth0's `azp` does not stand in for it.
     NoClientId,
-    /// No `iat` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2).
+    /// No `iat` under `TokenProfile::AtJwt`, which requires it (RFC 9068 §2.2).
     NoIat,
-    /// No `jti` under [`TokenProfile::AtJwt`](crate::TokenProfile::AtJwt), which requires it (RFC 9068 §2.2).
+    /// No `jti` under `TokenProfile::AtJwt`, which requires it (RFC 9068 §2.2).
     NoJti,
     /// None of `azp`, `client_id` and `sub` names the client (each absent or empty): what an
     /// API keeps per client would be shared (this crate's rule; RFC 9068 §2.2 requires `sub`

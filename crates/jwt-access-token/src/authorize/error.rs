@@ -82,8 +82,12 @@ impl AuthorizeError {
             }
             Self::InvalidDpopProof(rejection) => rejection.description().to_owned(),
             Self::InsufficientScope(scope) => format!("the access token lacks the scope {scope}"),
-            Self::KeysUnavailable => "the issuer's signing keys are unavailable; retry later".to_owned(),
-            Self::ReplayUnavailable => "the DPoP replay store is unavailable; retry later".to_owned(),
+            Self::KeysUnavailable => {
+                "the issuer's signing keys are unavailable; retry later".to_owned()
+            }
+            Self::ReplayUnavailable => {
+                "the DPoP replay store is unavailable; retry later".to_owned()
+            }
         }
     }
 

@@ -11,7 +11,8 @@ pub enum ProofRejection {
     Missing,
     /// More than one `DPoP` header (§4.3 check 1).
     Several,
-    /// Longer than [`MAX_PROOF_BYTES`](crate::MAX_PROOF_BYTES): a bound on what is parsed, not an RFC rule.
+    /// Longer than [`MAX_PROOF_BYTES`](crate::MAX_PROOF_BYTES): a bound on what is parsed,
+    /// not an RFC rule.
     TooLarge,
     /// Not a JWS in compact form with a header and a signature (§4.3 check 2).
     NotCompact,
@@ -41,7 +42,8 @@ pub enum ProofRejection {
     Htu,
     /// `iat` is missing or not a number (§4.2).
     NoIat,
-    /// `iat` is older than [`PROOF_MAX_AGE_SECONDS`](crate::PROOF_MAX_AGE_SECONDS) (§4.3 check 11, §11.1).
+    /// `iat` is older than [`PROOF_MAX_AGE_SECONDS`](crate::PROOF_MAX_AGE_SECONDS)
+    /// (§4.3 check 11, §11.1).
     Stale,
     /// `iat` is later than now plus the leeway (§4.3 check 11).
     IssuedInFuture,

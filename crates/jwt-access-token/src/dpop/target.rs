@@ -1,7 +1,8 @@
 //! The URL a DPoP proof's `htu` must name (RFC 9449 §4.3 check 9): the URL the client called,
 //! which behind API Gateway is not the one Lambda sees.
 //!
-//! [`DpopPolicy::htu`](crate::DpopPolicy::htu) gives it exactly (a custom domain, a base-path mapping, a proxy in front).
+//! [`DpopPolicy::htu`](crate::DpopPolicy::htu) gives it exactly (a custom domain, a base-path
+//! mapping, a proxy in front).
 //! Unset, it is rebuilt per request: the scheme of `X-Forwarded-Proto` (API Gateway sets it;
 //! `https` without it), the `Host` header (the API's domain, default or custom) and the raw
 //! path, which for an HTTP API holds the stage when it is not `$default`.
