@@ -2,9 +2,11 @@
 //! when a test runs and never written anywhere.
 
 pub mod dpop;
+pub mod issuer;
 pub mod jwks_server;
 pub mod keys;
 
 pub use dpop::TestDpopKey;
+pub use issuer::LocalIssuer;
 pub use jwks_server::{JwksServer, Reply};
 pub use keys::TestKey;

@@ -14,11 +14,12 @@ use jwt_access_token::{
 };
 use lambda_http::{Body, Request};
 use serde_json::{Value, json};
-use testkit::keys::now;
-use testkit::{JwksServer, Reply, TestKey};
+#[allow(unused_imports)] // each test file uses its own subset
+pub use testkit::issuer::{
+    AUDIENCE, DISCOVERED_JWKS_PATH, DISCOVERY_PATH, ISSUER, claims_with, valid_claims,
+};
+use testkit::{JwksServer, LocalIssuer, TestKey};
 
-pub const ISSUER: &str = "https://tenant.example.auth0.com/";
-pub const AUDIENCE: &str = "https://api.exampleco.com/timesheets";
 /// The route's body; the route does not read it.
 pub const SAMPLE: &str = r#"{"user_id": "007", "hours": 8}"#;
 /// The scope the route requires.
@@ -46,11 +47,6 @@ pub struct Harness {
     /// The `iss` the API expects: [`ISSUER`], or the server's URL with [`Setup::discovery`].
     pub issuer: String,
 }
-
-/// Path of the OpenID Connect discovery document under the issuer (Discovery 1.0 §4).
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-/// Path of the JWKS the discovery document names.
-pub const DISCOVERED_JWKS_PATH: &str = "/keys";
 
 /// How a harness differs from the default one.
 pub struct Setup {
@@ -99,23 +95,14 @@ impl Harness {
 
     /// A harness set up as `setup` says.
     pub async fn with(setup: Setup) -> Self {
-        let key = TestKey::generate("key-1");
-        let mut keys = vec![key.jwk()];
-        keys.extend(setup.extra_keys);
-        let server = JwksServer::start(Reply::Json(json!({ "keys": keys }).to_string())).await;
+        let LocalIssuer {
+            key,
+            server,
+            issuer,
+            jwks_uri,
+        } = LocalIssuer::start(setup.extra_keys, setup.discovery).await;
         let client = http_client(Duration::from_millis(500));
-        let (issuer, configured) = if setup.discovery {
-            let issuer = server.base_url();
-            let document = json!({
-                "issuer": issuer,
-                "jwks_uri": format!("{issuer}{}", &DISCOVERED_JWKS_PATH[1..]),
-                "token_endpoint": format!("{issuer}oauth/token"),
-            });
-            server.route(DISCOVERY_PATH, Reply::Json(document.to_string()));
-            (issuer, None)
-        } else {
-            (ISSUER.to_owned(), Some(server.jwks_url().parse().unwrap()))
-        };
+        let configured = jwks_uri.map(|uri| uri.parse().unwrap());
         let endpoint = IssuerEndpoint::new(&issuer, EndpointKind::Jwks, configured);
         let verifier = verifier(
             setup.algorithms,
@@ -190,34 +177,6 @@ pub fn verifier(algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
         },
         jwks,
     )
-}
-
-/// Claims of a valid access token, as Auth0 issues them for the client-credentials grant.
-pub fn valid_claims() -> Value {
-    let now = now();
-    json!({
-        "iss": ISSUER,
-        "sub": "job-client@clients",
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 3600,
-        "azp": "job-client",
-        "scope": "batch:upload",
-        "gty": "client-credentials"
-    })
-}
-
-/// `valid_claims()` with `changes` merged in (a `null` removes the claim).
-pub fn claims_with(changes: Value) -> Value {
-    let mut claims = valid_claims();
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
-    claims
 }
 
 /// `POST /timesheets/upload` with JSON `body` and an optional `Authorization` value.
