@@ -5,6 +5,7 @@ pub mod dpop;
 pub mod issuer;
 pub mod jwks_server;
 pub mod keys;
+pub mod request;
 
 pub use dpop::TestDpopKey;
 pub use issuer::LocalIssuer;

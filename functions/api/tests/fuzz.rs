@@ -9,13 +9,10 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use common::*;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
-use jsonwebtoken::Algorithm;
-use jwt_access_token::{JwksCache, JwksPolicy};
 use jwt_access_token::{TokenError, TokenVerifier};
 use lambda_http::{Body, Context, LambdaEvent};
 use proptest::collection::vec;
@@ -25,7 +22,6 @@ use proptest::test_runner::Config;
 use serde_json::{Value, json};
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};
-use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::body::{self, MAX_BODY_BYTES};
 use timesheets_api::event;
 
@@ -187,16 +183,7 @@ fn verifying() -> Verifying {
     let runtime = runtime();
     let key = TestKey::generate("key-1");
     let server = runtime.block_on(JwksServer::start(Reply::Json(jwk_set(&[&key]).to_string())));
-    let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
-    let endpoint = IssuerEndpoint::new(
-        ISSUER,
-        EndpointKind::Jwks,
-        Some(server.jwks_url().parse().unwrap()),
-    );
-    let verifier = verifier(
-        vec![Algorithm::RS256],
-        JwksCache::new(client, endpoint, JwksPolicy::default()),
-    );
+    let verifier = issuer_verifier(&server);
     Verifying {
         runtime,
         verifier,

@@ -12,12 +12,14 @@ use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
 use jwt_access_token::{
     DpopPolicy, JwksCache, JwksPolicy, TokenProfile, TokenVerifier, VerifierPolicy,
 };
-use lambda_http::{Body, Request};
+use lambda_http::Request;
 use serde_json::{Value, json};
 #[allow(unused_imports)] // each test file uses its own subset
 pub use testkit::issuer::{
     AUDIENCE, DISCOVERED_JWKS_PATH, DISCOVERY_PATH, ISSUER, claims_with, valid_claims,
 };
+#[allow(unused_imports)] // each test file uses its own subset
+pub use testkit::request::upload;
 use testkit::{JwksServer, LocalIssuer, TestKey};
 
 /// The route's body; the route does not read it.
@@ -79,31 +81,17 @@ impl Default for Setup {
 }
 
 impl Harness {
-    /// Keys served by the local JWKS server; default policy except a short JWKS timeout.
+    /// The default route: RS256, the default JWKS policy, bearer tokens only.
     pub async fn start() -> Self {
-        Self::with_policy(JwksPolicy::default()).await
-    }
-
-    /// The default harness with these JWKS cache timings.
-    pub async fn with_policy(policy: JwksPolicy) -> Self {
-        Self::with(Setup {
-            jwks: policy,
-            ..Setup::default()
-        })
-        .await
+        Self::with(Setup::default()).await
     }
 
     /// A harness set up as `setup` says.
     pub async fn with(setup: Setup) -> Self {
-        let LocalIssuer {
-            key,
-            server,
-            issuer,
-            jwks_uri,
-        } = LocalIssuer::start(setup.extra_keys, setup.discovery).await;
+        let local = LocalIssuer::start(setup.extra_keys, setup.discovery).await;
         let client = http_client(Duration::from_millis(500));
-        let configured = jwks_uri.map(|uri| uri.parse().unwrap());
-        let endpoint = IssuerEndpoint::new(&issuer, EndpointKind::Jwks, configured);
+        let configured = local.jwks_uri.as_deref().map(|uri| uri.parse().unwrap());
+        let endpoint = IssuerEndpoint::new(&local.issuer, EndpointKind::Jwks, configured);
         let verifier = verifier(
             setup.algorithms,
             JwksCache::new(client, endpoint, setup.jwks),
@@ -113,9 +101,9 @@ impl Harness {
         Self {
             verifier,
             served: AtomicUsize::new(0),
-            key,
-            server,
-            issuer,
+            key: local.key,
+            server: local.server,
+            issuer: local.issuer,
         }
     }
 
@@ -177,18 +165,6 @@ pub fn verifier(algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
         },
         jwks,
     )
-}
-
-/// `POST /timesheets/upload` with JSON `body` and an optional `Authorization` value.
-pub fn upload(authorization: Option<&str>, body: &str) -> Request {
-    let mut builder = http::Request::builder()
-        .method("POST")
-        .uri("/timesheets/upload")
-        .header("content-type", "application/json");
-    if let Some(value) = authorization {
-        builder = builder.header("authorization", value);
-    }
-    builder.body(Body::Text(body.to_owned())).unwrap()
 }
 
 /// A client as the functions build theirs: no redirects, a whole-exchange `timeout`.

@@ -6,15 +6,15 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
-use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
-use jwt_access_token::{DpopPolicy, JwksCache, JwksPolicy, TokenVerifier, VerifierPolicy};
+use jwt_access_token::{DpopPolicy, JwksPolicy, TokenVerifier};
 use lambda_http::{Body, Request};
 use serde_json::Value;
 #[allow(unused_imports)] // each test file uses its own subset
 pub use testkit::issuer::{
     AUDIENCE, DISCOVERED_JWKS_PATH, DISCOVERY_PATH, ISSUER, claims_with, valid_claims,
 };
+#[allow(unused_imports)] // each test file uses its own subset
+pub use testkit::request::upload;
 use testkit::{JwksServer, LocalIssuer, TestKey};
 use timesheets_api::store::memory::MemoryStore;
 use timesheets_api::{ApiConfig, UploadApi};
@@ -78,19 +78,7 @@ impl Harness {
             issuer,
             jwks_uri,
         } = LocalIssuer::start(Vec::new(), setup.discovery).await;
-        let mut source = HashMap::from([
-            ("AUTH_ISSUER", issuer.clone()),
-            ("AUTH_AUDIENCE", AUDIENCE.to_owned()),
-            ("TIMESHEETS_TABLE", "Timesheets".to_owned()),
-        ]);
-        if let Some(uri) = jwks_uri {
-            source.insert("AUTH_JWKS_URI", uri);
-        }
-        let source: HashMap<&str, &str> = source.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut config = ApiConfig::from_source(&source).unwrap();
-        config.jwks = setup.jwks;
-        config.dpop = setup.dpop;
-        let verifier = timesheets_api::verifier(&config, http_client());
+        let verifier = api_verifier(&issuer, jwks_uri, setup);
         Self {
             api: UploadApi::new(verifier, MemoryStore::default()),
             key,
@@ -144,37 +132,28 @@ pub async fn call(api: &UploadApi<MemoryStore>, request: Request) -> Answer {
     }
 }
 
-/// The default verifier of [`ISSUER`] (RS256), whose keys `server` serves as its JWKS.
+/// The verifier the function builds for [`ISSUER`] (RS256, [`AUDIENCE`]), whose keys `server`
+/// serves as its JWKS.
 pub fn issuer_verifier(server: &JwksServer) -> TokenVerifier {
-    let client = http_client();
-    let jwks_url = Some(server.jwks_url().parse().unwrap());
-    let endpoint = IssuerEndpoint::new(ISSUER, EndpointKind::Jwks, jwks_url);
-    let jwks = JwksCache::new(client, endpoint, JwksPolicy::default());
-    verifier(vec![Algorithm::RS256], jwks)
+    api_verifier(ISSUER, Some(server.jwks_url()), Setup::default())
 }
 
-/// The verifier of the API: the issuer of `jwks`, [`AUDIENCE`], `algorithms`, 5 s leeway.
-pub fn verifier(algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
-    TokenVerifier::new(
-        VerifierPolicy {
-            audiences: vec![AUDIENCE.to_owned()],
-            algorithms,
-            leeway_seconds: 5,
-        },
-        jwks,
-    )
-}
-
-/// `POST /timesheets/upload` with JSON `body` and an optional `Authorization` value.
-pub fn upload(authorization: Option<&str>, body: &str) -> Request {
-    let mut builder = http::Request::builder()
-        .method("POST")
-        .uri("/timesheets/upload")
-        .header("content-type", "application/json");
-    if let Some(value) = authorization {
-        builder = builder.header("authorization", value);
+/// The verifier `timesheets_api::verifier` builds from the configuration of one issuer,
+/// `AUDIENCE` and `setup`'s JWKS and DPoP policies.
+fn api_verifier(issuer: &str, jwks_uri: Option<String>, setup: Setup) -> TokenVerifier {
+    let mut source = HashMap::from([
+        ("AUTH_ISSUER", issuer.to_owned()),
+        ("AUTH_AUDIENCE", AUDIENCE.to_owned()),
+        ("TIMESHEETS_TABLE", "Timesheets".to_owned()),
+    ]);
+    if let Some(uri) = jwks_uri {
+        source.insert("AUTH_JWKS_URI", uri);
     }
-    builder.body(Body::Text(body.to_owned())).unwrap()
+    let source: HashMap<&str, &str> = source.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut config = ApiConfig::from_source(&source).unwrap();
+    config.jwks = setup.jwks;
+    config.dpop = setup.dpop;
+    timesheets_api::verifier(&config, http_client())
 }
 
 /// The functions' HTTP client with a short timeout.
