@@ -94,9 +94,11 @@ test: install deny ## Supply-chain gate, template lint, unit tests, stand-in tes
 test-sam: install ## sam build, then the sam local tests on the stand-ins (needs Docker, or root to start one)
 	@$(SAM_LOCAL) test
 
-lint: install ## rustfmt, clippy, cfn-lint, sam validate --lint
+lint: install ## rustfmt, clippy, the verifier library's docs and package, cfn-lint, sam validate --lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -p jwt-access-token --no-deps
+	cargo package -p jwt-access-token --allow-dirty --quiet
 	cfn-lint $(TEMPLATE)
 	cd infra && sam validate --lint -t template.yaml
 
