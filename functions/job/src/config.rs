@@ -219,17 +219,23 @@ mod tests {
             JobConfig::from_source(&source).unwrap().dpop,
             DpopClientMode::On
         );
-        source.insert("AUTH_DPOP", "required");
-        assert_eq!(
-            JobConfig::from_source(&source).unwrap().dpop,
-            DpopClientMode::On
-        );
-        source.insert("AUTH_DPOP", "yes");
-        let message = JobConfig::from_source(&source).unwrap_err().to_string();
-        assert!(
-            message.contains("AUTH_DPOP") && message.contains("off or on"),
-            "{message}"
-        );
+        for api_value in ["allowed", "required"] {
+            source.insert("AUTH_DPOP", api_value);
+            assert_eq!(
+                JobConfig::from_source(&source).unwrap().dpop,
+                DpopClientMode::On
+            );
+        }
+        for refused in ["yes", "ON", "1"] {
+            source.insert("AUTH_DPOP", refused);
+            assert_eq!(
+                JobConfig::from_source(&source).unwrap_err().to_string(),
+                format!(
+                    "configuration: AUTH_DPOP is invalid: `{refused}` is not a valid value: \
+                     DPoP is off or on (the API's allowed and required mean on)"
+                )
+            );
+        }
     }
 
     #[test]

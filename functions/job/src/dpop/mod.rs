@@ -117,34 +117,7 @@ impl DpopSigner {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use timesheets::config::parsed_or;
-
     use super::*;
-
-    #[test]
-    fn auth_dpop_is_off_or_on_and_names_the_values() {
-        let read = |value: Option<&'static str>| {
-            let source: HashMap<&str, &str> = value
-                .map(|v| HashMap::from([("AUTH_DPOP", v)]))
-                .unwrap_or_default();
-            parsed_or(&source, "AUTH_DPOP", DpopClientMode::default()).map_err(|e| e.to_string())
-        };
-        assert_eq!(read(None), Ok(DpopClientMode::Off));
-        assert_eq!(read(Some("off")), Ok(DpopClientMode::Off));
-        assert_eq!(read(Some("on")), Ok(DpopClientMode::On));
-        assert_eq!(read(Some("allowed")), Ok(DpopClientMode::On));
-        assert_eq!(read(Some("required")), Ok(DpopClientMode::On));
-        for refused in ["true", "ON", "1"] {
-            assert_eq!(
-                read(Some(refused)),
-                Err(format!(
-                    "configuration: AUTH_DPOP is invalid: `{refused}` is not a valid value: DPoP is off or on (the API's allowed and required mean on)"
-                ))
-            );
-        }
-    }
 
     #[test]
     fn the_signer_never_shows_its_private_key() {
