@@ -1,6 +1,6 @@
 //! DPoP at the resource server (RFC 9449): which credentials a request may bring
 //! ([`DpopMode`]), the proof rules (`proof.rs`), the token binding (`cnf.jkt`, §6.1) and the
-//! `jti` replay check across all sandboxes (a conditional write with a TTL in the table).
+//! `jti` replay check (`replay.rs`: a store every instance shares, or this process's memory).
 
 pub mod proof;
 pub mod rejection;
