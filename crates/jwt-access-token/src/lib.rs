@@ -57,6 +57,18 @@
 //! # }
 //! ```
 //!
+//! The types, by role:
+//! - [`TokenVerifier`]: built once per sandbox from a [`VerifierPolicy`] and one [`JwksCache`]
+//!   per trusted issuer ([`JwksPolicy`], [`discovery::IssuerEndpoint`]), with a
+//!   [`TokenProfile`] and a [`DpopPolicy`] ([`DpopMode`]);
+//! - [`VerifiedToken`]: the client, the scopes granted, the key a DPoP token is bound to;
+//! - [`AuthorizeError`]: a refusal and its answer, naming the rule broken ([`TokenRejection`],
+//!   [`ProofRejection`]); [`TokenError`] from [`TokenVerifier::verify`] alone;
+//! - [`ProofReplay`]: the store of DPoP proofs seen, shared by every instance
+//!   ([`MemoryReplay`] for one);
+//! - for tests and tools: [`Clock`] and [`ManualClock`], [`verify_signature`] with a [`KeySet`],
+//!   [`DpopPolicy::check_proof`].
+//!
 //! The checks, in order: the compact JWS and its size, the header (`alg` from the policy only,
 //! `kid`, `typ`, no `crit`), the claim profile's `typ`, the claims decoded once, whose `iss`
 //! picks the trusted issuer, the key named by `kid` in that issuer's JWKS and the key policy,
