@@ -7,7 +7,7 @@ use lambda_http::{Body, Response};
 use timesheets::{CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENT_REPLAYED_HEADER};
 
 use crate::body::Upload;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// The realm of the `WWW-Authenticate` challenges (RFC 6750 §3).
 pub const REALM: &str = "timesheets";
@@ -38,11 +38,12 @@ impl ApiError {
         {
             headers.insert(WWW_AUTHENTICATE, challenge);
         }
-        match self {
-            Self::MethodNotAllowed => {
+        // By kind, so a `503` the verifier answers says when to retry too.
+        match self.kind() {
+            ErrorKind::MethodNotAllowed => {
                 headers.insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Self::Unavailable(_) | Self::IdempotencyKeyInUse => {
+            ErrorKind::Unavailable | ErrorKind::IdempotencyKeyInUse => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}
@@ -130,9 +131,14 @@ mod tests {
 
     #[test]
     fn unavailable_says_when_to_retry() {
-        let response = ApiError::Unavailable("the timesheet store").into_response();
-        assert_eq!(response.status(), 503);
-        assert_eq!(header(&response, RETRY_AFTER), Some("5"));
-        assert_eq!(header(&response, CONTENT_TYPE), Some("application/json"));
+        for error in [
+            ApiError::Unavailable("the timesheet store"),
+            ApiError::Refused(AuthorizeError::KeysUnavailable),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), 503);
+            assert_eq!(header(&response, RETRY_AFTER), Some("5"));
+            assert_eq!(header(&response, CONTENT_TYPE), Some("application/json"));
+        }
     }
 }
