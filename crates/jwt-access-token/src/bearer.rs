@@ -7,7 +7,7 @@ use http::header::AUTHORIZATION;
 
 /// Why a request's credentials are malformed: answered `400 invalid_request` (RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BearerError {
+pub(crate) enum BearerError {
     /// More than one `Authorization` header.
     #[error("send exactly one Authorization header")]
     SeveralHeaders,
@@ -31,7 +31,7 @@ pub enum BearerError {
 
 /// The authorization scheme an access token came with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
+pub(crate) enum Scheme {
     /// `Bearer` (RFC 6750): whoever holds the token may use it.
     Bearer,
     /// `DPoP` (RFC 9449 §7.1): the token with a proof of its key in the `DPoP` header.
@@ -40,7 +40,7 @@ pub enum Scheme {
 
 /// An access token and its scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Credentials<'a> {
+pub(crate) struct Credentials<'a> {
     /// How it was sent.
     pub scheme: Scheme,
     /// The access token.
@@ -52,7 +52,10 @@ pub struct Credentials<'a> {
 /// # Errors
 /// [`BearerError`] when the credentials are present but malformed.
 #[cfg(test)]
-pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>, BearerError> {
+pub(crate) fn extract(
+    headers: &HeaderMap,
+    token_in_query: bool,
+) -> Result<Option<&str>, BearerError> {
     Ok(extract_credentials(headers, token_in_query, false)?.map(|credentials| credentials.token))
 }
 
@@ -65,7 +68,7 @@ pub fn extract(headers: &HeaderMap, token_in_query: bool) -> Result<Option<&str>
 ///
 /// # Errors
 /// [`BearerError`] when the credentials are present but malformed.
-pub fn extract_credentials(
+pub(crate) fn extract_credentials(
     headers: &HeaderMap,
     token_in_query: bool,
     accept_dpop: bool,

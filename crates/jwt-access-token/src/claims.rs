@@ -32,7 +32,7 @@ const READ_CLAIMS: [&str; 13] = [
 
 /// The claims the API uses, typed so that a claim of the wrong type (an array `iss`) fails.
 #[derive(Debug)]
-pub struct Claims {
+pub(crate) struct Claims {
     // Typed so a non-string `iss` is `claims`; it picks the issuer before the signature check.
     iss: Option<String>,
     /// `sub`.
@@ -55,14 +55,14 @@ pub struct Claims {
 
 /// The confirmation claim's members read here.
 #[derive(Debug, Deserialize)]
-pub struct Confirmation {
+pub(crate) struct Confirmation {
     /// `jkt`: the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
     pub jkt: Option<String>,
 }
 
 /// What the claims are checked against.
 #[derive(Debug, Clone, Copy)]
-pub struct ClaimsPolicy<'a> {
+pub(crate) struct ClaimsPolicy<'a> {
     /// `iss` must equal this exactly.
     pub issuer: &'a str,
     /// `aud` must hold one of these.
@@ -76,7 +76,7 @@ pub struct ClaimsPolicy<'a> {
 /// Claims that passed, with `exp` as the whole second at which the token stops being valid
 /// without any leeway (a fractional `exp` rounded down).
 #[derive(Debug)]
-pub struct Checked {
+pub(crate) struct Checked {
     /// The claims the API uses.
     pub claims: Claims,
     /// `exp` rounded down, in seconds since the epoch.
@@ -86,7 +86,7 @@ pub struct Checked {
 /// Claims read from the payload but not yet checked: the `iss` picks the issuer whose keys
 /// verify the signature (RFC 8725 §3.8), then [`check`] applies the rules.
 #[derive(Debug)]
-pub struct Decoded {
+pub(crate) struct Decoded {
     claims: Claims,
     /// Read as jsonwebtoken reads them, from the JSON values.
     exp: Option<Value>,
@@ -97,7 +97,7 @@ pub struct Decoded {
 
 impl Decoded {
     /// `iss`, when present (a string: any other type is refused by [`decode`]).
-    pub fn issuer(&self) -> Option<&str> {
+    pub(crate) fn issuer(&self) -> Option<&str> {
         self.claims.iss.as_deref()
     }
 }
@@ -108,7 +108,7 @@ impl Decoded {
 /// # Errors
 /// [`TokenRejection::ClaimsNotObject`], [`TokenRejection::NullClaim`] or
 /// [`TokenRejection::Claims`].
-pub fn decode(payload: &str) -> Result<Decoded, TokenRejection> {
+pub(crate) fn decode(payload: &str) -> Result<Decoded, TokenRejection> {
     let bytes = jose::decode_segment(payload).ok_or(TokenRejection::ClaimsNotObject)?;
     let members = crate::strict_json::object_members(&bytes, &READ_CLAIMS)
         .map_err(|_| TokenRejection::ClaimsNotObject)?
@@ -175,7 +175,7 @@ fn typed<T: serde::de::DeserializeOwned>(
 ///
 /// # Errors
 /// The [`TokenRejection`] of the first rule broken.
-pub fn check(
+pub(crate) fn check(
     decoded: Decoded,
     header: Option<Map<String, Value>>,
     policy: ClaimsPolicy,

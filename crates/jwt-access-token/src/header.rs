@@ -10,7 +10,7 @@ use super::rejection::TokenRejection;
 
 /// What a header that passed the rules says: how the token is signed and with which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AcceptedHeader {
+pub(crate) struct AcceptedHeader {
     /// One of the configured algorithms, never HMAC.
     pub alg: Algorithm,
     /// The key's `kid` in the issuer's JWKS, not empty.
@@ -29,7 +29,10 @@ const READ: [&str; 4] = ["alg", "kid", "typ", "crit"];
 ///
 /// # Errors
 /// The [`TokenRejection`] of the first rule broken.
-pub fn check(encoded: &str, algorithms: &[Algorithm]) -> Result<AcceptedHeader, TokenRejection> {
+pub(crate) fn check(
+    encoded: &str,
+    algorithms: &[Algorithm],
+) -> Result<AcceptedHeader, TokenRejection> {
     let bytes = jose::decode_segment(encoded).ok_or(TokenRejection::HeaderNotObject)?;
     let header = crate::strict_json::object_members(&bytes, &READ)
         .map_err(|_| TokenRejection::HeaderNotObject)?;

@@ -7,13 +7,13 @@ use serde_json::{Map, Value};
 
 /// Why a segment is not a clean JSON object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotAnObject;
+pub(crate) struct NotAnObject;
 
 /// Decodes a base64url segment into a JSON object with unique member names, at every depth.
 ///
 /// # Errors
 /// [`NotAnObject`] when the segment is not base64url, not JSON, not an object, or repeats a name.
-pub fn decode_object(segment: &str) -> Result<Map<String, Value>, NotAnObject> {
+pub(crate) fn decode_object(segment: &str) -> Result<Map<String, Value>, NotAnObject> {
     let bytes = decode_segment(segment).ok_or(NotAnObject)?;
     match crate::strict_json::from_slice(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -22,13 +22,13 @@ pub fn decode_object(segment: &str) -> Result<Map<String, Value>, NotAnObject> {
 }
 
 /// Decodes a base64url segment without padding (RFC 7515 §2); `None` when it is not one.
-pub fn decode_segment(segment: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_segment(segment: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(segment).ok()
 }
 
 /// The segments of a compact JWS (RFC 7515 §7.1), still base64url-encoded.
 #[derive(Debug, Clone, Copy)]
-pub struct CompactJws<'a> {
+pub(crate) struct CompactJws<'a> {
     /// The JOSE header segment.
     pub header: &'a str,
     /// The payload segment: the claims of a JWT.
@@ -43,7 +43,7 @@ impl<'a> CompactJws<'a> {
     /// The segments of `token`; `None` unless it has exactly three, with a header and a
     /// signature. An empty payload is a valid JWS (RFC 7515 §7.1) but never valid claims: the
     /// claims check refuses it. An empty signature is `alg: none`, refused here.
-    pub fn split(token: &'a str) -> Option<Self> {
+    pub(crate) fn split(token: &'a str) -> Option<Self> {
         let (signing_input, signature) = token.rsplit_once('.')?;
         let (header, payload) = signing_input.split_once('.')?;
         if header.is_empty() || signature.is_empty() || payload.contains('.') {

@@ -10,7 +10,7 @@ use super::rsa_key;
 /// Whether `jwk` may verify signatures at all: `use` absent or `sig`, `key_ops` absent or
 /// with `verify`, and a sound key of a type the verifier knows (an RSA key by
 /// [`rsa_key::is_sound`]; EC P-256/P-384; Ed25519). The JWKS cache keeps only such keys.
-pub fn is_signing_key(jwk: &Jwk) -> bool {
+pub(crate) fn is_signing_key(jwk: &Jwk) -> bool {
     let for_signatures = jwk
         .common
         .public_key_use
@@ -36,7 +36,7 @@ pub fn is_signing_key(jwk: &Jwk) -> bool {
 /// `kty`/`crv` fit it. When not, the verifier answers `invalid_token` (`key_mismatch`).
 /// Decided once per key and algorithm when the JWKS is fetched (`VerifyingKey`), for keys
 /// that passed [`is_signing_key`], so no rule is repeated per token.
-pub fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
+pub(crate) fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
     let bound_to_other_alg = jwk
         .common
         .key_algorithm

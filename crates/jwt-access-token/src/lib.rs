@@ -77,6 +77,9 @@
 //! verified-token cache) and accepted again without them until its `exp`, while its key is still
 //! the issuer's.
 
+// The public face is what this file re-exports; everything else is `pub(crate)`.
+#![warn(unreachable_pub)]
+
 mod authorize;
 mod bearer;
 mod claims;

@@ -8,7 +8,7 @@ use serde::Deserialize;
 /// Entra ID: a space-delimited string).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
-pub enum ScopeClaim {
+pub(crate) enum ScopeClaim {
     /// `"batch:upload batch:read"`.
     Delimited(String),
     /// `["batch:upload", "batch:read"]`.
@@ -17,7 +17,7 @@ pub enum ScopeClaim {
 
 impl ScopeClaim {
     /// Whether this claim holds `wanted`, compared whole and case-sensitively (RFC 6749 §3.3).
-    pub fn holds(&self, wanted: &str) -> bool {
+    pub(crate) fn holds(&self, wanted: &str) -> bool {
         match self {
             Self::Delimited(text) => text.split(' ').any(|token| token == wanted),
             Self::List(items) => items.iter().any(|item| item == wanted),
@@ -27,7 +27,7 @@ impl ScopeClaim {
 
 /// Whether `wanted` is granted by any of the scope claims `scopes` (`scope`, RFC 9068 §2.2.3;
 /// `scp`, Okta and Microsoft Entra ID) or by Auth0's RBAC `permissions` array.
-pub fn grants(
+pub(crate) fn grants(
     scopes: &[Option<&ScopeClaim>],
     permissions: Option<&[String]>,
     wanted: &str,

@@ -21,7 +21,7 @@ use super::verifying_key::VerifyingKey;
 /// Most tokens held.
 pub const TOKEN_CACHE_MAX_ENTRIES: usize = 1024;
 /// Most bytes held, counting each entry as [`ENTRY_OVERHEAD`] plus its claims' text.
-pub const TOKEN_CACHE_MAX_BYTES: usize = 1024 * 1024;
+pub(crate) const TOKEN_CACHE_MAX_BYTES: usize = 1024 * 1024;
 /// Largest single entry; a token with more claim text is verified every time instead.
 pub const TOKEN_CACHE_MAX_ENTRY_BYTES: usize = 4 * 1024;
 /// Entries dropped together when the cache is full.
@@ -30,15 +30,15 @@ const EVICTED_AT_ONCE: usize = TOKEN_CACHE_MAX_ENTRIES / 8;
 const ENTRY_OVERHEAD: usize = 256;
 
 /// SHA-256 of a token's signing input, the map key.
-pub type TokenDigest = [u8; 32];
+pub(crate) type TokenDigest = [u8; 32];
 
 /// SHA-256 of `signing_input` (`header.payload` of a compact JWS, RFC 7515 §7.1).
-pub fn digest(signing_input: &str) -> Digest {
+pub(crate) fn digest(signing_input: &str) -> Digest {
     digest::digest(&SHA256, signing_input.as_bytes())
 }
 
 /// The map key of a [`digest`].
-pub fn key(digest: &Digest) -> TokenDigest {
+pub(crate) fn key(digest: &Digest) -> TokenDigest {
     let mut out = [0; 32];
     out.copy_from_slice(digest.as_ref());
     out
@@ -46,7 +46,7 @@ pub fn key(digest: &Digest) -> TokenDigest {
 
 /// One verified token, `T` what it grants.
 #[derive(Debug)]
-pub struct Entry<T> {
+pub(crate) struct Entry<T> {
     /// What it grants.
     pub token: Arc<T>,
     /// The `kid` and key that verified it.
@@ -88,7 +88,7 @@ struct State<T> {
 
 /// The cache; never locked across an `.await`.
 #[derive(Debug)]
-pub struct TokenCache<T> {
+pub(crate) struct TokenCache<T> {
     state: Mutex<State<T>>,
 }
 
@@ -109,7 +109,7 @@ impl<T> TokenCache<T> {
     /// The entry for the token of `digest` and `signature` if it is still valid at `now`; an
     /// expired one is dropped. The same claims under another signature are another token: a
     /// miss, verified in full.
-    pub fn get(&self, digest: &TokenDigest, signature: &str, now: u64) -> Option<Entry<T>> {
+    pub(crate) fn get(&self, digest: &TokenDigest, signature: &str, now: u64) -> Option<Entry<T>> {
         let mut state = self.lock();
         state.tick += 1;
         let tick = state.tick;
@@ -128,7 +128,7 @@ impl<T> TokenCache<T> {
     /// Holds `entry` for the token of `digest` and `signature`, `text_bytes` the length of
     /// the claims' text it keeps, unless it is already expired at `now` or too large; makes
     /// room first when full.
-    pub fn insert(
+    pub(crate) fn insert(
         &self,
         digest: TokenDigest,
         signature: &str,
@@ -162,13 +162,13 @@ impl<T> TokenCache<T> {
     }
 
     /// Drops the entry for `digest`.
-    pub fn remove(&self, digest: &TokenDigest) {
+    pub(crate) fn remove(&self, digest: &TokenDigest) {
         self.lock().remove(digest);
     }
 
     /// When the JWKS `generation` differs from the one last seen, keeps only the entries whose
     /// `kid` still names their key according to `still_held`.
-    pub fn sync_keys(
+    pub(crate) fn sync_keys(
         &self,
         generation: u64,
         still_held: impl Fn(&str, &Arc<VerifyingKey>) -> bool,
@@ -185,17 +185,17 @@ impl<T> TokenCache<T> {
     }
 
     /// The JWKS generation the entries were last checked against.
-    pub fn generation(&self) -> u64 {
+    pub(crate) fn generation(&self) -> u64 {
         self.lock().generation
     }
 
     /// How many tokens are held.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().entries.len()
     }
 
     /// Whether the token of `digest` and `signature` is held (expired or not).
-    pub fn contains(&self, digest: &TokenDigest, signature: &str) -> bool {
+    pub(crate) fn contains(&self, digest: &TokenDigest, signature: &str) -> bool {
         self.lock()
             .entries
             .get(digest)

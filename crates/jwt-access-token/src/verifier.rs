@@ -23,10 +23,10 @@ use super::jose::CompactJws;
 use super::jwks::JwksCache;
 use super::key_set::KeySet;
 use super::profile::TokenProfile;
-pub use super::rejection::{TokenError, TokenRejection};
+pub(crate) use super::rejection::{TokenError, TokenRejection};
 use super::token_cache::{self, Entry};
 use super::trusted_issuer::TrustedIssuer;
-pub use super::verified_token::VerifiedToken;
+pub(crate) use super::verified_token::VerifiedToken;
 
 /// Longest token looked at, in bytes; anything longer is refused before parsing.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;

@@ -28,7 +28,7 @@ const ASYMMETRIC: [Algorithm; 9] = [
 ];
 
 /// One JWKS key, ready to verify each algorithm its policy allows.
-pub struct VerifyingKey {
+pub(crate) struct VerifyingKey {
     jwk: Jwk,
     /// Per allowed algorithm, the parsed key; `None` where the backend refused the key
     /// material (a signature with it verifies nothing).
@@ -48,13 +48,13 @@ impl fmt::Debug for VerifyingKey {
 impl VerifyingKey {
     /// Prepares `jwk` (already a signing key, [`key_policy::is_signing_key`]) for every
     /// algorithm [`key_policy::fits`] allows it.
-    pub fn new(jwk: Jwk) -> Self {
+    pub(crate) fn new(jwk: Jwk) -> Self {
         Self::for_algorithms(jwk, &ASYMMETRIC)
     }
 
     /// [`Self::new`] for `algorithms` only: a DPoP proof's key verifies the one `alg` its
     /// header names, so an RSA `jwk` is parsed once, not once per RSA algorithm.
-    pub fn for_algorithms(jwk: Jwk, algorithms: &[Algorithm]) -> Self {
+    pub(crate) fn for_algorithms(jwk: Jwk, algorithms: &[Algorithm]) -> Self {
         let by_alg = algorithms
             .iter()
             .copied()
@@ -65,7 +65,7 @@ impl VerifyingKey {
     }
 
     /// The JWK this key was prepared from.
-    pub fn jwk(&self) -> &Jwk {
+    pub(crate) fn jwk(&self) -> &Jwk {
         &self.jwk
     }
 
@@ -76,7 +76,7 @@ impl VerifyingKey {
     /// # Errors
     /// [`TokenRejection::KeyMismatch`] when the key may not verify `alg`;
     /// [`TokenRejection::Signature`] when the signature is not base64url or does not verify.
-    pub fn verify(
+    pub(crate) fn verify(
         &self,
         alg: Algorithm,
         message: &[u8],

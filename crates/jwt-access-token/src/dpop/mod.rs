@@ -2,10 +2,10 @@
 //! ([`DpopMode`]), the proof rules (`proof.rs`), the token binding (`cnf.jkt`, §6.1) and the
 //! `jti` replay check (`replay.rs`: a store every instance shares, or this process's memory).
 
-pub mod proof;
-pub mod rejection;
-pub mod replay;
-pub mod target;
+pub(crate) mod proof;
+pub(crate) mod rejection;
+pub(crate) mod replay;
+pub(crate) mod target;
 
 use std::str::FromStr;
 
@@ -17,7 +17,8 @@ use self::rejection::ProofRejection;
 
 /// The proof algorithms accepted, as the challenge's `algs` lists them (§7.1): asymmetric only,
 /// the ones the issuer stand-in and Auth0 accept for DPoP.
-pub const ALGORITHMS: [Algorithm; 3] = [Algorithm::ES256, Algorithm::PS256, Algorithm::RS256];
+pub(crate) const ALGORITHMS: [Algorithm; 3] =
+    [Algorithm::ES256, Algorithm::PS256, Algorithm::RS256];
 /// Largest proof parsed, in bytes (an RSA-4096 proof with its `jwk` is under 2 KiB).
 pub const MAX_PROOF_BYTES: usize = 8 * 1024;
 /// How old a proof's `iat` may be (§11.1 leaves the window to the server); also how long its
@@ -50,7 +51,7 @@ impl FromStr for DpopMode {
 }
 
 /// The `algs` parameter of a `DPoP` challenge: the accepted algorithms, space-separated.
-pub fn algs() -> String {
+pub(crate) fn algs() -> String {
     let names: Vec<String> = ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
     names.join(" ")
 }
@@ -90,7 +91,7 @@ impl DpopPolicy {
 /// The replay record of `proof`: an id for its key and `jti` (base64url SHA-256, so no proof
 /// text is stored) and when it may be forgotten (Unix seconds), once the proof would be
 /// refused as stale anyway.
-pub fn replay_record(proof: &CheckedProof) -> (String, i64) {
+pub(crate) fn replay_record(proof: &CheckedProof) -> (String, i64) {
     let id = proof::access_token_hash(&format!("{}.{}", proof.jkt, proof.jti));
     let expires_at = proof.iat + PROOF_MAX_AGE_SECONDS + 60;
     (id, expires_at as i64)
@@ -102,7 +103,7 @@ pub fn replay_record(proof: &CheckedProof) -> (String, i64) {
 /// # Errors
 /// The [`ProofRejection`] of the first rule broken; [`ProofRejection::KeyNotBound`] when the
 /// proof's key is not the token's.
-pub fn check_bound_proof<'a>(
+pub(crate) fn check_bound_proof<'a>(
     mut proofs: impl Iterator<Item = &'a str>,
     target: ProofTarget,
     bound_jkt: &str,

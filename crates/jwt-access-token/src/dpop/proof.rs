@@ -35,7 +35,7 @@ pub struct ProofTarget<'a> {
 
 /// A proof that passed §4.3: its key's RFC 7638 thumbprint, its `jti` and `iat`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedProof {
+pub(crate) struct CheckedProof {
     /// base64url SHA-256 thumbprint of the proof's `jwk` (RFC 7638 §3).
     pub jkt: String,
     /// The proof's unique identifier.
@@ -49,7 +49,7 @@ pub struct CheckedProof {
 ///
 /// # Errors
 /// The [`ProofRejection`] of the first rule broken.
-pub fn check(
+pub(crate) fn check(
     proof: &str,
     target: ProofTarget,
     now: u64,
@@ -141,7 +141,7 @@ pub fn check(
 }
 
 /// `ath`: base64url(SHA-256(ASCII access token)) (RFC 9449 §4.2).
-pub fn access_token_hash(access_token: &str) -> String {
+pub(crate) fn access_token_hash(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&SHA256, access_token.as_bytes()))
 }
 

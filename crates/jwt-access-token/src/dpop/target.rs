@@ -12,7 +12,7 @@ use url::Url;
 
 /// The request's URL as the client called it, without query; `None` when the headers do not
 /// make a URL.
-pub fn request_url(request: &Request) -> Option<Url> {
+pub(crate) fn request_url(request: &Request) -> Option<Url> {
     let headers = request.headers();
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let scheme = text("x-forwarded-proto")
