@@ -9,6 +9,7 @@
 //! module), so Logs Insights reads `status` and `requestId` by those names.
 //! Metrics: CloudWatch Embedded Metric Format documents on stdout, flushed after each
 //! invocation by `metrics_cloudwatch_embedded`; no `PutMetricData` call, no extra latency.
+//! When a sandbox serves several invocations at once, each writes its own ([`invocation`]).
 
 use std::str::FromStr;
 
@@ -19,6 +20,7 @@ use lambda_runtime::tracing::subscriber::fmt::format::JsonFields;
 use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
 use metrics_cloudwatch_embedded::Collector;
 
+pub mod invocation;
 mod json;
 
 /// The most verbose level ever logged (see the module documentation).
@@ -26,6 +28,13 @@ pub const MAX_LOG_LEVEL: LevelFilter = LevelFilter::DEBUG;
 
 /// CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "Timesheets";
+
+/// The dimension every metric has: the Lambda function's name.
+const FUNCTION_DIMENSION: &str = "Function";
+/// The count written once per sandbox, by its first invocation.
+const COLD_START_METRIC: &str = "ColdStart";
+/// The property carrying the invocation's request id in each document.
+const REQUEST_ID_PROPERTY: &str = "RequestId";
 
 /// Metric names, one place so dashboards and alarms match the code.
 pub mod metric {
@@ -53,15 +62,19 @@ pub fn init(
     function: &str,
 ) -> Result<&'static Collector, Box<dyn std::error::Error + Send + Sync>> {
     init_logs();
-    let name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.to_owned());
     let collector = metrics_cloudwatch_embedded::Builder::new()
         .cloudwatch_namespace(NAMESPACE)
-        .with_dimension("Function", name)
-        .lambda_cold_start_metric("ColdStart")
-        .with_lambda_request_id("RequestId")
+        .with_dimension(FUNCTION_DIMENSION, function_name(function))
+        .lambda_cold_start_metric(COLD_START_METRIC)
+        .with_lambda_request_id(REQUEST_ID_PROPERTY)
         .init()
         .map_err(|error| error.to_string())?;
     Ok(collector)
+}
+
+/// The `Function` dimension's value: `AWS_LAMBDA_FUNCTION_NAME` when deployed, else `function`.
+pub fn function_name(function: &str) -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.to_owned())
 }
 
 fn init_logs() {

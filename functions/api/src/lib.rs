@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod idempotency;
+pub mod invocations;
 pub mod response;
 pub mod store;
 

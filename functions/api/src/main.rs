@@ -1,17 +1,23 @@
 //! Lambda entry point of the API function: reads configuration, builds the shared state once,
-//! then serves invocations, flushing metrics after each.
+//! then serves invocations (one at a time, or several at once under `AWS_LAMBDA_MAX_CONCURRENCY`),
+//! flushing each invocation's metrics when it ends.
 
 use lambda_http::{Error, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 use timesheets::config::ProcessEnv;
+use timesheets_api::invocations::Invocations;
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::{ApiConfig, UploadApi};
 
-// A Lambda sandbox serves one invocation at a time: one thread does it all, without the
-// worker threads, their start-up and the cross-thread wake-ups of the multi-thread runtime.
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    let metrics = timesheets::telemetry::init("timesheets-api")?;
+const FUNCTION: &str = "timesheets-api";
+
+fn main() -> Result<(), Error> {
+    let invocations = Invocations::from_source(&ProcessEnv);
+    invocations.runtime()?.block_on(serve(invocations))
+}
+
+async fn serve(invocations: Invocations) -> Result<(), Error> {
+    let metrics = timesheets::telemetry::init(FUNCTION)?;
     let config =
         ApiConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
     // Each dependency its own bound: the issuers' discovery and keys AUTH_JWKS_TIMEOUT_SECONDS
@@ -28,12 +34,13 @@ async fn main() -> Result<(), Error> {
     }
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(config.dynamodb(&aws));
     let store = DynamoDbStore::new(dynamodb, &config.table);
-    let api = UploadApi::new(verifier, store);
-    let api = &api;
+    // One for the life of the process, shared by every invocation (and worker) in it.
+    let api: &'static UploadApi<DynamoDbStore> =
+        Box::leak(Box::new(UploadApi::new(verifier, store)));
     // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400; as
     // JSON text, read once into lambda_http's request rather than via a serde_json::Value.
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| async move {
         Ok::<_, Error>(timesheets_api::event::handle_text(api, event).await)
     });
-    metrics_cloudwatch_embedded::lambda::service::run(metrics, handler).await
+    invocations.serve(FUNCTION, metrics, handler).await
 }
