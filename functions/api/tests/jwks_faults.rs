@@ -226,6 +226,32 @@ async fn within_the_cooldown_a_key_published_after_an_unknown_kid_fetch_waits() 
     assert_eq!(harness.upload_with(&rotated).await.status, 201);
 }
 
+/// `tokens` uploaded all at once; their statuses.
+async fn all_at_once(harness: &Arc<Harness>, tokens: Vec<String>) -> Vec<u16> {
+    let mut tasks = JoinSet::new();
+    for token in tokens {
+        let harness = harness.clone();
+        tasks.spawn(async move { harness.upload_with(&token).await.status });
+    }
+    tasks.join_all().await
+}
+
+// Worker threads, as when the function serves concurrent invocations (AWS_LAMBDA_MAX_CONCURRENCY).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_worker_threads_each_refresh_is_one_fetch_whatever_the_requests_in_flight() {
+    let harness = Arc::new(Harness::with_policy(policy(300, 100)).await);
+    let tokens = (0..48).map(|_| harness.token()).collect();
+    assert_eq!(all_at_once(&harness, tokens).await, [201; 48]);
+    assert_eq!(harness.server.hits(), 1, "one fetch for the cold flood");
+    // The issuer rotates to key-2; past the TTL, a flood of its tokens.
+    let new_key = TestKey::generate("key-2");
+    harness.server.set(keys_document(&[&new_key]));
+    sleep_ms(350).await;
+    let tokens = (0..48).map(|_| new_key.mint(&valid_claims())).collect();
+    assert_eq!(all_at_once(&harness, tokens).await, [201; 48]);
+    assert_eq!(harness.server.hits(), 2, "one fetch for the rotation");
+}
+
 #[tokio::test]
 async fn a_ttl_refresh_gives_a_new_key_its_first_token_at_once() {
     let new_key = TestKey::generate("key-2");
