@@ -16,6 +16,7 @@ use timesheets_api::auth::dpop::DpopPolicy;
 use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
 use timesheets_api::auth::profile::TokenProfile;
 use timesheets_api::auth::verifier::{TokenVerifier, VerifierPolicy};
+use timesheets_api::store::TimesheetStore;
 use timesheets_api::store::memory::MemoryStore;
 
 pub const ISSUER: &str = "https://tenant.example.auth0.com/";
@@ -149,7 +150,7 @@ impl Harness {
 }
 
 /// Sends `request` to `api` and reads the answer.
-pub async fn call(api: &UploadApi<MemoryStore>, request: Request) -> Answer {
+pub async fn call<S: TimesheetStore>(api: &UploadApi<S>, request: Request) -> Answer {
     let response = api.handle(request).await;
     let header = |name: &str| {
         response
