@@ -310,6 +310,7 @@ def test_api_function_environment_is_exactly_what_it_reads(cfn):
         "AUTH_ISSUER": {"Ref": "AuthIssuer"},
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
+        "TIMESHEETS_ID_BLOCK_SIZE": "100",
         "AUTH_DPOP": {"Ref": "DpopMode"},
         "AUTH_REQUIRE_AT_JWT": {"Ref": "AuthRequireAtJwt"},
     }

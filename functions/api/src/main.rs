@@ -27,7 +27,8 @@ async fn main() -> Result<(), Error> {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");
     }
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(config.dynamodb(&aws));
-    let store = DynamoDbStore::new(dynamodb, &config.table);
+    let store =
+        DynamoDbStore::new(dynamodb, &config.table).with_id_block_size(config.id_block_size);
     let api = UploadApi::new(verifier, store).with_dpop(config.dpop.clone());
     let api = &api;
     // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400; as

@@ -3,6 +3,7 @@
 //! primitives (what a repeated key means) lives in the `idempotency` module.
 
 pub mod dynamodb;
+pub mod id_blocks;
 pub mod memory;
 
 use std::error::Error;
@@ -15,7 +16,7 @@ use timesheets::TimesheetEntry;
 /// A timesheet as stored: the entry, its id and the client that uploaded it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredTimesheet {
-    /// Unique id from the store's atomic counter.
+    /// Unique id, from a block reserved on the store's atomic counter ([`id_blocks`]).
     pub id: u64,
     /// The validated entry.
     pub entry: TimesheetEntry,
@@ -113,8 +114,8 @@ pub enum StoreError {
 
 /// Timesheet and idempotency-record persistence.
 pub trait TimesheetStore: Send + Sync {
-    /// Reserves `count` consecutive new ids and returns the first. Atomic across instances;
-    /// an unused reservation leaves a gap (ids are unique, not gap-free).
+    /// Reserves `count` consecutive new ids and returns the first. Unique across instances,
+    /// not gap-free and, across instances, not in time order ([`id_blocks`]).
     fn reserve_ids(&self, count: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Stores `entries` under ids `first_id..first_id + len`, all or nothing.

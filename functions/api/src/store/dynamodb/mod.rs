@@ -1,7 +1,7 @@
 //! DynamoDB adapter on one table, whose items are laid out in [`item`].
 //!
 //! The counter's `last_id` is bumped atomically with `ADD` (never max+1, so concurrent Lambda
-//! instances never share an id). Timesheets are written with `attribute_not_exists(pk)`, in one
+//! instances never share an id), one block of ids at a time ([`IdBlocks`]). Timesheets are written with `attribute_not_exists(pk)`, in one
 //! transaction per request (all or nothing), even for one entry: the SDK gives each call a
 //! `ClientRequestToken`, so when it retries after a lost answer DynamoDB answers success again
 //! instead of failing the condition on the first write
@@ -11,6 +11,7 @@
 pub mod item;
 
 use std::error::Error;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -24,6 +25,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use timesheets::TimesheetEntry;
 
+use super::id_blocks::{DEFAULT_BLOCK_SIZE, IdBlocks};
 use super::{Claim, IdempotencyRecord, Insert, StoreError, TimesheetStore};
 use item::{COUNTER_KEY, PARTITION_KEY, TTL_ATTRIBUTE, n, proof_key, record_key, s, timesheet_key};
 
@@ -78,20 +80,27 @@ fn already_stored<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    ids: Arc<IdBlocks>,
 }
 
 impl DynamoDbStore {
-    /// A store on `table` through `client`.
+    /// A store on `table` through `client`, reserving ids in blocks of [`DEFAULT_BLOCK_SIZE`].
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            ids: Arc::new(IdBlocks::new(DEFAULT_BLOCK_SIZE)),
         }
     }
-}
 
-impl TimesheetStore for DynamoDbStore {
-    async fn reserve_ids(&self, count: u64) -> Result<u64, StoreError> {
+    /// This store reserving ids in blocks of `size` (`TIMESHEETS_ID_BLOCK_SIZE`).
+    pub fn with_id_block_size(mut self, size: u64) -> Self {
+        self.ids = Arc::new(IdBlocks::new(size));
+        self
+    }
+
+    /// Reserves `count` new ids on the counter item (`UpdateItem` `ADD`) and returns the first.
+    async fn reserve_block(&self, count: u64) -> Result<u64, StoreError> {
         let output = self
             .client
             .update_item()
@@ -113,6 +122,12 @@ impl TimesheetStore for DynamoDbStore {
                 attribute: "last_id",
             })?;
         Ok(last + 1 - count)
+    }
+}
+
+impl TimesheetStore for DynamoDbStore {
+    async fn reserve_ids(&self, count: u64) -> Result<u64, StoreError> {
+        self.ids.reserve(count, |ids| self.reserve_block(ids)).await
     }
 
     async fn insert_all(
