@@ -1,5 +1,6 @@
-//! The request pipeline of `POST /timesheets/upload`: route → bearer → token → scope → body →
-//! idempotency → store → `201`. Each step's failure is one [`ApiError`].
+//! The request pipeline of `POST /timesheets/upload`: route → bearer → token (and DPoP proof)
+//! → scope → body → store (idempotency record, proof and timesheets in one write) → `201`.
+//! Each step's failure is one [`ApiError`].
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -15,9 +16,9 @@ use crate::auth::scope::UPLOAD_SCOPE;
 use crate::auth::verifier::{TokenError, TokenVerifier, VerifiedToken};
 use crate::body::{self, Upload};
 use crate::error::ApiError;
-use crate::idempotency::{self, Decision};
+use crate::idempotency::{self, Refused, Stored};
 use crate::response;
-use crate::store::{Insert, StoreError, TimesheetStore};
+use crate::store::{ProofRecord, StoreError, TimesheetStore};
 
 /// The one route of the API.
 pub const UPLOAD_PATH: &str = "/timesheets/upload";
@@ -28,12 +29,6 @@ pub struct UploadApi<S> {
     verifier: TokenVerifier,
     store: S,
     dpop: DpopPolicy,
-}
-
-/// A stored upload: its first id and whether this answer repeats an earlier one.
-struct Stored {
-    first_id: u64,
-    replayed: bool,
 }
 
 /// One request's result and who made it, for its one log line.
@@ -114,9 +109,9 @@ impl<S: TimesheetStore> UploadApi<S> {
 
     async fn upload(&self, request: &Request) -> Outcome {
         match self.admit(request).await {
-            Ok(token) => Outcome {
+            Ok((token, proof)) => Outcome {
                 client: Some(token.client().to_owned()),
-                result: self.serve(request, &token).await,
+                result: self.serve(request, &token, proof.as_ref()).await,
             },
             Err(error) => Outcome {
                 client: None,
@@ -125,100 +120,50 @@ impl<S: TimesheetStore> UploadApi<S> {
         }
     }
 
-    /// Route and token: who is asking.
-    async fn admit(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
+    /// Route and token: who is asking, and the replay record of their DPoP proof.
+    async fn admit(
+        &self,
+        request: &Request,
+    ) -> Result<(VerifiedToken, Option<ProofRecord>), ApiError> {
         route(request)?;
         self.authorize(request).await
     }
 
-    /// Scope, body, idempotency key, store: what the verified client asks for.
+    /// Scope, body, store: what the verified client asks for.
     async fn serve(
         &self,
         request: &Request,
         token: &VerifiedToken,
+        proof: Option<&ProofRecord>,
     ) -> Result<(Stored, Upload), ApiError> {
         if !token.grants(UPLOAD_SCOPE) {
             auth_failure("insufficient_scope".to_owned());
             return Err(ApiError::InsufficientScope);
         }
-        let client = token.client();
         let upload = body::parse_upload(request.headers(), request.body())?;
         let key = idempotency::header::key(request.headers())?;
-        let stored = match key {
-            None => self.store_new(&upload, client).await,
-            Some(key) => self.store_once(&upload, client, &key, request.body()).await,
-        }?;
+        let sent = idempotency::Request {
+            entries: &upload.entries,
+            client_id: token.client(),
+            key: key.as_deref(),
+            body: body::bytes(request.body()),
+            proof,
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let stored = idempotency::store(&self.store, sent, now)
+            .await
+            .map_err(|refused| match refused {
+                Refused::Reused => ApiError::IdempotencyKeyReused,
+                Refused::ProofReplayed => refuse_proof(ProofRejection::Replayed),
+                Refused::Store(error) => unavailable(error),
+            })?;
         Ok((stored, upload))
     }
 
-    async fn store_new(&self, upload: &Upload, client: &str) -> Result<Stored, ApiError> {
-        let count = upload.entries.len() as u64;
-        let first_id = self.store.reserve_ids(count).await.map_err(unavailable)?;
-        let insert = self.store.insert_all(first_id, &upload.entries, client);
-        match insert.await.map_err(unavailable)? {
-            Insert::Stored => Ok(Stored {
-                first_id,
-                replayed: false,
-            }),
-            Insert::AlreadyStored => Err(unavailable(StoreError::IdsTaken { first_id })),
-        }
-    }
-
-    async fn store_once(
+    async fn authorize(
         &self,
-        upload: &Upload,
-        client: &str,
-        key: &str,
-        body: &Body,
-    ) -> Result<Stored, ApiError> {
-        let scope_key = idempotency::scope_key(client, key);
-        let fingerprint = idempotency::fingerprint(body::bytes(body));
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let count = upload.entries.len() as u64;
-        let decision = idempotency::begin(&self.store, &scope_key, &fingerprint, count, now)
-            .await
-            .map_err(unavailable)?;
-        let (first_id, taken_over) = match decision {
-            Decision::Proceed(first_id) => (first_id, false),
-            Decision::TakeOver(first_id) => (first_id, true),
-            Decision::Replay(first_id) => {
-                return Ok(Stored {
-                    first_id,
-                    replayed: true,
-                });
-            }
-            Decision::InFlight => return Err(ApiError::IdempotencyKeyInUse),
-            Decision::Reused => return Err(ApiError::IdempotencyKeyReused),
-        };
-        let insert = self.store.insert_all(first_id, &upload.entries, client);
-        match insert.await {
-            Ok(Insert::Stored) => Ok(Stored {
-                first_id,
-                replayed: false,
-            }),
-            // The earlier attempt whose ids this request took over was only slow.
-            Ok(Insert::AlreadyStored) if taken_over => Ok(Stored {
-                first_id,
-                replayed: true,
-            }),
-            // Another writer holds these ids: forget them, so the retry reserves new ones.
-            Ok(Insert::AlreadyStored) => {
-                if let Err(release) = self.store.release(&scope_key).await {
-                    tracing::warn!(error = %release, "releasing the idempotency key failed");
-                }
-                Err(unavailable(StoreError::IdsTaken { first_id }))
-            }
-            // It may have landed: keep the ids, so the retry stores under them or replays.
-            Err(error) => {
-                if let Err(abandon) = idempotency::abandon(&self.store, &scope_key, now).await {
-                    tracing::warn!(error = %abandon, "ending the idempotency claim failed");
-                }
-                Err(unavailable(error))
-            }
-        }
-    }
-
-    async fn authorize(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
+        request: &Request,
+    ) -> Result<(VerifiedToken, Option<ProofRecord>), ApiError> {
         let mode = self.dpop.mode;
         let token_in_query = request
             .query_string_parameters_ref()
@@ -241,36 +186,38 @@ impl<S: TimesheetStore> UploadApi<S> {
                 TokenError::Invalid(rejection) => refuse_token(credentials.scheme, rejection),
                 TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
             })?;
-        self.check_binding(request, credentials, &token).await?;
-        Ok(token)
+        let proof = self.check_binding(request, credentials, &token)?;
+        Ok((token, proof))
     }
 
     /// RFC 9449 §7: the scheme must fit the token (`cnf.jkt` or not) and the mode, and a
-    /// DPoP token needs a proof made with its key.
-    async fn check_binding(
+    /// DPoP token needs a proof made with its key; its replay record, if so.
+    fn check_binding(
         &self,
         request: &Request,
         credentials: Credentials<'_>,
         token: &VerifiedToken,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<ProofRecord>, ApiError> {
         let refuse = |rejection| refuse_token(Scheme::Dpop, rejection);
         match (self.dpop.mode, credentials.scheme, token.jkt.as_deref()) {
-            (DpopMode::Off, _, _) | (DpopMode::Allowed, Scheme::Bearer, None) => Ok(()),
+            (DpopMode::Off, _, _) | (DpopMode::Allowed, Scheme::Bearer, None) => Ok(None),
             (_, Scheme::Bearer, Some(_)) => Err(refuse(TokenRejection::DpopBound)),
             (DpopMode::Required, Scheme::Bearer, None) => Err(refuse(TokenRejection::DpopRequired)),
             (_, Scheme::Dpop, None) => Err(refuse(TokenRejection::NotDpopBound)),
-            (_, Scheme::Dpop, Some(jkt)) => self.check_proof(request, credentials.token, jkt).await,
+            (_, Scheme::Dpop, Some(jkt)) => {
+                self.check_proof(request, credentials.token, jkt).map(Some)
+            }
         }
     }
 
-    /// The request's one DPoP proof, for this request and the token's key `jkt`, never seen
-    /// before by any sandbox.
-    async fn check_proof(
+    /// The request's one DPoP proof, for this request and the token's key `jkt`; its replay
+    /// record, written with the upload (never seen before by any sandbox, or nothing stored).
+    fn check_proof(
         &self,
         request: &Request,
         access_token: &str,
         jkt: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<ProofRecord, ApiError> {
         let rebuilt;
         let url = match &self.dpop.htu {
             Some(configured) => configured,
@@ -294,11 +241,10 @@ impl<S: TimesheetStore> UploadApi<S> {
         let checked =
             dpop::check_bound_proof(proofs, target, jkt, &self.dpop, now).map_err(refuse_proof)?;
         let (proof_id, expires_at) = dpop::replay_record(&checked);
-        match self.store.record_proof(&proof_id, expires_at).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(refuse_proof(ProofRejection::Replayed)),
-            Err(error) => Err(unavailable(error)),
-        }
+        Ok(ProofRecord {
+            proof_id,
+            expires_at,
+        })
     }
 }
 

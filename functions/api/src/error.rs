@@ -67,8 +67,6 @@ error_kinds! {
     MethodNotAllowed => METHOD_NOT_ALLOWED, "method_not_allowed";
     /// [`ApiError::InvalidIdempotencyKey`].
     InvalidIdempotencyKey => BAD_REQUEST, "invalid_idempotency_key";
-    /// [`ApiError::IdempotencyKeyInUse`].
-    IdempotencyKeyInUse => CONFLICT, "idempotency_key_in_use";
     /// [`ApiError::IdempotencyKeyReused`].
     IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency_key_reused";
     /// [`ApiError::Unavailable`].
@@ -104,8 +102,6 @@ pub enum ApiError {
     MethodNotAllowed,
     /// `Idempotency-Key` repeated, empty, too long or not visible ASCII: `400 invalid_idempotency_key`.
     InvalidIdempotencyKey,
-    /// The first request with this key is still running: `409 idempotency_key_in_use` with `Retry-After`.
-    IdempotencyKeyInUse,
     /// The key was used with another body: `422 idempotency_key_reused`.
     IdempotencyKeyReused,
     /// A dependency (issuer keys, DynamoDB) failed: `503 temporarily_unavailable` with `Retry-After`.
@@ -133,7 +129,6 @@ impl ApiError {
             Self::NotFound => ErrorKind::NotFound,
             Self::MethodNotAllowed => ErrorKind::MethodNotAllowed,
             Self::InvalidIdempotencyKey => ErrorKind::InvalidIdempotencyKey,
-            Self::IdempotencyKeyInUse => ErrorKind::IdempotencyKeyInUse,
             Self::IdempotencyKeyReused => ErrorKind::IdempotencyKeyReused,
             Self::Unavailable(_) => ErrorKind::Unavailable,
         }
@@ -185,10 +180,6 @@ impl ApiError {
             Self::MethodNotAllowed => "use POST on /timesheets/upload".to_owned(),
             Self::InvalidIdempotencyKey => {
                 "send one Idempotency-Key of 1 to 255 visible ASCII characters, no comma".to_owned()
-            }
-            Self::IdempotencyKeyInUse => {
-                "a request with this Idempotency-Key is still being processed; retry later"
-                    .to_owned()
             }
             Self::IdempotencyKeyReused => {
                 "this Idempotency-Key was used with a different body".to_owned()

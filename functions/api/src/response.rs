@@ -75,7 +75,7 @@ impl ApiError {
             Self::MethodNotAllowed => {
                 headers.insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Self::Unavailable(_) | Self::IdempotencyKeyInUse => {
+            Self::Unavailable(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}

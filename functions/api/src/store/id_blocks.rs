@@ -175,7 +175,7 @@ mod tests {
     async fn a_failed_refill_hands_out_nothing() {
         let (blocks, counter) = (IdBlocks::new(10), Counter::default());
         let failed = blocks
-            .reserve(1, |_| async { Err(StoreError::RecordChanged) })
+            .reserve(1, |_| async { Err(StoreError::IdsTaken { first_id: 0 }) })
             .await;
         assert!(failed.is_err());
         assert_eq!(reserve_all(&blocks, &counter, &[1]).await, [1]);

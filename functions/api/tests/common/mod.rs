@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod dynamodb;
+
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
