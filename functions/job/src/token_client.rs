@@ -406,24 +406,28 @@ fn lifetime(expires_in: Option<u64>) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rejected(status: u16, error: &str) -> TokenRequestError {
-        TokenRequestError::Rejected {
+impl TokenRequestError {
+    /// The issuer's refusal with `status` and `error` alone (RFC 6749 §5.2), for tests.
+    pub(crate) fn refusal(status: u16, error: &str) -> Self {
+        Self::Rejected {
             status,
             error: error.to_owned(),
             description: None,
             retry_after: None,
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn rate_limits_and_server_errors_are_retried_refusals_are_not() {
         for status in [429, 500, 503] {
             assert!(
                 matches!(
-                    rejected(status, "too_many_requests").verdict(),
+                    TokenRequestError::refusal(status, "too_many_requests").verdict(),
                     Verdict::Transient { .. }
                 ),
                 "{status}"
@@ -434,18 +438,24 @@ mod tests {
             (400, "invalid_request"),
             (403, "unauthorized_client"),
         ] {
-            assert_eq!(rejected(status, error).verdict(), Verdict::Permanent);
+            assert_eq!(
+                TokenRequestError::refusal(status, error).verdict(),
+                Verdict::Permanent
+            );
         }
         assert_eq!(TokenRequestError::BadResponse.verdict(), Verdict::Permanent);
     }
 
     #[test]
     fn a_wrong_secret_is_recognised_as_rfc_6749_and_auth0_answer_it() {
-        assert!(rejected(401, "invalid_client").refuses_credentials());
-        assert!(rejected(400, "invalid_client").refuses_credentials());
-        assert!(rejected(401, "access_denied").refuses_credentials());
+        assert!(TokenRequestError::refusal(401, "invalid_client").refuses_credentials());
+        assert!(TokenRequestError::refusal(400, "invalid_client").refuses_credentials());
+        assert!(TokenRequestError::refusal(401, "access_denied").refuses_credentials());
         for (status, error) in [(403, "unauthorized_client"), (429, "too_many_requests")] {
-            assert!(!rejected(status, error).refuses_credentials(), "{status}");
+            assert!(
+                !TokenRequestError::refusal(status, error).refuses_credentials(),
+                "{status}"
+            );
         }
         assert!(!TokenRequestError::BadResponse.refuses_credentials());
     }

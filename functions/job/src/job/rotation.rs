@@ -95,31 +95,22 @@ mod tests {
     use super::*;
     use crate::retry::Deadline;
 
-    fn refusal(status: u16, error: &str) -> TokenRequestError {
-        TokenRequestError::Rejected {
-            status,
-            error: error.to_owned(),
-            description: None,
-            retry_after: None,
-        }
-    }
-
     #[test]
     fn only_refusals_of_the_client_are_waited_out() {
         assert!(
-            Pending(refusal(401, "invalid_client"))
+            Pending(TokenRequestError::refusal(401, "invalid_client"))
                 .verdict()
                 .is_transient()
         );
         assert!(
-            Pending(refusal(401, "access_denied"))
+            Pending(TokenRequestError::refusal(401, "access_denied"))
                 .verdict()
                 .is_transient()
         );
         for other in [
-            refusal(403, "unauthorized_client"),
-            refusal(400, "invalid_request"),
-            refusal(503, "temporarily_unavailable"),
+            TokenRequestError::refusal(403, "unauthorized_client"),
+            TokenRequestError::refusal(400, "invalid_request"),
+            TokenRequestError::refusal(503, "temporarily_unavailable"),
         ] {
             assert_eq!(Pending(other).verdict(), Verdict::Permanent);
         }
