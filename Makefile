@@ -131,13 +131,15 @@ fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 
 
 # Release bootstraps built as `cargo lambda build` builds them (each package on its own, so no
 # other package's features leak in), then the bench driver; figures in docs/performance.md.
-bench: install ## Figures of the API function next to a hello-world lambda_http function
+bench: install ## Figures of the API function next to a hello-world lambda_http function and a one-PutItem one
 	cargo build --release -p timesheets-api --bin timesheets-api
 	cargo build --release -p timesheets-job --bin timesheets-job
 	cargo build --release -p hello-lambda
+	cargo build --release -p hello-put
 	cargo build --release -p lambda-bench
 	target/release/lambda-bench --api target/release/timesheets-api \
-	  --hello target/release/hello-lambda --job target/release/timesheets-job --repo .
+	  --hello target/release/hello-lambda --hello-put target/release/hello-put \
+	  --job target/release/timesheets-job --repo .
 
 # The same bootstraps with symbols (profile `profiling`), warm requests under callgrind.
 profile: install ## Where a warm request's CPU goes, by function (callgrind; dumps in .local/profile)

@@ -23,6 +23,10 @@ signed through this server verifies as one signed by AWS does:
 - GetPublicKey answers the key id without KeySpec; AWS answers the key ARN and KeySpec.
 (ECDSA signatures are DER, as on AWS: a JWS needs them as raw r||s, RFC 7518 §3.4.)
 
+It also counts the DynamoDB requests that arrive, by operation (SDK retries included), and
+answers the counts as JSON at GET /_stand_in/dynamodb-requests: `make bench` reads how many
+calls a stored upload costs where they arrive.
+
 Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT
 (a second -H: also listen there, e.g. on the docker bridge gateway for `sam local` containers)
 """
@@ -52,23 +56,34 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 
-TRANSACT_WRITE_ITEMS = "DynamoDB_20120810.TransactWriteItems"
+DYNAMODB_TARGET = "DynamoDB_20120810."
+TRANSACT_WRITE_ITEMS = DYNAMODB_TARGET + "TransactWriteItems"
+REQUESTS_PATH = "/_stand_in/dynamodb-requests"
 TOKEN_WINDOW_SECONDS = 600
 
 
 class AtomicRequests:
-    """WSGI middleware: the wrapped app handles a single request at a time, and successful
-    TransactWriteItems answers are kept by ClientRequestToken for the idempotency window."""
+    """WSGI middleware: the wrapped app handles a single request at a time, successful
+    TransactWriteItems answers are kept by ClientRequestToken for the idempotency window, and
+    DynamoDB requests are counted by operation."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
         # token -> (expires at, SHA-256 of the request body, status, headers, body)
         self.transactions = {}
+        # operation (e.g. "PutItem") -> requests that arrived
+        self.requests = {}
 
     def __call__(self, environ, start_response):
         with self.lock:
-            if environ.get("HTTP_X_AMZ_TARGET") != TRANSACT_WRITE_ITEMS:
+            if environ.get("PATH_INFO") == REQUESTS_PATH:
+                return answer_json(start_response, self.requests)
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith(DYNAMODB_TARGET):
+                operation = target[len(DYNAMODB_TARGET) :]
+                self.requests[operation] = self.requests.get(operation, 0) + 1
+            if target != TRANSACT_WRITE_ITEMS:
                 # The whole body is produced inside the lock: moto may build it lazily.
                 return list(self.app(environ, start_response))
             return self.transact_once(environ, start_response)
@@ -101,6 +116,12 @@ class AtomicRequests:
             expires = now + TOKEN_WINDOW_SECONDS
             self.transactions[token] = (expires, digest, answer["status"], answer["headers"], body)
         return body
+
+
+def answer_json(start_response, value):
+    body = json.dumps(value).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def mismatch():

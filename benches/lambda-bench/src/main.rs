@@ -2,9 +2,10 @@
 //! each authentication mode of both functions adds per request, in one run on this machine.
 //! Figures are printed, never asserted: the targets are in the table.
 //!
-//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR]
-//! [--profile OUT_DIR]` with release builds of `timesheets-api`, `hello-lambda` and
-//! `timesheets-job` (the Makefile builds them; the job is measured for its init only);
+//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--hello-put BOOTSTRAP]
+//! [--job BOOTSTRAP] [--repo DIR] [--profile OUT_DIR]` with release builds of `timesheets-api`,
+//! `hello-lambda`, `hello-put` (the floor of a stored request) and `timesheets-job` (the
+//! Makefile builds them; the job is measured for its init only);
 //! `--profile` runs warm requests under callgrind instead (`make profile`).
 
 mod crypto;
@@ -16,6 +17,7 @@ mod kms;
 mod modes;
 mod profile;
 mod report;
+mod requests;
 mod runtime_api;
 mod scenarios;
 mod sizes;
@@ -49,6 +51,7 @@ fn profile(
     let setup = scenarios::Setup {
         api,
         hello,
+        hello_put: None,
         job: None,
         issuer,
         aws_env: unreachable_aws_env(),
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let job = argument("--job");
+    let hello_put = argument("--hello-put");
     let repo = argument("--repo").unwrap_or_else(|| PathBuf::from("."));
     println!(
         "lambda-bench: {} cores; medians; CPU is user+system of the function process",
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
     let setup = scenarios::Setup {
         api: &api,
         hello: &hello,
+        hello_put: hello_put.as_deref(),
         job: job.as_deref(),
         issuer: &issuer,
         aws_env,
@@ -112,6 +117,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let request_rows = match dynamodb.as_ref().map(|db| requests::rows(&setup, db)) {
+        Some(Ok(rows)) => rows,
+        Some(Err(why)) => {
+            eprintln!("lambda-bench: {why}");
+            return ExitCode::FAILURE;
+        }
+        None => Vec::new(),
+    };
     let kms = kms::measure(&repo, dynamodb.as_ref());
     drop(dynamodb);
     report::print_table(
@@ -120,6 +133,14 @@ fn main() -> ExitCode {
         "timesheets-api",
         &function_rows,
     );
+    if !request_rows.is_empty() {
+        report::print_table(
+            "DynamoDB requests per stored upload (release API, local DynamoDB)",
+            "the floor",
+            "timesheets-api",
+            &request_rows,
+        );
+    }
     let modes = modes::measure(&issuer);
     report::print_table(
         "What each authentication mode adds per request (in process, release build)",
@@ -136,7 +157,7 @@ fn main() -> ExitCode {
         "timesheets-api",
         &size_rows,
     );
-    let missed = [&verify_rows, &function_rows, &size_rows]
+    let missed = [&verify_rows, &function_rows, &request_rows, &size_rows]
         .iter()
         .any(|rows| report::any_missed(rows));
     println!(

@@ -2,6 +2,8 @@
 grow with the table, and a cancelled transaction still leaves every item as it was."""
 
 import copy
+import json
+import urllib.request
 
 import boto3
 import pytest
@@ -140,3 +142,18 @@ def test_a_cancelled_transaction_answers_the_existing_item_when_asked(filled):
     assert [reason["Code"] for reason in reasons] == ["None", "ConditionalCheckFailed"]
     assert reasons[1]["Item"] == {"pk": {"S": "ROW#8"}, "n": {"N": "8"}}
     assert "Item" not in filled.get_item(TableName=TABLE, Key={"pk": {"S": "NEW#other"}})
+
+
+def requests_so_far(aws_endpoint):
+    with urllib.request.urlopen(f"{aws_endpoint}/_stand_in/dynamodb-requests", timeout=5) as answer:
+        return json.load(answer)
+
+
+def test_dynamodb_requests_are_counted_by_operation_where_they_arrive(filled, aws_endpoint):
+    before = requests_so_far(aws_endpoint)
+    filled.transact_write_items(TransactItems=[put_new(TABLE, "COUNTED#1")])
+    filled.get_item(TableName=TABLE, Key={"pk": {"S": "COUNTED#1"}})
+    filled.get_item(TableName=TABLE, Key={"pk": {"S": "COUNTED#1"}})
+    after = requests_so_far(aws_endpoint)
+    added = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    assert added == {"TransactWriteItems": 1, "GetItem": 2}
