@@ -6,7 +6,8 @@
 //! [--job BOOTSTRAP] [--repo DIR] [--profile OUT_DIR]` with release builds of `timesheets-api`,
 //! `hello-lambda`, `hello-put` (the floor of a stored request) and `timesheets-job` (the
 //! Makefile builds them; the job is measured for its init only);
-//! `--profile` runs warm requests under callgrind instead (`make profile`).
+//! `--profile` runs warm requests under callgrind instead (`make profile`), `--load` the
+//! load test of `make load` (the API only; `--hello` is not started).
 
 mod crypto;
 mod dpop;
@@ -14,6 +15,7 @@ mod dynamodb;
 mod function;
 mod issuer;
 mod kms;
+mod load;
 mod modes;
 mod profile;
 mod report;
@@ -83,6 +85,9 @@ fn main() -> ExitCode {
     );
 
     let issuer = issuer::Issuer::start();
+    if std::env::args().any(|arg| arg == "--load") {
+        return load::run(&api, &repo, &issuer);
+    }
     if let Some(out_dir) = argument("--profile") {
         return profile(&api, &hello, &issuer, &out_dir);
     }
