@@ -50,7 +50,8 @@ error_kinds! {
     InvalidDpopToken => UNAUTHORIZED, "invalid_token";
     /// [`ApiError::Refused`] with [`AuthorizeError::InvalidDpopProof`].
     InvalidDpopProof => UNAUTHORIZED, "invalid_dpop_proof";
-    /// [`ApiError::Refused`] with [`AuthorizeError::InsufficientScope`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InsufficientScope`] or
+    /// [`AuthorizeError::InsufficientDpopScope`].
     InsufficientScope => FORBIDDEN, "insufficient_scope";
     /// [`ApiError::InvalidBody`].
     InvalidBody => BAD_REQUEST, "invalid_body";
@@ -114,7 +115,9 @@ impl ApiError {
                 AuthorizeError::InvalidToken(_) => ErrorKind::InvalidToken,
                 AuthorizeError::InvalidDpopToken(_) => ErrorKind::InvalidDpopToken,
                 AuthorizeError::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
-                AuthorizeError::InsufficientScope(_) => ErrorKind::InsufficientScope,
+                AuthorizeError::InsufficientScope(_) | AuthorizeError::InsufficientDpopScope(_) => {
+                    ErrorKind::InsufficientScope
+                }
                 AuthorizeError::KeysUnavailable | AuthorizeError::ReplayUnavailable => {
                     ErrorKind::Unavailable
                 }
