@@ -94,9 +94,11 @@ test: install deny ## Supply-chain gate, template lint, unit tests, stand-in tes
 test-sam: install ## sam build, then the sam local tests on the stand-ins (needs Docker, or root to start one)
 	@$(SAM_LOCAL) test
 
-lint: install ## rustfmt, clippy, cfn-lint, sam validate --lint
+lint: install ## rustfmt, clippy, the verifier library's docs and package, cfn-lint, sam validate --lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -p jwt-access-token --no-deps
+	cargo package -p jwt-access-token --allow-dirty --quiet
 	cfn-lint $(TEMPLATE)
 	cd infra && sam validate --lint -t template.yaml
 
@@ -127,6 +129,7 @@ start-api: build ## sam local start-api on http://127.0.0.1:3000 with the stand-
 	@$(SAM_LOCAL) start-api
 
 fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 cases each
+	PROPTEST_CASES=20000 cargo test -p jwt-access-token --lib bearer_extraction_never_panics
 	PROPTEST_CASES=20000 cargo test -p timesheets-api --test fuzz
 
 # Release bootstraps built as `cargo lambda build` builds them (each package on its own, so no

@@ -5,12 +5,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use e2e::*;
+use jwt_access_token::DpopMode;
 use lambda_http::Body;
 use serde_json::Value;
-use testkit::DpopKey;
+use testkit::TestDpopKey;
 use testkit::dpop::token_request_claims;
 use timesheets::config::ProcessEnv;
-use timesheets_api::auth::dpop::DpopMode;
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::{ApiConfig, UploadApi};
 
@@ -18,7 +18,7 @@ use timesheets_api::{ApiConfig, UploadApi};
 const HTU: &str = "https://api.exampleco.com/timesheets/upload";
 
 /// A token for the job's client bound to `key`, from the local issuer.
-async fn bound_token(key: &DpopKey) -> String {
+async fn bound_token(key: &TestDpopKey) -> String {
     let token_url = format!("{}token", stack_var("AUTH_ISSUER"));
     let proof = key.sign(&key.header(), &token_request_claims("POST", &token_url));
     let response = reqwest::Client::new()
@@ -54,7 +54,7 @@ async fn sandbox() -> UploadApi<DynamoDbStore> {
         aws_sdk_dynamodb::Client::new(&sdk_config().await),
         &config.table,
     );
-    UploadApi::new(verifier, store).with_dpop(config.dpop)
+    UploadApi::new(verifier, store)
 }
 
 fn upload(token: &str, proof: Option<&str>, project: &str) -> lambda_http::Request {
@@ -82,7 +82,7 @@ fn error_of(response: &lambda_http::Response<Body>) -> String {
 
 #[tokio::test]
 async fn a_proof_one_sandbox_accepted_is_refused_by_another() {
-    let key = DpopKey::generate();
+    let key = TestDpopKey::generate();
     let token = bound_token(&key).await;
     let (first, second) = (sandbox().await, sandbox().await);
     let project = unique_project("DpopReplay");
@@ -106,7 +106,7 @@ async fn a_proof_one_sandbox_accepted_is_refused_by_another() {
 
 #[tokio::test]
 async fn a_stolen_bound_token_without_its_key_stores_nothing() {
-    let key = DpopKey::generate();
+    let key = TestDpopKey::generate();
     let token = bound_token(&key).await;
     let api = sandbox().await;
     let project = unique_project("DpopStolen");
@@ -117,7 +117,7 @@ async fn a_stolen_bound_token_without_its_key_stores_nothing() {
         error_of(&no_proof),
         "the DPoP scheme needs one DPoP proof header"
     );
-    let thief = DpopKey::generate();
+    let thief = TestDpopKey::generate();
     let own_proof = thief.proof("POST", HTU, &token);
     let wrong_key = api.handle(upload(&token, Some(&own_proof), &project)).await;
     assert_eq!(wrong_key.status(), 401);

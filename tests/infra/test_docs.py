@@ -228,7 +228,7 @@ CONFIGURATION = DOCS / "configuration.md"
 FUNCTIONS = ROOT / "functions"
 # Where each function's own variables are read; the shared crate reads only the log variables.
 FUNCTION_SOURCES = {"api": FUNCTIONS / "api" / "src", "job": FUNCTIONS / "job" / "src"}
-SHARED_SOURCES = FUNCTIONS / "timesheets" / "src"
+SHARED_SOURCES = ROOT / "crates" / "timesheets" / "src"
 TEMPLATE_FUNCTIONS = {"api": "TimesheetsApiFunction", "job": "TimesheetsJobFunction"}
 VARIABLE = re.compile(r"`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`")
 # A variable read: `source, "NAME"` (timesheets::config and its callers) or `env::var("NAME")`.

@@ -12,7 +12,10 @@ import pytest
 
 from infra_support import ROOT
 
-CRATES = sorted((ROOT / "functions").glob("*/src"))
+# Every crate of the workspace: the libraries, the functions, the bench driver.
+CRATES = sorted(
+    src for folder in ("crates", "functions", "benches") for src in (ROOT / folder).glob("*/src")
+)
 PATH_RE = re.compile(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)")
 USE_GROUP_RE = re.compile(r"\buse\s+(crate|super)((?:::[a-z_][a-z0-9_]*)*)::\{([^;]*)\};", re.S)
 
@@ -98,7 +101,14 @@ def cycles(edges: dict) -> list[list]:
     return found
 
 
-@pytest.mark.parametrize("src", CRATES, ids=lambda p: p.parent.name)
+def test_every_crate_is_checked():
+    names = {f"{src.parent.parent.name}/{src.parent.name}" for src in CRATES}
+    assert {"crates/jwt-access-token", "crates/timesheets", "crates/testkit"} <= names
+    assert {"functions/api", "functions/job"} <= names
+    assert {"benches/lambda-bench", "benches/hello"} <= names
+
+
+@pytest.mark.parametrize("src", CRATES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_no_import_cycle_between_modules(src):
     assert cycles(graph(src)) == []
 

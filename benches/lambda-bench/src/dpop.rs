@@ -1,23 +1,22 @@
 //! The API's `AUTH_DPOP=required` mode as a client meets it: an access token bound to a P-256
 //! key (`cnf.jkt`, RFC 9449 §6.1) and a new proof for every request (§4.2, made by testkit's
-//! `DpopKey`), for the URL of `events/upload.json` as the API rebuilds it behind API Gateway.
+//! `TestDpopKey`), for the URL of `events/upload.json` as the API rebuilds it behind API Gateway.
 
-use serde_json::Value;
-use testkit::DpopKey;
+use testkit::TestDpopKey;
 
 use crate::issuer::Issuer;
-use crate::scenarios;
+use crate::upload_event::{self, htu};
 
 /// A DPoP client: its key and the token bound to it.
 pub struct DpopClient {
-    pub key: DpopKey,
+    pub key: TestDpopKey,
     pub token: String,
 }
 
 impl DpopClient {
     /// A new key and a token from `issuer` bound to it; `serial` makes the token unique.
     pub fn new(issuer: &Issuer, serial: u64) -> Self {
-        let key = DpopKey::generate();
+        let key = TestDpopKey::generate();
         let token = issuer.bound_token(serial, &key.thumbprint());
         Self { key, token }
     }
@@ -31,20 +30,7 @@ impl DpopClient {
     pub fn events(&self, count: usize, body: &str) -> Vec<Vec<u8>> {
         let authorization = format!("DPoP {}", self.token);
         (0..count)
-            .map(|_| scenarios::event(&authorization, Some(&self.proof()), body))
+            .map(|_| upload_event::event(&authorization, Some(&self.proof()), body))
             .collect()
     }
-}
-
-/// The upload URL a proof names: `https://` (the event's `x-forwarded-proto`), its `host`
-/// and its raw path, as the API rebuilds it without `AUTH_DPOP_HTU`.
-pub fn htu() -> String {
-    let event: Value = serde_json::from_str(scenarios::UPLOAD_EVENT).expect("JSON event");
-    let header = |name: &str| event["headers"][name].as_str().expect("header").to_owned();
-    format!(
-        "{}://{}{}",
-        header("x-forwarded-proto"),
-        header("host"),
-        event["rawPath"].as_str().expect("rawPath")
-    )
 }

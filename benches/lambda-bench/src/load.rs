@@ -19,7 +19,8 @@ use serde_json::{Value, json};
 use crate::dynamodb::{LocalDynamoDb, TABLE};
 use crate::function::Function;
 use crate::issuer::Issuer;
-use crate::scenarios::{self, Setup};
+use crate::scenarios::Setup;
+use crate::upload_event;
 
 const SANDBOXES: usize = 8;
 const ENTRIES: usize = 20_000;
@@ -144,7 +145,10 @@ fn serve(
     token: &str,
     retries: &AtomicUsize,
 ) -> Result<Vec<Created>, String> {
-    let event = scenarios::with_key(&scenarios::upload_event(token, &upload.body), &upload.key);
+    let event = upload_event::with_key(
+        &upload_event::upload_event(token, &upload.body),
+        &upload.key,
+    );
     let count = if upload.sending == Sending::Twins {
         2
     } else {

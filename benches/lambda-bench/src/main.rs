@@ -23,6 +23,7 @@ mod requests;
 mod runtime_api;
 mod scenarios;
 mod sizes;
+mod upload_event;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

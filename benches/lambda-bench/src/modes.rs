@@ -12,17 +12,18 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use timesheets_api::auth::dpop::proof::ProofTarget;
-use timesheets_api::auth::dpop::{self, DpopMode, DpopPolicy};
+use jwt_access_token::ProofTarget;
+use jwt_access_token::{DpopMode, DpopPolicy};
 use timesheets_job::DpopSigner;
 use timesheets_job::client_assertion::{self, AssertionAlgorithm};
 use url::Url;
 
 use crate::crypto::{PER_ROUND, ROUNDS, time_round};
-use crate::dpop::{DpopClient, htu};
+use crate::dpop::DpopClient;
 use crate::issuer::{AUDIENCE, Issuer};
 use crate::kms::KmsFigures;
 use crate::report::{self, Row};
+use crate::upload_event::htu;
 
 /// The client id and token endpoint the job's assertions and token-request proofs name.
 const CLIENT_ID: &str = "bench";
@@ -32,7 +33,7 @@ const TOKEN_URL: &str = "https://bench.example/oauth/token";
 pub struct ModeFigures {
     /// aws-lc-rs P-256 verify of a proof's signature, key parsed once, signature decoded.
     pub raw_verify: Duration,
-    /// `dpop::check_bound_proof`: size, JWS, header, `jwk`, ES256 verify, claims, `htu`,
+    /// `DpopPolicy::check_proof`: size, JWS, header, `jwk`, ES256 verify, claims, `htu`,
     /// `ath`, RFC 7638 thumbprint against `cnf.jkt`. The replay record is not in it.
     pub proof_check: Duration,
     /// aws-lc-rs P-256 sign of a message as long as a proof's signing input.
@@ -105,14 +106,9 @@ pub fn measure(issuer: &Issuer) -> ModeFigures {
                 url: &url,
                 access_token: &client.token,
             };
-            dpop::check_bound_proof(
-                std::iter::once(proofs[i].as_str()),
-                target,
-                &jkt,
-                &policy,
-                now,
-            )
-            .expect("the proof passes");
+            policy
+                .check_proof(&proofs[i], target, &jkt, now)
+                .expect("the proof passes");
         }));
         samples[2].push(time_round(|_| {
             raw_pair.sign(&rng, message.as_bytes()).expect("signature");

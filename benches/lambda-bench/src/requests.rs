@@ -7,6 +7,7 @@ use crate::dpop::DpopClient;
 use crate::dynamodb::LocalDynamoDb;
 use crate::report::Row;
 use crate::scenarios::{self, Setup};
+use crate::upload_event;
 
 /// Uploads per figure, one entry each, in a new sandbox: two blocks of ids.
 const UPLOADS: usize = 200;
@@ -31,22 +32,22 @@ fn per_upload(
 /// # Errors
 /// A sentence saying which upload or count failed.
 pub fn rows(setup: &Setup, dynamodb: &LocalDynamoDb) -> Result<Vec<Row>, String> {
-    let body = scenarios::stored_body();
+    let body = upload_event::stored_body();
     let token = setup.issuer.token(7);
     let plain: Vec<Vec<u8>> = (0..UPLOADS)
-        .map(|_| scenarios::upload_event(&token, &body))
+        .map(|_| upload_event::upload_event(&token, &body))
         .collect();
     let with_keys: Vec<Vec<u8>> = plain
         .iter()
         .enumerate()
-        .map(|(at, event)| scenarios::with_key(event, &format!("bench-key-{at}")))
+        .map(|(at, event)| upload_event::with_key(event, &format!("bench-key-{at}")))
         .collect();
     let client = DpopClient::new(setup.issuer, 8);
     let dpop_with_keys: Vec<Vec<u8>> = client
         .events(UPLOADS, &body)
         .iter()
         .enumerate()
-        .map(|(at, event)| scenarios::with_key(event, &format!("bench-dpop-key-{at}")))
+        .map(|(at, event)| upload_event::with_key(event, &format!("bench-dpop-key-{at}")))
         .collect();
     let figures = [
         (

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::Algorithm;
+use jwt_access_token::{JwksCache, JwksPolicy};
+use jwt_access_token::{TokenVerifier, VerifierPolicy};
 use lambda_http::Body;
 use serde_json::json;
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};
 use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use timesheets_api::UploadApi;
-use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
-use timesheets_api::auth::verifier::{TokenVerifier, VerifierPolicy};
 use timesheets_api::store::memory::MemoryStore;
 
 const ISSUER: &str = "https://tenant.example.auth0.com/";

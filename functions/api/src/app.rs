@@ -1,19 +1,17 @@
-//! The request pipeline of `POST /timesheets/upload`: route → bearer → token (and DPoP proof)
-//! → scope → body → store (idempotency record, proof and timesheets in one write) → `201`.
-//! Each step's failure is one [`ApiError`].
+//! The request pipeline of `POST /timesheets/upload`: route → authorize (bearer or DPoP, one
+//! call into the verifier) → scope → body → store (idempotency record, DPoP proof record and
+//! timesheets in one write) → `201`. Each step's failure is one [`ApiError`].
 
+use std::convert::Infallible;
+use std::sync::{Mutex, PoisonError};
+
+use jwt_access_token::{AuthorizeError, ProofRejection, ProofReplay, TokenVerifier, VerifiedToken};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
 use timesheets::telemetry::metric;
 
-use crate::auth::bearer::{self, Credentials, Scheme};
-use crate::auth::dpop::proof::ProofTarget;
-use crate::auth::dpop::rejection::ProofRejection;
-use crate::auth::dpop::{self, DpopMode, DpopPolicy};
-use crate::auth::rejection::TokenRejection;
-use crate::auth::scope::UPLOAD_SCOPE;
-use crate::auth::verifier::{TokenError, TokenVerifier, VerifiedToken};
+use crate::UPLOAD_SCOPE;
 use crate::body::{self, Upload};
 use crate::error::ApiError;
 use crate::idempotency::{self, Refused, Stored};
@@ -28,7 +26,6 @@ pub const UPLOAD_PATH: &str = "/timesheets/upload";
 pub struct UploadApi<S> {
     verifier: TokenVerifier,
     store: S,
-    dpop: DpopPolicy,
 }
 
 /// One request's result and who made it, for its one log line.
@@ -76,20 +73,10 @@ impl Outcome {
 }
 
 impl<S: TimesheetStore> UploadApi<S> {
-    /// The API with its token verifier and timesheet store, bearer tokens only
-    /// (`AUTH_DPOP=off`).
+    /// The API with its token verifier (which holds the `AUTH_DPOP` policy) and timesheet
+    /// store.
     pub fn new(verifier: TokenVerifier, store: S) -> Self {
-        Self {
-            verifier,
-            store,
-            dpop: DpopPolicy::default(),
-        }
-    }
-
-    /// The API taking DPoP-bound tokens as `dpop` says (RFC 9449).
-    pub fn with_dpop(mut self, dpop: DpopPolicy) -> Self {
-        self.dpop = dpop;
-        self
+        Self { verifier, store }
     }
 
     /// The token verifier, e.g. to fetch the issuer's keys during init.
@@ -136,10 +123,7 @@ impl<S: TimesheetStore> UploadApi<S> {
         token: &VerifiedToken,
         proof: Option<&ProofRecord>,
     ) -> Result<(Stored, Upload), ApiError> {
-        if !token.grants(UPLOAD_SCOPE) {
-            auth_failure("insufficient_scope".to_owned());
-            return Err(ApiError::InsufficientScope);
-        }
+        token.require_scope(UPLOAD_SCOPE).map_err(refuse)?;
         let upload = body::parse_upload(request.headers(), request.body())?;
         let key = idempotency::header::key(request.headers())?;
         let sent = idempotency::Request {
@@ -154,115 +138,61 @@ impl<S: TimesheetStore> UploadApi<S> {
             .await
             .map_err(|refused| match refused {
                 Refused::Reused => ApiError::IdempotencyKeyReused,
-                Refused::ProofReplayed => refuse_proof(ProofRejection::Replayed),
+                Refused::ProofReplayed => {
+                    refuse(AuthorizeError::InvalidDpopProof(ProofRejection::Replayed))
+                }
                 Refused::Store(error) => unavailable(error),
             })?;
         Ok((stored, upload))
     }
 
+    /// The request's access token, one call into the verifier, and its DPoP proof's replay
+    /// record, which the upload writes in its one transaction (remembered across every
+    /// sandbox; a replay stores nothing and is refused then).
     async fn authorize(
         &self,
         request: &Request,
     ) -> Result<(VerifiedToken, Option<ProofRecord>), ApiError> {
-        let mode = self.dpop.mode;
-        let token_in_query = request
-            .query_string_parameters_ref()
-            .is_some_and(|query| query.first("access_token").is_some());
-        let credentials =
-            bearer::extract_credentials(request.headers(), token_in_query, mode != DpopMode::Off)
-                .map_err(|error| {
-                    auth_failure("invalid_request".to_owned());
-                    ApiError::InvalidRequest(error.to_string())
-                })?
-                .ok_or_else(|| {
-                    auth_failure("missing_token".to_owned());
-                    ApiError::MissingToken(mode)
-                })?;
+        let proof = DeferredProof::default();
         let token = self
             .verifier
-            .verify(credentials.token)
+            .authorize_with_replay(request, &proof)
             .await
-            .map_err(|error| match error {
-                TokenError::Invalid(rejection) => refuse_token(credentials.scheme, rejection),
-                TokenError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
-            })?;
-        let proof = self.check_binding(request, credentials, &token)?;
+            .map_err(refuse)?;
+        let proof = proof.0.into_inner().unwrap_or_else(PoisonError::into_inner);
         Ok((token, proof))
     }
+}
 
-    /// RFC 9449 §7: the scheme must fit the token (`cnf.jkt` or not) and the mode, and a
-    /// DPoP token needs a proof made with its key; its replay record, if so.
-    fn check_binding(
-        &self,
-        request: &Request,
-        credentials: Credentials<'_>,
-        token: &VerifiedToken,
-    ) -> Result<Option<ProofRecord>, ApiError> {
-        let refuse = |rejection| refuse_token(Scheme::Dpop, rejection);
-        match (self.dpop.mode, credentials.scheme, token.jkt.as_deref()) {
-            (DpopMode::Off, _, _) | (DpopMode::Allowed, Scheme::Bearer, None) => Ok(None),
-            (_, Scheme::Bearer, Some(_)) => Err(refuse(TokenRejection::DpopBound)),
-            (DpopMode::Required, Scheme::Bearer, None) => Err(refuse(TokenRejection::DpopRequired)),
-            (_, Scheme::Dpop, None) => Err(refuse(TokenRejection::NotDpopBound)),
-            (_, Scheme::Dpop, Some(jkt)) => {
-                self.check_proof(request, credentials.token, jkt).map(Some)
-            }
+/// The verifier's DPoP replay hook (RFC 9449 §11.1), answered provisionally: the proof's
+/// record is kept for the upload's transaction, whose condition makes a replay fail there.
+#[derive(Default)]
+struct DeferredProof(Mutex<Option<ProofRecord>>);
+
+impl ProofReplay for DeferredProof {
+    type Error = Infallible;
+
+    async fn first_use(&self, proof_id: &str, expires_at: i64) -> Result<bool, Infallible> {
+        let record = ProofRecord {
+            proof_id: proof_id.to_owned(),
+            expires_at,
+        };
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(record);
+        Ok(true)
+    }
+}
+
+/// A refused access token: logged by its cause, counted unless the verifier could not decide.
+fn refuse(error: AuthorizeError) -> ApiError {
+    match error {
+        AuthorizeError::KeysUnavailable => ApiError::Unavailable("the issuer's signing keys"),
+        AuthorizeError::ReplayUnavailable => ApiError::Unavailable("the timesheet store"),
+        refused => {
+            tracing::info!(reason = %refused.reason(), "access token refused");
+            auth_failure(refused.reason());
+            ApiError::Refused(refused)
         }
     }
-
-    /// The request's one DPoP proof, for this request and the token's key `jkt`; its replay
-    /// record, written with the upload (never seen before by any sandbox, or nothing stored).
-    fn check_proof(
-        &self,
-        request: &Request,
-        access_token: &str,
-        jkt: &str,
-    ) -> Result<ProofRecord, ApiError> {
-        let rebuilt;
-        let url = match &self.dpop.htu {
-            Some(configured) => configured,
-            None => {
-                rebuilt = dpop::target::request_url(request)
-                    .ok_or_else(|| refuse_proof(ProofRejection::Htu))?;
-                &rebuilt
-            }
-        };
-        let proofs = request
-            .headers()
-            .get_all("dpop")
-            .iter()
-            .map(|value| value.to_str().unwrap_or_default());
-        let target = ProofTarget {
-            method: request.method().as_str(),
-            url,
-            access_token,
-        };
-        let now = OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-        let checked =
-            dpop::check_bound_proof(proofs, target, jkt, &self.dpop, now).map_err(refuse_proof)?;
-        let (proof_id, expires_at) = dpop::replay_record(&checked);
-        Ok(ProofRecord {
-            proof_id,
-            expires_at,
-        })
-    }
-}
-
-/// `invalid_token`, challenged by the scheme the token came with.
-fn refuse_token(scheme: Scheme, rejection: TokenRejection) -> ApiError {
-    tracing::info!(cause = rejection.cause(), "access token refused");
-    auth_failure(rejection.metric_reason());
-    match scheme {
-        Scheme::Bearer => ApiError::InvalidToken(rejection),
-        Scheme::Dpop => ApiError::InvalidDpopToken(rejection),
-    }
-}
-
-/// `invalid_dpop_proof`.
-fn refuse_proof(rejection: ProofRejection) -> ApiError {
-    tracing::info!(cause = rejection.cause(), "DPoP proof refused");
-    auth_failure(rejection.metric_reason());
-    ApiError::InvalidDpopProof(rejection)
 }
 
 /// Counts a refusal by its reason, e.g. `invalid_token:expired`.

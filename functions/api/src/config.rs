@@ -7,10 +7,11 @@ use jsonwebtoken::Algorithm;
 use timesheets::config::{self, ConfigError, VarSource};
 use url::Url;
 
-use crate::auth::dpop::{DpopMode, DpopPolicy};
-use crate::auth::jwks::JwksPolicy;
-use crate::auth::profile::TokenProfile;
-use crate::auth::verifier::VerifierPolicy;
+use jwt_access_token::JwksPolicy;
+use jwt_access_token::TokenProfile;
+use jwt_access_token::VerifierPolicy;
+use jwt_access_token::{DpopMode, DpopPolicy};
+
 use crate::store::id_blocks::DEFAULT_BLOCK_SIZE;
 
 /// Everything the API function reads from its environment.

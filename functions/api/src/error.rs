@@ -4,10 +4,7 @@
 
 use http::StatusCode;
 
-use crate::auth::dpop::DpopMode;
-use crate::auth::dpop::rejection::ProofRejection;
-use crate::auth::rejection::TokenRejection;
-use crate::auth::scope::UPLOAD_SCOPE;
+use jwt_access_token::AuthorizeError;
 
 /// Declares [`ErrorKind`] and its table from one list, so [`ErrorKind::ALL`] holds every kind.
 macro_rules! error_kinds {
@@ -43,17 +40,18 @@ macro_rules! error_kinds {
 }
 
 error_kinds! {
-    /// [`ApiError::MissingToken`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::MissingToken`].
     MissingToken => UNAUTHORIZED, "missing_token";
-    /// [`ApiError::InvalidRequest`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InvalidRequest`].
     InvalidRequest => BAD_REQUEST, "invalid_request";
-    /// [`ApiError::InvalidToken`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InvalidToken`].
     InvalidToken => UNAUTHORIZED, "invalid_token";
-    /// [`ApiError::InvalidDpopToken`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InvalidDpopToken`].
     InvalidDpopToken => UNAUTHORIZED, "invalid_token";
-    /// [`ApiError::InvalidDpopProof`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InvalidDpopProof`].
     InvalidDpopProof => UNAUTHORIZED, "invalid_dpop_proof";
-    /// [`ApiError::InsufficientScope`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InsufficientScope`] or
+    /// [`AuthorizeError::InsufficientDpopScope`].
     InsufficientScope => FORBIDDEN, "insufficient_scope";
     /// [`ApiError::InvalidBody`].
     InvalidBody => BAD_REQUEST, "invalid_body";
@@ -76,20 +74,10 @@ error_kinds! {
 /// Why a request was not served, each mapped to one status and error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
-    /// No credentials of an accepted scheme: `401`, a bare challenge per scheme the mode
-    /// accepts (RFC 6750 §3.1, RFC 9449 §7.1).
-    MissingToken(DpopMode),
-    /// Malformed credentials: `400 invalid_request` (RFC 6750 §3.1).
-    InvalidRequest(String),
-    /// Token not acceptable: `401 invalid_token` (RFC 6750 §3.1).
-    InvalidToken(TokenRejection),
-    /// Token not acceptable where DPoP applies: `401 invalid_token` with a `DPoP` challenge
-    /// (RFC 9449 §7.1).
-    InvalidDpopToken(TokenRejection),
-    /// The DPoP proof is not acceptable: `401 invalid_dpop_proof` (RFC 9449 §7.1).
-    InvalidDpopProof(ProofRejection),
-    /// Token lacks `batch:upload`: `403 insufficient_scope` (RFC 6750 §3.1).
-    InsufficientScope,
+    /// The access token refused, or its credentials malformed, or its scope short: `400`,
+    /// `401` or `403` with its challenge (RFC 6750 §3.1, RFC 9449 §7.1), as the verifier
+    /// answers it.
+    Refused(AuthorizeError),
     /// Body is not a valid entry: `400 invalid_body`, the description names the field.
     InvalidBody(String),
     /// `Content-Type` is not JSON: `415 unsupported_media_type`.
@@ -117,12 +105,19 @@ impl ApiError {
     /// Which row of the table of answers this error is ([`ErrorKind::ALL`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::MissingToken(_) => ErrorKind::MissingToken,
-            Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
-            Self::InvalidToken(_) => ErrorKind::InvalidToken,
-            Self::InvalidDpopToken(_) => ErrorKind::InvalidDpopToken,
-            Self::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
-            Self::InsufficientScope => ErrorKind::InsufficientScope,
+            Self::Refused(refused) => match refused {
+                AuthorizeError::MissingToken(_) => ErrorKind::MissingToken,
+                AuthorizeError::InvalidRequest(_) => ErrorKind::InvalidRequest,
+                AuthorizeError::InvalidToken(_) => ErrorKind::InvalidToken,
+                AuthorizeError::InvalidDpopToken(_) => ErrorKind::InvalidDpopToken,
+                AuthorizeError::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
+                AuthorizeError::InsufficientScope(_) | AuthorizeError::InsufficientDpopScope(_) => {
+                    ErrorKind::InsufficientScope
+                }
+                AuthorizeError::KeysUnavailable | AuthorizeError::ReplayUnavailable => {
+                    ErrorKind::Unavailable
+                }
+            },
             Self::InvalidBody(_) => ErrorKind::InvalidBody,
             Self::UnsupportedMediaType => ErrorKind::UnsupportedMediaType,
             Self::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
@@ -136,15 +131,7 @@ impl ApiError {
 
     /// Whether this is an authentication or authorization refusal (RFC 6750 §3.1 errors).
     pub fn is_auth(&self) -> bool {
-        matches!(
-            self,
-            Self::MissingToken(_)
-                | Self::InvalidRequest(_)
-                | Self::InvalidToken(_)
-                | Self::InvalidDpopToken(_)
-                | Self::InvalidDpopProof(_)
-                | Self::InsufficientScope
-        )
+        matches!(self, Self::Refused(_)) && self.kind() != ErrorKind::Unavailable
     }
 
     /// The `error` code of the body, e.g. `invalid_token`: its kind's.
@@ -155,23 +142,8 @@ impl ApiError {
     /// The `error_description`: one sentence, never a token, a secret or an internal detail.
     pub fn description(&self) -> String {
         match self {
-            Self::MissingToken(DpopMode::Off) => {
-                "send an access token: Authorization: Bearer <token>".to_owned()
-            }
-            Self::MissingToken(DpopMode::Allowed) => {
-                "send an access token: Authorization: Bearer <token>, or DPoP <token> with a DPoP proof"
-                    .to_owned()
-            }
-            Self::MissingToken(DpopMode::Required) => {
-                "send a DPoP-bound access token: Authorization: DPoP <token> with a DPoP proof"
-                    .to_owned()
-            }
-            Self::InvalidRequest(text) | Self::InvalidBody(text) => text.clone(),
-            Self::InvalidToken(rejection) | Self::InvalidDpopToken(rejection) => {
-                rejection.description().to_owned()
-            }
-            Self::InvalidDpopProof(rejection) => rejection.description().to_owned(),
-            Self::InsufficientScope => format!("the access token lacks the scope {UPLOAD_SCOPE}"),
+            Self::Refused(refused) => refused.description(),
+            Self::InvalidBody(text) => text.clone(),
             Self::UnsupportedMediaType => {
                 "send the entry as Content-Type: application/json".to_owned()
             }

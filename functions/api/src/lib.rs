@@ -2,7 +2,6 @@
 //! bearer access token with scope `batch:upload` (Auth0 "server application + API" scenario).
 
 pub mod app;
-pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
@@ -11,12 +10,15 @@ pub mod idempotency;
 pub mod response;
 pub mod store;
 
-use auth::jwks::JwksCache;
-use auth::verifier::TokenVerifier;
-use timesheets::discovery::{EndpointKind, IssuerEndpoint};
+use jwt_access_token::JwksCache;
+use jwt_access_token::TokenVerifier;
+use jwt_access_token::discovery::{EndpointKind, IssuerEndpoint};
 
 pub use app::UploadApi;
 pub use config::{ApiConfig, IssuerConfig};
+
+/// The scope an access token must grant to upload (`scope`, `scp` or Auth0's `permissions`).
+pub const UPLOAD_SCOPE: &str = "batch:upload";
 
 /// Builds the token verifier for `config`: one JWKS cache per issuer of `AUTH_ISSUER`, each
 /// fetching discovery and the JWKS through `http` (the function's one client,
@@ -42,4 +44,5 @@ pub fn verifier(config: &ApiConfig, http: reqwest::Client) -> TokenVerifier {
             |verifier, issuer| verifier.with_issuer(jwks(issuer)),
         )
         .with_profile(config.profile)
+        .with_dpop(config.dpop.clone())
 }

@@ -29,7 +29,7 @@ async fn main() -> Result<(), Error> {
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(config.dynamodb(&aws));
     let store =
         DynamoDbStore::new(dynamodb, &config.table).with_id_block_size(config.id_block_size);
-    let api = UploadApi::new(verifier, store).with_dpop(config.dpop.clone());
+    let api = UploadApi::new(verifier, store);
     let api = &api;
     // Raw payloads, so events lambda_http cannot read or would panic on get a clean 400; as
     // JSON text, read once into lambda_http's request rather than via a serde_json::Value.

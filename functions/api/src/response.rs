@@ -6,10 +6,8 @@ use http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use timesheets::{CreatedBatch, CreatedTimesheet, ErrorBody, IDEMPOTENT_REPLAYED_HEADER};
 
-use crate::auth::dpop::{self, DpopMode};
-use crate::auth::scope::UPLOAD_SCOPE;
 use crate::body::Upload;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 
 /// The realm of the `WWW-Authenticate` challenges (RFC 6750 §3).
 pub const REALM: &str = "timesheets";
@@ -18,43 +16,12 @@ pub const REALM: &str = "timesheets";
 pub const RETRY_AFTER_SECONDS: u32 = 5;
 
 impl ApiError {
-    /// The `WWW-Authenticate` value of an auth error (RFC 6750 §3; RFC 9449 §7.1 for `DPoP`,
-    /// whose challenge lists the accepted proof algorithms). Two challenges share one value,
-    /// comma-separated (RFC 9110 §11.6.1): API Gateway's HTTP API (payload 2.0) keeps only the
-    /// first of repeated response headers.
+    /// The `WWW-Authenticate` value of a refused access token, in this API's [`REALM`].
     fn challenge(&self) -> Option<String> {
-        let with_error = |code: &str, description: &str| {
-            format!(
-                r#"Bearer realm="{REALM}", error="{code}", error_description="{}""#,
-                quoted_safe(description)
-            )
-        };
-        let bare_dpop = || format!(r#"DPoP algs="{}""#, dpop::algs());
-        let dpop_with_error = || {
-            format!(
-                r#"DPoP algs="{}", error="{}", error_description="{}""#,
-                dpop::algs(),
-                self.code(),
-                quoted_safe(&self.description())
-            )
-        };
-        let challenge = match self {
-            Self::MissingToken(DpopMode::Off) => format!(r#"Bearer realm="{REALM}""#),
-            Self::MissingToken(DpopMode::Allowed) => {
-                format!(r#"Bearer realm="{REALM}", {}"#, bare_dpop())
-            }
-            Self::MissingToken(DpopMode::Required) => bare_dpop(),
-            Self::InvalidRequest(_) | Self::InvalidToken(_) => {
-                with_error(self.code(), &self.description())
-            }
-            Self::InvalidDpopToken(_) | Self::InvalidDpopProof(_) => dpop_with_error(),
-            Self::InsufficientScope => format!(
-                r#"{}, scope="{UPLOAD_SCOPE}""#,
-                with_error(self.code(), &self.description())
-            ),
-            _ => return None,
-        };
-        Some(challenge)
+        match self {
+            Self::Refused(refused) => refused.challenge(REALM),
+            _ => None,
+        }
     }
 
     /// This error as the API's JSON response.
@@ -71,27 +38,18 @@ impl ApiError {
         {
             headers.insert(WWW_AUTHENTICATE, challenge);
         }
-        match self {
-            Self::MethodNotAllowed => {
+        // By kind, so a `503` the verifier answers says when to retry too.
+        match self.kind() {
+            ErrorKind::MethodNotAllowed => {
                 headers.insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            Self::Unavailable(_) => {
+            ErrorKind::Unavailable => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}
         }
         response
     }
-}
-
-/// RFC 6750 §3: `error_description` uses %x20-21 / %x23-5B / %x5D-7E only.
-fn quoted_safe(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            ' ' | '!' | '#'..='[' | ']'..='~' => c,
-            _ => '\'',
-        })
-        .collect()
 }
 
 /// `201 Created` for timesheets stored under ids from `first_id`, one per entry of `upload`:
@@ -128,7 +86,7 @@ fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response<B
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::dpop::rejection::ProofRejection;
+    use jwt_access_token::{AuthorizeError, DpopMode};
 
     fn header(response: &Response<Body>, name: http::header::HeaderName) -> Option<&str> {
         response
@@ -138,18 +96,10 @@ mod tests {
     }
 
     #[test]
-    fn missing_token_has_a_bare_challenge() {
-        let response = ApiError::MissingToken(DpopMode::Off).into_response();
-        assert_eq!(response.status(), 401);
-        assert_eq!(
-            header(&response, WWW_AUTHENTICATE),
-            Some(r#"Bearer realm="timesheets""#)
-        );
-    }
-
-    #[test]
-    fn with_dpop_allowed_a_missing_token_gets_both_challenges_in_one_value() {
-        let response = ApiError::MissingToken(DpopMode::Allowed).into_response();
+    fn a_refused_token_is_answered_with_its_challenge_in_one_value_and_its_error() {
+        let refused = AuthorizeError::InsufficientScope(crate::UPLOAD_SCOPE.to_owned());
+        let response = ApiError::Refused(refused).into_response();
+        assert_eq!(response.status(), 403);
         let challenges: Vec<&str> = response
             .headers()
             .get_all(WWW_AUTHENTICATE)
@@ -158,55 +108,37 @@ mod tests {
             .collect();
         assert_eq!(
             challenges,
-            [r#"Bearer realm="timesheets", DPoP algs="ES256 PS256 RS256""#]
-        );
-        let required = ApiError::MissingToken(DpopMode::Required).into_response();
-        assert_eq!(
-            header(&required, WWW_AUTHENTICATE),
-            Some(r#"DPoP algs="ES256 PS256 RS256""#)
-        );
-    }
-
-    #[test]
-    fn an_invalid_proof_gets_a_dpop_challenge_with_its_error() {
-        let response = ApiError::InvalidDpopProof(ProofRejection::Replayed).into_response();
-        assert_eq!(response.status(), 401);
-        assert_eq!(
-            header(&response, WWW_AUTHENTICATE),
-            Some(
-                r#"DPoP algs="ES256 PS256 RS256", error="invalid_dpop_proof", error_description="the DPoP proof was used before (jti)""#
-            )
-        );
-    }
-
-    #[test]
-    fn insufficient_scope_names_the_scope() {
-        let response = ApiError::InsufficientScope.into_response();
-        assert_eq!(response.status(), 403);
-        assert_eq!(
-            header(&response, WWW_AUTHENTICATE),
-            Some(
+            [
                 r#"Bearer realm="timesheets", error="insufficient_scope", error_description="the access token lacks the scope batch:upload", scope="batch:upload""#
-            )
+            ]
         );
-    }
-
-    #[test]
-    fn descriptions_cannot_break_the_header() {
-        let response = ApiError::InvalidRequest("a \"quoted\" \\ text\n".into()).into_response();
+        let Body::Text(body) = response.body() else {
+            panic!("a JSON text body")
+        };
         assert_eq!(
-            header(&response, WWW_AUTHENTICATE),
-            Some(
-                r#"Bearer realm="timesheets", error="invalid_request", error_description="a 'quoted' ' text'""#
-            )
+            serde_json::from_str::<serde_json::Value>(body).unwrap(),
+            serde_json::json!({
+                "error": "insufficient_scope",
+                "error_description": "the access token lacks the scope batch:upload"
+            })
+        );
+        let missing = ApiError::Refused(AuthorizeError::MissingToken(DpopMode::Allowed));
+        assert_eq!(
+            header(&missing.into_response(), WWW_AUTHENTICATE),
+            Some(r#"Bearer realm="timesheets", DPoP algs="ES256 PS256 RS256""#)
         );
     }
 
     #[test]
     fn unavailable_says_when_to_retry() {
-        let response = ApiError::Unavailable("the timesheet store").into_response();
-        assert_eq!(response.status(), 503);
-        assert_eq!(header(&response, RETRY_AFTER), Some("5"));
-        assert_eq!(header(&response, CONTENT_TYPE), Some("application/json"));
+        for error in [
+            ApiError::Unavailable("the timesheet store"),
+            ApiError::Refused(AuthorizeError::KeysUnavailable),
+        ] {
+            let response = error.into_response();
+            assert_eq!(response.status(), 503);
+            assert_eq!(header(&response, RETRY_AFTER), Some("5"));
+            assert_eq!(header(&response, CONTENT_TYPE), Some("application/json"));
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Property tests standing in for a fuzzer (cargo-fuzz needs nightly): bearer extraction, token
-//! verification with arbitrary strings and with arbitrary signed headers and claims, body
+//! Property tests standing in for a fuzzer (cargo-fuzz needs nightly; bearer extraction's is in
+//! jwt-access-token): token verification with arbitrary strings and with arbitrary signed headers and claims, body
 //! parsing, and whole invocations with arbitrary events. Nothing may panic, and whatever is
 //! accepted must satisfy the rules.
 //!
@@ -9,12 +9,11 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use common::*;
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue};
-use jsonwebtoken::Algorithm;
+use jwt_access_token::{TokenError, TokenVerifier};
 use lambda_http::{Body, Context, LambdaEvent};
 use proptest::collection::vec;
 use proptest::option;
@@ -23,10 +22,6 @@ use proptest::test_runner::Config;
 use serde_json::{Value, json};
 use testkit::keys::{jwk_set, now};
 use testkit::{JwksServer, Reply, TestKey};
-use timesheets::discovery::{EndpointKind, IssuerEndpoint};
-use timesheets_api::auth::bearer;
-use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
-use timesheets_api::auth::verifier::{TokenError, TokenVerifier};
 use timesheets_api::body::{self, MAX_BODY_BYTES};
 use timesheets_api::event;
 
@@ -188,48 +183,13 @@ fn verifying() -> Verifying {
     let runtime = runtime();
     let key = TestKey::generate("key-1");
     let server = runtime.block_on(JwksServer::start(Reply::Json(jwk_set(&[&key]).to_string())));
-    let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
-    let endpoint = IssuerEndpoint::new(
-        ISSUER,
-        EndpointKind::Jwks,
-        Some(server.jwks_url().parse().unwrap()),
-    );
-    let verifier = verifier(
-        vec![Algorithm::RS256],
-        JwksCache::new(client, endpoint, JwksPolicy::default()),
-    );
+    let verifier = issuer_verifier(&server);
     Verifying {
         runtime,
         verifier,
         key,
         _server: server,
     }
-}
-
-#[test]
-fn bearer_extraction_never_panics() {
-    let value = prop_oneof![
-        vec(any::<u8>(), 0..64),
-        ("(?i)(bearer|basic)?[ ]{0,2}", "[A-Za-z0-9._~+/=, -]{0,40}")
-            .prop_map(|(scheme, token)| format!("{scheme}{token}").into_bytes()),
-    ];
-    proptest!(config(), |(values in vec(value, 0..3), in_query in any::<bool>())| {
-        let mut headers = HeaderMap::new();
-        for value in &values {
-            if let Ok(value) = HeaderValue::from_bytes(value) {
-                headers.append(AUTHORIZATION, value);
-            }
-        }
-        if let Ok(Some(token)) = bearer::extract(&headers, in_query) {
-            prop_assert!(!in_query);
-            prop_assert_eq!(headers.get_all(AUTHORIZATION).iter().count(), 1);
-            prop_assert!(!token.is_empty());
-            prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b)));
-            let header = headers[AUTHORIZATION].to_str().unwrap();
-            // The value may end in whitespace, which the extraction trims (RFC 9110 §5.5).
-            prop_assert!(header.trim_end().ends_with(token));
-        }
-    });
 }
 
 #[test]

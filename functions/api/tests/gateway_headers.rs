@@ -17,11 +17,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use common::*;
+use jwt_access_token::{DpopMode, DpopPolicy};
 use lambda_http::{Context, LambdaEvent};
 use serde_json::{Map, Value, json};
 use testkit::keys::now;
-use testkit::{DpopKey, Reply};
-use timesheets_api::auth::dpop::{DpopMode, DpopPolicy};
+use testkit::{Reply, TestDpopKey};
 use timesheets_api::error::ErrorKind;
 
 /// The response headers looked at, lower case.
@@ -85,7 +85,7 @@ impl Token {
         let changes = match self {
             Self::Valid => json!({}),
             Self::Expired => json!({"exp": now() - 60, "iat": now() - 3660}),
-            Self::Bound => json!({"cnf": {"jkt": DpopKey::generate().thumbprint()}}),
+            Self::Bound => json!({"cnf": {"jkt": TestDpopKey::generate().thumbprint()}}),
             Self::Unscoped => json!({"scope": "batch:read"}),
         };
         harness.key.mint(&claims_with(changes))

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use jwt_access_token::JwksPolicy;
 use serde_json::{Value, json};
 use testkit::keys::jwk_set;
 use testkit::{Reply, TestKey};
-use timesheets_api::auth::jwks::JwksPolicy;
 use tokio::task::JoinSet;
 
 const JWKS_PATH: &str = "/.well-known/jwks.json";

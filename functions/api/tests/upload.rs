@@ -3,8 +3,10 @@
 mod common;
 
 use common::*;
+use jwt_access_token::{DpopMode, DpopPolicy};
 use lambda_http::Body;
 use serde_json::json;
+use testkit::TestDpopKey;
 
 #[tokio::test]
 async fn valid_token_stores_the_entry_and_answers_201() {
@@ -169,4 +171,57 @@ async fn keys_are_fetched_once_across_warm_invocations() {
         assert_eq!(answer.body["id"], expected_id);
     }
     assert_eq!(harness.server.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_body_is_never_read_for_a_refused_token() {
+    // A refused token with a broken body still answers 401, not 400: auth comes first.
+    let harness = Harness::start().await;
+    let forged = harness
+        .key
+        .mint(&claims_with(json!({"aud": "https://other.example"})));
+    let request = http::Request::builder()
+        .method("POST")
+        .uri("/timesheets/upload")
+        .header("content-type", "text/plain")
+        .header("authorization", format!("Bearer {forged}"))
+        .body(Body::Text("not json".into()))
+        .unwrap();
+    let answer = harness.call(request).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.body["error"], "invalid_token");
+    assert_eq!(harness.stored(), 0);
+}
+
+#[tokio::test]
+async fn a_dpop_proof_is_recorded_in_the_store_and_its_replay_refused() {
+    const HTU: &str = "https://api.exampleco.com/timesheets/upload";
+    let harness = Harness::with(Setup {
+        dpop: DpopPolicy {
+            mode: DpopMode::Required,
+            htu: Some(HTU.parse().unwrap()),
+            leeway_seconds: 5,
+        },
+        ..Setup::default()
+    })
+    .await;
+    let key = TestDpopKey::generate();
+    let token = harness.key.mint(&claims_with(
+        json!({"iss": harness.issuer, "cnf": {"jkt": key.thumbprint()}}),
+    ));
+    let proof = key.proof("POST", HTU, &token);
+    let request = || {
+        let mut request = upload(Some(&format!("DPoP {token}")), SAMPLE);
+        request.headers_mut().insert("dpop", proof.parse().unwrap());
+        request
+    };
+    assert_eq!(harness.call(request()).await.status, 201);
+    let replay = harness.call(request()).await;
+    assert_eq!(replay.status, 401);
+    assert_eq!(replay.body["error"], "invalid_dpop_proof");
+    assert_eq!(
+        replay.body["error_description"],
+        "the DPoP proof was used before (jti)"
+    );
+    assert_eq!(harness.stored(), 1);
 }

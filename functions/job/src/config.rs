@@ -8,7 +8,7 @@ use url::Url;
 
 use crate::client_assertion::{AssertionAlgorithm, AssertionConfig};
 use crate::client_auth::ClientAuthentication;
-use crate::dpop::DpopMode;
+use crate::dpop::DpopClientMode;
 use crate::retry::RetryPolicy;
 use crate::token_request::TokenParameters;
 
@@ -30,7 +30,7 @@ pub struct JobConfig {
     pub assertion: Option<AssertionConfig>,
     /// `AUTH_DPOP` (`off`): whether tokens are requested bound to a key of the sandbox
     /// (RFC 9449).
-    pub dpop: DpopMode,
+    pub dpop: DpopClientMode,
     /// `AUTH_TOKEN_URL`; unset means discovery, else `{issuer}/oauth/token`.
     pub token_url: Option<Url>,
     /// `CREDENTIALS_SECRET_ID`: id or ARN of the secret `{"client_id", "client_secret"}`.
@@ -84,7 +84,7 @@ impl JobConfig {
             token_request,
             client_auth,
             assertion,
-            dpop: config::parsed_or(source, "AUTH_DPOP", DpopMode::default())?,
+            dpop: config::parsed_or(source, "AUTH_DPOP", DpopClientMode::default())?,
             token_url: config::optional_endpoint(source, "AUTH_TOKEN_URL")?,
             secret_id: config::required(source, "CREDENTIALS_SECRET_ID")?,
             secret_ttl: Duration::from_secs(config::parsed_or(
@@ -210,17 +210,32 @@ mod tests {
     #[test]
     fn dpop_is_off_unless_asked_for() {
         let mut source = base();
-        assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::Off);
-        source.insert("AUTH_DPOP", "on");
-        assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::On);
-        source.insert("AUTH_DPOP", "required");
-        assert_eq!(JobConfig::from_source(&source).unwrap().dpop, DpopMode::On);
-        source.insert("AUTH_DPOP", "yes");
-        let message = JobConfig::from_source(&source).unwrap_err().to_string();
-        assert!(
-            message.contains("AUTH_DPOP") && message.contains("off or on"),
-            "{message}"
+        assert_eq!(
+            JobConfig::from_source(&source).unwrap().dpop,
+            DpopClientMode::Off
         );
+        source.insert("AUTH_DPOP", "on");
+        assert_eq!(
+            JobConfig::from_source(&source).unwrap().dpop,
+            DpopClientMode::On
+        );
+        for api_value in ["allowed", "required"] {
+            source.insert("AUTH_DPOP", api_value);
+            assert_eq!(
+                JobConfig::from_source(&source).unwrap().dpop,
+                DpopClientMode::On
+            );
+        }
+        for refused in ["yes", "ON", "1"] {
+            source.insert("AUTH_DPOP", refused);
+            assert_eq!(
+                JobConfig::from_source(&source).unwrap_err().to_string(),
+                format!(
+                    "configuration: AUTH_DPOP is invalid: `{refused}` is not a valid value: \
+                     DPoP is off or on (the API's allowed and required mean on)"
+                )
+            );
+        }
     }
 
     #[test]

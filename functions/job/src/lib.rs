@@ -17,5 +17,5 @@ pub mod upload_client;
 
 pub use client_auth::ClientAuthentication;
 pub use config::JobConfig;
-pub use dpop::{DpopMode, DpopSigner};
+pub use dpop::{DpopClientMode, DpopSigner};
 pub use job::{BatchReport, JobError, JobReport, RunContext, TimesheetsJob};

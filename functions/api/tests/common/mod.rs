@@ -5,24 +5,23 @@
 
 pub mod dynamodb;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use jwt_access_token::{DpopPolicy, JwksPolicy, TokenVerifier};
 use lambda_http::{Body, Request};
-use serde_json::{Value, json};
-use testkit::keys::now;
-use testkit::{JwksServer, Reply, TestKey};
-use timesheets::discovery::{EndpointKind, IssuerEndpoint};
-use timesheets_api::UploadApi;
-use timesheets_api::auth::dpop::DpopPolicy;
-use timesheets_api::auth::jwks::{JwksCache, JwksPolicy};
-use timesheets_api::auth::profile::TokenProfile;
-use timesheets_api::auth::verifier::{TokenVerifier, VerifierPolicy};
+use serde_json::Value;
+#[allow(unused_imports)] // each test file uses its own subset
+pub use testkit::issuer::{
+    AUDIENCE, DISCOVERED_JWKS_PATH, DISCOVERY_PATH, ISSUER, claims_with, valid_claims,
+};
+#[allow(unused_imports)] // each test file uses its own subset
+pub use testkit::request::upload;
+use testkit::{JwksServer, LocalIssuer, TestKey};
 use timesheets_api::store::TimesheetStore;
 use timesheets_api::store::memory::MemoryStore;
+use timesheets_api::{ApiConfig, UploadApi};
 
-pub const ISSUER: &str = "https://tenant.example.auth0.com/";
-pub const AUDIENCE: &str = "https://api.exampleco.com/timesheets";
 pub const SAMPLE: &str = timesheets::entry::SAMPLE_ENTRY;
 
 /// What a client sees of a response.
@@ -46,39 +45,16 @@ pub struct Harness {
     pub issuer: String,
 }
 
-/// Path of the OpenID Connect discovery document under the issuer (Discovery 1.0 §4).
-pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
-/// Path of the JWKS the discovery document names.
-pub const DISCOVERED_JWKS_PATH: &str = "/keys";
-
 /// How a harness differs from the default one.
+#[derive(Default)]
 pub struct Setup {
-    /// JWKS cache timings.
+    /// `AUTH_JWKS_TTL_SECONDS` and `AUTH_JWKS_COOLDOWN_SECONDS`.
     pub jwks: JwksPolicy,
-    /// `AUTH_ALGORITHMS`.
-    pub algorithms: Vec<Algorithm>,
-    /// Published in the JWKS after the harness key.
-    pub extra_keys: Vec<Value>,
-    /// No configured JWKS URL: the issuer is the server, which serves a discovery document
-    /// at [`DISCOVERY_PATH`] naming [`DISCOVERED_JWKS_PATH`].
+    /// No `AUTH_JWKS_URI`: the issuer is the server, which serves a discovery document at
+    /// [`DISCOVERY_PATH`] naming [`DISCOVERED_JWKS_PATH`].
     pub discovery: bool,
     /// `AUTH_DPOP` and `AUTH_DPOP_HTU`.
     pub dpop: DpopPolicy,
-    /// `AUTH_REQUIRE_AT_JWT`.
-    pub profile: TokenProfile,
-}
-
-impl Default for Setup {
-    fn default() -> Self {
-        Self {
-            jwks: JwksPolicy::default(),
-            algorithms: vec![Algorithm::RS256],
-            extra_keys: Vec::new(),
-            discovery: false,
-            dpop: DpopPolicy::default(),
-            profile: TokenProfile::default(),
-        }
-    }
 }
 
 impl Harness {
@@ -96,33 +72,18 @@ impl Harness {
         .await
     }
 
-    /// A harness set up as `setup` says.
+    /// A harness set up as `setup` says, its verifier built from the API's configuration as
+    /// the function builds it.
     pub async fn with(setup: Setup) -> Self {
-        let key = TestKey::generate("key-1");
-        let mut keys = vec![key.jwk()];
-        keys.extend(setup.extra_keys);
-        let server = JwksServer::start(Reply::Json(json!({ "keys": keys }).to_string())).await;
-        let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
-        let (issuer, configured) = if setup.discovery {
-            let issuer = server.base_url();
-            let document = json!({
-                "issuer": issuer,
-                "jwks_uri": format!("{issuer}{}", &DISCOVERED_JWKS_PATH[1..]),
-                "token_endpoint": format!("{issuer}oauth/token"),
-            });
-            server.route(DISCOVERY_PATH, Reply::Json(document.to_string()));
-            (issuer, None)
-        } else {
-            (ISSUER.to_owned(), Some(server.jwks_url().parse().unwrap()))
-        };
-        let endpoint = IssuerEndpoint::new(&issuer, EndpointKind::Jwks, configured);
-        let verifier = verifier(
-            setup.algorithms,
-            JwksCache::new(client, endpoint, setup.jwks),
-        )
-        .with_profile(setup.profile);
+        let LocalIssuer {
+            key,
+            server,
+            issuer,
+            jwks_uri,
+        } = LocalIssuer::start(Vec::new(), setup.discovery).await;
+        let verifier = api_verifier(&issuer, jwks_uri, setup);
         Self {
-            api: UploadApi::new(verifier, MemoryStore::default()).with_dpop(setup.dpop),
+            api: UploadApi::new(verifier, MemoryStore::default()),
             key,
             server,
             issuer,
@@ -131,8 +92,9 @@ impl Harness {
 
     /// A valid token for this harness's issuer, signed by its key.
     pub fn token(&self) -> String {
-        self.key
-            .mint(&claims_with(json!({ "iss": self.issuer.clone() })))
+        self.key.mint(&claims_with(
+            serde_json::json!({ "iss": self.issuer.clone() }),
+        ))
     }
 
     /// Sends `request` and reads the answer.
@@ -173,63 +135,31 @@ pub async fn call<S: TimesheetStore>(api: &UploadApi<S>, request: Request) -> An
     }
 }
 
-/// The default verifier of [`ISSUER`] (RS256), whose keys `server` serves as its JWKS.
+/// The verifier the function builds for [`ISSUER`] (RS256, [`AUDIENCE`]), whose keys `server`
+/// serves as its JWKS.
 pub fn issuer_verifier(server: &JwksServer) -> TokenVerifier {
-    let client = timesheets::http_client::build(Duration::from_millis(500)).unwrap();
-    let jwks_url = Some(server.jwks_url().parse().unwrap());
-    let endpoint = IssuerEndpoint::new(ISSUER, EndpointKind::Jwks, jwks_url);
-    let jwks = JwksCache::new(client, endpoint, JwksPolicy::default());
-    verifier(vec![Algorithm::RS256], jwks)
+    api_verifier(ISSUER, Some(server.jwks_url()), Setup::default())
 }
 
-/// The verifier of the API: the issuer of `jwks`, [`AUDIENCE`], `algorithms`, 5 s leeway.
-pub fn verifier(algorithms: Vec<Algorithm>, jwks: JwksCache) -> TokenVerifier {
-    TokenVerifier::new(
-        VerifierPolicy {
-            audiences: vec![AUDIENCE.to_owned()],
-            algorithms,
-            leeway_seconds: 5,
-        },
-        jwks,
-    )
-}
-
-/// Claims of a valid access token, as Auth0 issues them for the client-credentials grant.
-pub fn valid_claims() -> Value {
-    let now = now();
-    json!({
-        "iss": ISSUER,
-        "sub": "job-client@clients",
-        "aud": AUDIENCE,
-        "iat": now,
-        "exp": now + 3600,
-        "azp": "job-client",
-        "scope": "batch:upload",
-        "gty": "client-credentials"
-    })
-}
-
-/// `valid_claims()` with `changes` merged in (a `null` removes the claim).
-pub fn claims_with(changes: Value) -> Value {
-    let mut claims = valid_claims();
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
+/// The verifier `timesheets_api::verifier` builds from the configuration of one issuer,
+/// `AUDIENCE` and `setup`'s JWKS and DPoP policies.
+fn api_verifier(issuer: &str, jwks_uri: Option<String>, setup: Setup) -> TokenVerifier {
+    let mut source = HashMap::from([
+        ("AUTH_ISSUER", issuer.to_owned()),
+        ("AUTH_AUDIENCE", AUDIENCE.to_owned()),
+        ("TIMESHEETS_TABLE", "Timesheets".to_owned()),
+    ]);
+    if let Some(uri) = jwks_uri {
+        source.insert("AUTH_JWKS_URI", uri);
     }
-    claims
+    let source: HashMap<&str, &str> = source.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut config = ApiConfig::from_source(&source).unwrap();
+    config.jwks = setup.jwks;
+    config.dpop = setup.dpop;
+    timesheets_api::verifier(&config, http_client())
 }
 
-/// `POST /timesheets/upload` with JSON `body` and an optional `Authorization` value.
-pub fn upload(authorization: Option<&str>, body: &str) -> Request {
-    let mut builder = http::Request::builder()
-        .method("POST")
-        .uri("/timesheets/upload")
-        .header("content-type", "application/json");
-    if let Some(value) = authorization {
-        builder = builder.header("authorization", value);
-    }
-    builder.body(Body::Text(body.to_owned())).unwrap()
+/// The functions' HTTP client with a short timeout.
+pub fn http_client() -> reqwest::Client {
+    timesheets::http_client::build(Duration::from_millis(500)).unwrap()
 }

@@ -25,9 +25,11 @@ pub use nonce::Nonces;
 /// The request header that carries a DPoP proof (RFC 9449 §4.1).
 pub const DPOP_HEADER: &str = "DPoP";
 
-/// `AUTH_DPOP`: whether the job asks for DPoP-bound tokens.
+/// Whether the job, as an OAuth client, asks for DPoP-bound tokens and proves its key
+/// (the job's `AUTH_DPOP`, docs/configuration.md). Not the API's `DpopMode`
+/// (jwt-access-token), which says which tokens a resource server takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DpopMode {
+pub enum DpopClientMode {
     /// Bearer tokens only, no DPoP header anywhere.
     #[default]
     Off,
@@ -35,11 +37,11 @@ pub enum DpopMode {
     On,
 }
 
-impl FromStr for DpopMode {
+impl FromStr for DpopClientMode {
     type Err = &'static str;
 
     /// `off` or `on`; the API's `allowed` and `required` mean `on`, so an environment both
-    /// functions share (`cargo lambda watch`'s, the local stack's) can set one `AUTH_DPOP`.
+    /// functions share (`cargo lambda watch`'s, the local stack's) can set one value.
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value {
             "off" => Ok(Self::Off),
@@ -115,34 +117,7 @@ impl DpopSigner {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
-    use timesheets::config::parsed_or;
-
     use super::*;
-
-    #[test]
-    fn auth_dpop_is_off_or_on_and_names_the_values() {
-        let read = |value: Option<&'static str>| {
-            let source: HashMap<&str, &str> = value
-                .map(|v| HashMap::from([("AUTH_DPOP", v)]))
-                .unwrap_or_default();
-            parsed_or(&source, "AUTH_DPOP", DpopMode::default()).map_err(|e| e.to_string())
-        };
-        assert_eq!(read(None), Ok(DpopMode::Off));
-        assert_eq!(read(Some("off")), Ok(DpopMode::Off));
-        assert_eq!(read(Some("on")), Ok(DpopMode::On));
-        assert_eq!(read(Some("allowed")), Ok(DpopMode::On));
-        assert_eq!(read(Some("required")), Ok(DpopMode::On));
-        for refused in ["true", "ON", "1"] {
-            assert_eq!(
-                read(Some(refused)),
-                Err(format!(
-                    "configuration: AUTH_DPOP is invalid: `{refused}` is not a valid value: DPoP is off or on (the API's allowed and required mean on)"
-                ))
-            );
-        }
-    }
 
     #[test]
     fn the_signer_never_shows_its_private_key() {

@@ -21,7 +21,7 @@ use timesheets::discovery::{EndpointKind, IssuerEndpoint};
 use crate::client_assertion::AssertionSigner;
 use crate::config::JobConfig;
 use crate::credentials::SecretsManagerCredentials;
-use crate::dpop::{DpopMode, DpopSigner};
+use crate::dpop::{DpopClientMode, DpopSigner};
 use crate::retry::RetryPolicy;
 use crate::token_client::TokenClient;
 use crate::upload_client::UploadClient;
@@ -69,7 +69,7 @@ impl TimesheetsJob {
             let kms = aws_sdk_kms::Client::new(sdk_config);
             tokens = tokens.with_signer(AssertionSigner::new(kms, assertion.clone()));
         }
-        if config.dpop == DpopMode::On {
+        if config.dpop == DpopClientMode::On {
             let signer = DpopSigner::generate()?;
             // The thumbprint is public: it names the key in the tokens' cnf.jkt.
             tracing::info!(jkt = signer.key().thumbprint(), "DPoP key generated");
