@@ -20,7 +20,7 @@ DENY := $(DENY_ROOT)/bin/cargo-deny
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help install up down status run test test-sam deny audit lint build deploy invoke-api invoke-job start-api fuzz bench profile public-jwk
+.PHONY: help install up down status run test test-sam deny audit lint build deploy invoke-api invoke-job start-api fuzz bench load profile public-jwk
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-11s %s\n", $$1, $$2 }'
@@ -134,13 +134,23 @@ fuzz: ## The property-based fuzz tests (bearer, token, body parsing) with 20000 
 
 # Release bootstraps built as `cargo lambda build` builds them (each package on its own, so no
 # other package's features leak in), then the bench driver; figures in docs/performance.md.
-bench: install ## Figures of the API function next to a hello-world lambda_http function
+bench: install ## Figures of the API function next to a hello-world lambda_http function and a one-PutItem one
 	cargo build --release -p timesheets-api --bin timesheets-api
 	cargo build --release -p timesheets-job --bin timesheets-job
 	cargo build --release -p hello-lambda
+	cargo build --release -p hello-put
 	cargo build --release -p lambda-bench
 	target/release/lambda-bench --api target/release/timesheets-api \
-	  --hello target/release/hello-lambda --job target/release/timesheets-job --repo .
+	  --hello target/release/hello-lambda --hello-put target/release/hello-put \
+	  --job target/release/timesheets-job --repo .
+
+# Bounded (20,000 entries), not part of `make test`: 8 release API sandboxes on the local DynamoDB.
+load: install ## Load test: 8 API sandboxes, 20,000 entries with duplicates; rows, ids, replays, counter writes
+	cargo build --release -p timesheets-api --bin timesheets-api
+	cargo build --release -p hello-lambda
+	cargo build --release -p lambda-bench
+	target/release/lambda-bench --load --api target/release/timesheets-api \
+	  --hello target/release/hello-lambda --repo .
 
 # The same bootstraps with symbols (profile `profiling`), warm requests under callgrind.
 profile: install ## Where a warm request's CPU goes, by function (callgrind; dumps in .local/profile)

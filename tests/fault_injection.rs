@@ -26,7 +26,7 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(3);
 const INVOCATION_TIME: Duration = Duration::from_secs(60);
 /// Bound on one run in the tests: past it the test fails instead of hanging.
 const RUN_BOUND: Duration = Duration::from_secs(75);
-/// Entries given to the job: three batches (100, 100, 50).
+/// Entries given to the job: three batches (98, 98, 54).
 const N: usize = 250;
 
 async fn job(configure: impl FnOnce(&mut JobConfig)) -> TimesheetsJob {
@@ -94,7 +94,7 @@ async fn faults_on_the_api_path_leave_exactly_n_timesheets() {
     assert_eq!(ids(&first).iter().collect::<HashSet<_>>().len(), N);
     assert_eq!(
         first.batches.iter().map(|b| b.entries).collect::<Vec<_>>(),
-        [100, 100, 50]
+        [98, 98, 54]
     );
     assert_eq!(rows_with_project(&project).await, N);
 
@@ -357,13 +357,15 @@ async fn a_refused_batch_fails_the_run_after_the_others_and_its_redelivery_compl
             .unwrap()
             .contains("HTTP 400 invalid_body")
     );
+    // 150 entries: a full batch, refused, then the rest.
+    let rest = 150 - timesheets::MAX_BATCH_ENTRIES;
     assert_eq!(
         report.batches[1].ids.len(),
-        50,
+        rest,
         "the next batch was still sent"
     );
-    assert_eq!(report.uploaded, 50);
-    assert_eq!(rows_with_project(&project).await, 50);
+    assert_eq!(report.uploaded, rest);
+    assert_eq!(rows_with_project(&project).await, rest);
 
     // The redelivery stores the missing batch and replays the stored one.
     let report = run(&job, &event, "second")

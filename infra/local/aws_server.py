@@ -6,9 +6,10 @@ TransactWriteItems deep-copies the table while other requests change it (a 500,
 undoing the writes other clients made meanwhile (the id counter among them). Serialising the
 requests restores DynamoDB's per-request atomicity; connections are still served in parallel.
 
-moto also deep-copies the table once per item of a transaction (all before the first write, so
-every copy is the same): a 100-item batch on a table of a few thousand rows took seconds and
-timed the job's requests out. Here each table is copied once per transaction.
+moto also deep-copies the whole table once per item of a transaction, to restore it if the
+transaction is cancelled: a transaction's time grew with the table (a 100-item batch on a few
+thousand rows took seconds). Here a transaction copies only the items it names, before it
+runs, and a cancelled one puts those back; its cost no longer depends on the table's size.
 
 And moto ignores TransactWriteItems' ClientRequestToken. DynamoDB answers a repeated token
 (the SDK's retry after a lost answer) with the first success for 10 minutes, and a token reused
@@ -21,6 +22,10 @@ signed through this server verifies as one signed by AWS does:
 - Sign and Verify ignore MessageType=DIGEST and hash the digest again.
 - GetPublicKey answers the key id without KeySpec; AWS answers the key ARN and KeySpec.
 (ECDSA signatures are DER, as on AWS: a JWS needs them as raw r||s, RFC 7518 §3.4.)
+
+It also counts the DynamoDB requests that arrive, by operation (SDK retries included), and
+answers the counts as JSON at GET /_stand_in/dynamodb-requests: `make bench` reads how many
+calls a stored upload costs where they arrive.
 
 Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT
 (a second -H: also listen there, e.g. on the docker bridge gateway for `sam local` containers)
@@ -39,6 +44,7 @@ import types
 from moto.dynamodb import models as dynamodb_models
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
@@ -50,23 +56,34 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 
-TRANSACT_WRITE_ITEMS = "DynamoDB_20120810.TransactWriteItems"
+DYNAMODB_TARGET = "DynamoDB_20120810."
+TRANSACT_WRITE_ITEMS = DYNAMODB_TARGET + "TransactWriteItems"
+REQUESTS_PATH = "/_stand_in/dynamodb-requests"
 TOKEN_WINDOW_SECONDS = 600
 
 
 class AtomicRequests:
-    """WSGI middleware: the wrapped app handles a single request at a time, and successful
-    TransactWriteItems answers are kept by ClientRequestToken for the idempotency window."""
+    """WSGI middleware: the wrapped app handles a single request at a time, successful
+    TransactWriteItems answers are kept by ClientRequestToken for the idempotency window, and
+    DynamoDB requests are counted by operation."""
 
     def __init__(self, app):
         self.app = app
         self.lock = threading.Lock()
         # token -> (expires at, SHA-256 of the request body, status, headers, body)
         self.transactions = {}
+        # operation (e.g. "PutItem") -> requests that arrived
+        self.requests = {}
 
     def __call__(self, environ, start_response):
         with self.lock:
-            if environ.get("HTTP_X_AMZ_TARGET") != TRANSACT_WRITE_ITEMS:
+            if environ.get("PATH_INFO") == REQUESTS_PATH:
+                return answer_json(start_response, self.requests)
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith(DYNAMODB_TARGET):
+                operation = target[len(DYNAMODB_TARGET) :]
+                self.requests[operation] = self.requests.get(operation, 0) + 1
+            if target != TRANSACT_WRITE_ITEMS:
                 # The whole body is produced inside the lock: moto may build it lazily.
                 return list(self.app(environ, start_response))
             return self.transact_once(environ, start_response)
@@ -101,6 +118,12 @@ class AtomicRequests:
         return body
 
 
+def answer_json(start_response, value):
+    body = json.dumps(value).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def mismatch():
     body = json.dumps(
         {
@@ -115,27 +138,61 @@ def mismatch():
     return "400 Bad Request", headers, [body]
 
 
-def copy_each_table_once(transact_write_items):
-    """Wraps moto's TransactWriteItems so a table is deep-copied once per call (requests are
-    serialised, so swapping the module's `copy` for the call affects no other request)."""
+def rollback_touched_items(transact_write_items):
+    """Wraps moto's TransactWriteItems: no table is copied (requests are serialised, so swapping
+    the module's `copy` for the call affects no other request); each item the transaction names
+    is copied before it runs and put back, or removed if it did not exist, when it fails."""
 
     def wrapper(self, transact_items):
-        copies = {}
+        saved = [touched_item(self, item) for item in transact_items]
 
         def deepcopy(value, memo=None):
-            if not isinstance(value, Table):
-                return copy.deepcopy(value, memo)
-            if id(value) not in copies:
-                copies[id(value)] = (value, copy.deepcopy(value, memo))
-            return copies[id(value)][1]
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
         dynamodb_models.copy = types.SimpleNamespace(deepcopy=deepcopy)
         try:
             return transact_write_items(self, transact_items)
+        except Exception:
+            # Last saved first: the first copy of an item is its state before the transaction.
+            for table, hash_value, range_value, item in reversed([s for s in saved if s]):
+                restore(table, hash_value, range_value, item)
+            raise
         finally:
             dynamodb_models.copy = copy
 
     return wrapper
+
+
+def touched_item(backend, transact_item):
+    """(table, hash value, range value, copy of the item or None) of one transaction action, or
+    None when moto itself will refuse the action (unknown table, no key)."""
+    for op in transact_item.values():
+        table = backend.tables.get(op.get("TableName"))
+        key = op.get("Key") or op.get("Item")
+        if table is None or not isinstance(key, dict) or table.hash_key_attr not in key:
+            continue
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = None
+        if table.range_key_attr is not None:
+            if table.range_key_attr not in key:
+                continue
+            range_value = DynamoType(key[table.range_key_attr])
+        current = table.get_item(hash_value, range_value)
+        return table, hash_value, range_value, copy.deepcopy(current)
+    return None
+
+
+def restore(table, hash_value, range_value, item):
+    """Puts one item of a table back as it was (None: it did not exist)."""
+    if range_value is None:
+        if item is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = item
+    elif item is None:
+        table.items.get(hash_value, {}).pop(range_value, None)
+    else:
+        table.items[hash_value][range_value] = item
 
 
 # Set while a KMS Sign or Verify call with MessageType=DIGEST runs (requests are serialised).
@@ -203,6 +260,11 @@ def patch_kms() -> None:
     ec_key._ECDSAPrivateKey__hash_algorithm = kms_ecdsa_hash(ec_key._ECDSAPrivateKey__hash_algorithm)
 
 
+def patch_dynamodb() -> None:
+    backend = dynamodb_models.DynamoDBBackend
+    backend.transact_write_items = rollback_touched_items(backend.transact_write_items)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", action="append", help="address to listen on (repeatable)")
@@ -210,8 +272,7 @@ def main() -> None:
     args = parser.parse_args()
     # moto builds some resource URLs from it, as moto_server does.
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    backend = dynamodb_models.DynamoDBBackend
-    backend.transact_write_items = copy_each_table_once(backend.transact_write_items)
+    patch_dynamodb()
     patch_kms()
     app = AtomicRequests(DomainDispatcherApplication(create_backend_app))
     # One server per address, all on the one app: its lock serialises requests from all of them.

@@ -23,8 +23,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_MAX_EXAMPLES", "150"))
 # Fixed by default so a failure can be replayed; set CONTRACT_SEED to explore other inputs.
 SEED = int(os.environ.get("CONTRACT_SEED", "5"))
-# moto's TransactWriteItems slows down with every stored item: valid batches are cut to this many
-# entries (still valid: 1 to 100). Invalid ones are sent whole, as the API must refuse them unstored.
+# Valid batches are cut to this many entries (still valid: 1 to 98), to keep the run short. Invalid ones are sent whole, as the API must refuse them unstored.
 POSITIVE_BATCH_CAP = 3
 
 # What the run saw, for the summary test: (generation mode, status, error code) -> count.

@@ -110,7 +110,8 @@ def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template
     }
     assert {name: set(values) for name, values in env.items()} == declared
     assert declared["TimesheetsApiFunction"] == {
-        "AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE", "AUTH_DPOP", "AUTH_REQUIRE_AT_JWT", "AWS_ENDPOINT_URL"
+        "AUTH_ISSUER", "AUTH_AUDIENCE", "TIMESHEETS_TABLE", "TIMESHEETS_ID_BLOCK_SIZE", "AUTH_DPOP",
+        "AUTH_REQUIRE_AT_JWT", "AWS_ENDPOINT_URL"
     }
     assert declared["TimesheetsJobFunction"] == {
         "AUTH_ISSUER",

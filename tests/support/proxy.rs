@@ -18,7 +18,7 @@ use url::Url;
 
 /// Largest request head read, in bytes.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Largest request body read, in bytes (a batch of 100 entries is about 10 KiB).
+/// Largest request body read, in bytes (a batch of 98 entries is about 10 KiB).
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Bound on one forwarded exchange.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,6 +1,8 @@
 //! The local DynamoDB of `infra/local` (moto through `aws_server.py`), started for the
 //! "body stored" figures and seeded with the timesheets table by `seed.py`.
 
+use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -68,6 +70,35 @@ impl LocalDynamoDb {
             return Err(format!("seed.py failed ({seeded})"));
         }
         Ok(dynamodb)
+    }
+
+    /// DynamoDB requests that arrived so far, every operation and SDK retry counted
+    /// (`aws_server.py`'s `GET /_stand_in/dynamodb-requests`).
+    ///
+    /// # Errors
+    /// A sentence saying what failed.
+    pub fn requests(&self) -> Result<u64, String> {
+        Ok(self.requests_by_operation()?.values().sum())
+    }
+
+    /// [`LocalDynamoDb::requests`] by operation, e.g. `UpdateItem`.
+    ///
+    /// # Errors
+    /// A sentence saying what failed.
+    pub fn requests_by_operation(&self) -> Result<HashMap<String, u64>, String> {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).map_err(|error| error.to_string())?;
+        write!(
+            stream,
+            "GET /_stand_in/dynamodb-requests HTTP/1.0\r\nHost: {address}\r\n\r\n"
+        )
+        .map_err(|error| error.to_string())?;
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .map_err(|error| error.to_string())?;
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        serde_json::from_str(body).map_err(|error| format!("request counts: {error}: {answer}"))
     }
 
     /// The AWS environment a function needs to use this emulator.

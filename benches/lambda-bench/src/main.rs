@@ -2,10 +2,12 @@
 //! each authentication mode of both functions adds per request, in one run on this machine.
 //! Figures are printed, never asserted: the targets are in the table.
 //!
-//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR]
-//! [--profile OUT_DIR]` with release builds of `timesheets-api`, `hello-lambda` and
-//! `timesheets-job` (the Makefile builds them; the job is measured for its init only);
-//! `--profile` runs warm requests under callgrind instead (`make profile`).
+//! Usage: `lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--hello-put BOOTSTRAP]
+//! [--job BOOTSTRAP] [--repo DIR] [--profile OUT_DIR]` with release builds of `timesheets-api`,
+//! `hello-lambda`, `hello-put` (the floor of a stored request) and `timesheets-job` (the
+//! Makefile builds them; the job is measured for its init only);
+//! `--profile` runs warm requests under callgrind instead (`make profile`), `--load` the
+//! load test of `make load` (the API only; `--hello` is not started).
 
 mod crypto;
 mod dpop;
@@ -13,9 +15,11 @@ mod dynamodb;
 mod function;
 mod issuer;
 mod kms;
+mod load;
 mod modes;
 mod profile;
 mod report;
+mod requests;
 mod runtime_api;
 mod scenarios;
 mod sizes;
@@ -50,6 +54,7 @@ fn profile(
     let setup = scenarios::Setup {
         api,
         hello,
+        hello_put: None,
         job: None,
         issuer,
         aws_env: unreachable_aws_env(),
@@ -73,6 +78,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let job = argument("--job");
+    let hello_put = argument("--hello-put");
     let repo = argument("--repo").unwrap_or_else(|| PathBuf::from("."));
     println!(
         "lambda-bench: {} cores; medians; CPU is user+system of the function process",
@@ -80,6 +86,9 @@ fn main() -> ExitCode {
     );
 
     let issuer = issuer::Issuer::start();
+    if std::env::args().any(|arg| arg == "--load") {
+        return load::run(&api, &repo, &issuer);
+    }
     if let Some(out_dir) = argument("--profile") {
         return profile(&api, &hello, &issuer, &out_dir);
     }
@@ -101,6 +110,7 @@ fn main() -> ExitCode {
     let setup = scenarios::Setup {
         api: &api,
         hello: &hello,
+        hello_put: hello_put.as_deref(),
         job: job.as_deref(),
         issuer: &issuer,
         aws_env,
@@ -113,6 +123,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let request_rows = match dynamodb.as_ref().map(|db| requests::rows(&setup, db)) {
+        Some(Ok(rows)) => rows,
+        Some(Err(why)) => {
+            eprintln!("lambda-bench: {why}");
+            return ExitCode::FAILURE;
+        }
+        None => Vec::new(),
+    };
     let kms = kms::measure(&repo, dynamodb.as_ref());
     drop(dynamodb);
     report::print_table(
@@ -121,6 +139,14 @@ fn main() -> ExitCode {
         "timesheets-api",
         &function_rows,
     );
+    if !request_rows.is_empty() {
+        report::print_table(
+            "DynamoDB requests per stored upload (release API, local DynamoDB)",
+            "the floor",
+            "timesheets-api",
+            &request_rows,
+        );
+    }
     let modes = modes::measure(&issuer);
     report::print_table(
         "What each authentication mode adds per request (in process, release build)",
@@ -137,7 +163,7 @@ fn main() -> ExitCode {
         "timesheets-api",
         &size_rows,
     );
-    let missed = [&verify_rows, &function_rows, &size_rows]
+    let missed = [&verify_rows, &function_rows, &request_rows, &size_rows]
         .iter()
         .any(|rows| report::any_missed(rows));
     println!(

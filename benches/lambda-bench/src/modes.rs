@@ -182,8 +182,8 @@ pub fn rows(figures: &ModeFigures, kms: &Result<KmsFigures, String>) -> Vec<Row>
             figures.proof_check,
         ),
         alone(
-            "API, AUTH_DPOP allowed/required: jti replay record (conditional PutItem)",
-            "a DynamoDB round trip: in the warm figures above".to_owned(),
+            "API, AUTH_DPOP allowed/required: jti replay record",
+            "one more Put in the upload's transaction: no round trip of its own".to_owned(),
         ),
         alone(
             "job, client_secret_post: added per token request",

@@ -11,7 +11,7 @@ use crate::function::Function;
 use crate::issuer::{AUDIENCE, Issuer};
 use crate::profile::Target;
 use crate::report::{self, Row};
-use crate::upload_event::{stored_body, upload_event};
+use crate::upload_event::{stored_body, upload_event, with_key};
 
 /// Cold starts per function; the figures are medians.
 const COLD_STARTS: usize = 11;
@@ -30,6 +30,8 @@ const REFUSED_BODY: &str = r#"{"user_id": "007"}"#;
 pub struct Setup<'a> {
     pub api: &'a Path,
     pub hello: &'a Path,
+    /// The one-`PutItem` function (`benches/hello-put`), the floor of a stored request.
+    pub hello_put: Option<&'a Path>,
     /// The job's bootstrap, for its init figure; `None` when not given.
     pub job: Option<&'a Path>,
     pub issuer: &'a Issuer,
@@ -46,12 +48,12 @@ impl Setup<'_> {
         env
     }
 
-    fn start_api(&self) -> Result<Function, String> {
+    pub fn start_api(&self) -> Result<Function, String> {
         Function::start(self.api, "timesheets-api", &self.api_env())
     }
 
     /// The API taking DPoP-bound tokens with a proof only (`AUTH_DPOP=required`).
-    fn start_api_dpop_required(&self) -> Result<Function, String> {
+    pub fn start_api_dpop_required(&self) -> Result<Function, String> {
         let mut env = self.api_env();
         env.push(("AUTH_DPOP".to_owned(), "required".to_owned()));
         Function::start(self.api, "timesheets-api", &env)
@@ -75,6 +77,16 @@ impl Setup<'_> {
         Function::start(job, "timesheets-job", &env)
     }
 
+    /// The one-`PutItem` function with the API's environment, when given and stored.
+    fn start_hello_put(&self) -> Result<Option<Function>, String> {
+        match self.hello_put {
+            Some(bootstrap) if self.stored => {
+                Function::start(bootstrap, "hello-put", &self.api_env()).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn start_hello(&self) -> Result<Function, String> {
         Function::start(self.hello, "hello-lambda", &[])
     }
@@ -92,7 +104,7 @@ fn status(answer: &Value) -> u64 {
 }
 
 /// Invokes `function` with `event` and checks the answer's status.
-fn expect(function: &mut Function, event: &[u8], wanted: u64) -> Result<Duration, String> {
+pub fn expect(function: &mut Function, event: &[u8], wanted: u64) -> Result<Duration, String> {
     let answer = function.invoke(event)?;
     if status(&answer.body) != wanted {
         return Err(format!(
@@ -229,6 +241,10 @@ struct Warm {
     same_stored: Option<Figure>,
     new_stored: Option<Duration>,
     dpop_stored: Option<Figure>,
+    /// The job's request: same token, a new `Idempotency-Key` each, body stored.
+    keyed_stored: Option<Figure>,
+    /// The one-`PutItem` function.
+    put: Option<Figure>,
     peak_rss: u64,
     dpop_peak_rss: Option<u64>,
 }
@@ -276,11 +292,20 @@ fn warm(setup: &Setup) -> Result<Warm, String> {
         }
         cpu_per_request(&mut series, ROUNDS)?
     };
-    let (same_stored, new_stored, dpop_stored) = if setup.stored {
+    let mut api_keyed = setup.start_api()?;
+    let mut put = setup.start_hello_put()?;
+    let measures_put = put.is_some();
+    let (same_stored, new_stored, dpop_stored, keyed_stored, put_figure) = if setup.stored {
         let body = stored_body();
         let stored = upload_event(&token, &body);
         let fresh_stored = issuer.tokens(100_000, (STORED_ROUNDS * 3 * STORED_PER_ROUND) as u64);
+        let keyed = |round: usize| {
+            (0..STORED_PER_ROUND)
+                .map(|at| with_key(&stored, &format!("bench-{round}-{at}")))
+                .collect()
+        };
         let mut series = vec![
+            Series::new(&mut api_keyed, 201, keyed),
             Series::new(&mut api, 201, |_| vec![stored.clone(); STORED_PER_ROUND]),
             Series::new(&mut api_again, 201, |round| {
                 fresh_stored[round * STORED_PER_ROUND..(round + 1) * STORED_PER_ROUND]
@@ -289,19 +314,28 @@ fn warm(setup: &Setup) -> Result<Warm, String> {
                     .collect()
             }),
         ];
+        if let Some(function) = put.as_mut() {
+            series.push(Series::new(function, 201, |_| {
+                vec![stored.clone(); STORED_PER_ROUND]
+            }));
+        }
         if let Some(function) = api_dpop.as_mut() {
             series.push(Series::new(function, 201, |_| {
                 client.events(STORED_PER_ROUND, &body)
             }));
         }
-        let stored_figures = cpu_per_request(&mut series, STORED_ROUNDS)?;
+        let figures = cpu_per_request(&mut series, STORED_ROUNDS)?;
+        let put_at = 3;
+        let dpop_at = put_at + usize::from(measures_put);
         (
-            Some(stored_figures[0]),
-            Some(stored_figures[1].cpu),
-            stored_figures.get(2).copied(),
+            Some(figures[1]),
+            Some(figures[2].cpu),
+            figures.get(dpop_at).copied(),
+            Some(figures[0]),
+            measures_put.then(|| figures[put_at]),
         )
     } else {
-        (None, None, None)
+        (None, None, None, None, None)
     };
     Ok(Warm {
         hello: figures[0],
@@ -312,6 +346,8 @@ fn warm(setup: &Setup) -> Result<Warm, String> {
         same_stored,
         new_stored,
         dpop_stored,
+        keyed_stored,
+        put: put_figure,
         peak_rss: api.peak_rss().max(api_again.peak_rss()),
         dpop_peak_rss: api_dpop.as_ref().map(Function::peak_rss),
     })
@@ -509,6 +545,7 @@ pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
         )
         .target("≤ 12 MB", warm.peak_rss <= 12_000_000),
     ];
+    rows.extend(floor_rows(&warm));
     if let Some(dpop_rss) = warm.dpop_peak_rss {
         rows.push(Row::new(
             "peak RSS, AUTH_DPOP=required",
@@ -518,4 +555,44 @@ pub fn rows(setup: &Setup) -> Result<Vec<Row>, String> {
         ));
     }
     Ok(rows)
+}
+
+/// A stored request against the floor of any stored request, the one-`PutItem` function
+/// (its figure in the baseline column): the job's request (a new `Idempotency-Key` each) and
+/// with DPoP, CPU and latency, on the same rounds.
+fn floor_rows(warm: &Warm) -> Vec<Row> {
+    let Some(put) = warm.put else {
+        return vec![Row::new(
+            "stored request vs one PutItem",
+            "not measured: no --hello-put or no local DynamoDB".to_owned(),
+            "—".to_owned(),
+            None,
+        )];
+    };
+    let us = report::duration;
+    let mut rows = Vec::new();
+    let cases = [
+        ("Idempotency-Key", warm.keyed_stored, true),
+        ("AUTH_DPOP=required, no key", warm.dpop_stored, false),
+    ];
+    for (case, figure, targeted) in cases {
+        let Some(figure) = figure else { continue };
+        for (what, ours, floor) in [
+            ("CPU", figure.cpu, put.cpu),
+            ("latency", figure.latency, put.latency),
+        ] {
+            let ratio = report::ratio(ours, floor);
+            let row = Row::new(
+                &format!("{what} per stored request, {case}; baseline: one PutItem (hello-put)"),
+                us(floor),
+                us(ours),
+                Some(ratio),
+            );
+            rows.push(match targeted {
+                true => row.target("≤ 1.30× one PutItem", ratio <= 1.3),
+                false => row,
+            });
+        }
+    }
+    rows
 }

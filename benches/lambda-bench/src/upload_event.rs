@@ -18,6 +18,13 @@ pub fn event(authorization: &str, proof: Option<&str>, body: &str) -> Vec<u8> {
     event.to_string().into_bytes()
 }
 
+/// `event` with `Idempotency-Key: key`.
+pub fn with_key(event: &[u8], key: &str) -> Vec<u8> {
+    let mut event: Value = serde_json::from_slice(event).expect("an upload event");
+    event["headers"]["idempotency-key"] = Value::String(key.to_owned());
+    event.to_string().into_bytes()
+}
+
 /// The upload event with a bearer `token` and `body`.
 pub fn upload_event(token: &str, body: &str) -> Vec<u8> {
     event(&format!("Bearer {token}"), None, body)

@@ -433,3 +433,34 @@ async fn the_scheme_must_fit_the_token_and_the_mode() {
     assert_eq!(required.served() + off.served(), 0);
     assert_eq!(allowed.served(), 1);
 }
+
+#[tokio::test]
+async fn a_dpop_token_without_the_scope_gets_a_dpop_insufficient_scope_challenge() {
+    let harness = harness(DpopMode::Allowed).await;
+    let key = TestDpopKey::generate();
+    let token = harness.key.mint(&claims_with(json!({
+        "iss": harness.issuer.clone(),
+        "cnf": {"jkt": key.thumbprint()},
+        "scope": "batch:read",
+    })));
+    let proof = key.proof("POST", HTU, &token);
+    let answer = harness
+        .call(request(&format!("DPoP {token}"), &[&proof]))
+        .await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    assert_eq!(answer.body["error"], "insufficient_scope");
+    assert_eq!(
+        answer.challenge.as_deref(),
+        Some(
+            format!(
+                r#"{}, scope="batch:upload""#,
+                dpop_challenge(
+                    "insufficient_scope",
+                    "the access token lacks the scope batch:upload"
+                )
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(harness.served(), 0);
+}

@@ -55,8 +55,10 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// Header set to `true` on an answer replayed for a repeated idempotency key.
 pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";
 
-/// Most entries accepted in one batch upload (one DynamoDB transaction).
-pub const MAX_BATCH_ENTRIES: usize = 100;
+/// Most entries accepted in one batch upload: one DynamoDB transaction holds at most 100
+/// actions, and an upload's also writes its idempotency record and its DPoP proof's replay
+/// record (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>).
+pub const MAX_BATCH_ENTRIES: usize = 98;
 
 /// Every error body: `{"error": "<code>", "error_description": "<text>"}`, the shape of
 /// RFC 6749 §5.2 and RFC 6750 §3 used for all of the API's errors.

@@ -1,10 +1,11 @@
 //! The request pipeline of `POST /timesheets/upload`: route → authorize (bearer or DPoP, one
-//! call into the verifier) → scope → body → idempotency → store → `201`. Each step's failure
-//! is one [`ApiError`].
+//! call into the verifier) → scope → body → store (idempotency record, DPoP proof record and
+//! timesheets in one write) → `201`. Each step's failure is one [`ApiError`].
 
-use std::future::Future;
+use std::convert::Infallible;
+use std::sync::{Mutex, PoisonError};
 
-use jwt_access_token::{AuthorizeError, ProofReplay, TokenVerifier, VerifiedToken};
+use jwt_access_token::{AuthorizeError, ProofRejection, ProofReplay, TokenVerifier, VerifiedToken};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
@@ -13,9 +14,9 @@ use timesheets::telemetry::metric;
 use crate::UPLOAD_SCOPE;
 use crate::body::{self, Upload};
 use crate::error::ApiError;
-use crate::idempotency::{self, Decision};
+use crate::idempotency::{self, Refused, Stored};
 use crate::response;
-use crate::store::{Insert, StoreError, TimesheetStore};
+use crate::store::{ProofRecord, StoreError, TimesheetStore};
 
 /// The one route of the API.
 pub const UPLOAD_PATH: &str = "/timesheets/upload";
@@ -25,12 +26,6 @@ pub const UPLOAD_PATH: &str = "/timesheets/upload";
 pub struct UploadApi<S> {
     verifier: TokenVerifier,
     store: S,
-}
-
-/// A stored upload: its first id and whether this answer repeats an earlier one.
-struct Stored {
-    first_id: u64,
-    replayed: bool,
 }
 
 /// One request's result and who made it, for its one log line.
@@ -101,9 +96,9 @@ impl<S: TimesheetStore> UploadApi<S> {
 
     async fn upload(&self, request: &Request) -> Outcome {
         match self.admit(request).await {
-            Ok(token) => Outcome {
+            Ok((token, proof)) => Outcome {
                 client: Some(token.client().to_owned()),
-                result: self.serve(request, &token).await,
+                result: self.serve(request, &token, proof.as_ref()).await,
             },
             Err(error) => Outcome {
                 client: None,
@@ -112,119 +107,78 @@ impl<S: TimesheetStore> UploadApi<S> {
         }
     }
 
-    /// Route and token: who is asking.
-    async fn admit(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
+    /// Route and token: who is asking, and the replay record of their DPoP proof.
+    async fn admit(
+        &self,
+        request: &Request,
+    ) -> Result<(VerifiedToken, Option<ProofRecord>), ApiError> {
         route(request)?;
         self.authorize(request).await
     }
 
-    /// Scope, body, idempotency key, store: what the verified client asks for.
+    /// Scope, body, store: what the verified client asks for.
     async fn serve(
         &self,
         request: &Request,
         token: &VerifiedToken,
+        proof: Option<&ProofRecord>,
     ) -> Result<(Stored, Upload), ApiError> {
         token.require_scope(UPLOAD_SCOPE).map_err(refuse)?;
-        let client = token.client();
         let upload = body::parse_upload(request.headers(), request.body())?;
         let key = idempotency::header::key(request.headers())?;
-        let stored = match key {
-            None => self.store_new(&upload, client).await,
-            Some(key) => self.store_once(&upload, client, &key, request.body()).await,
-        }?;
+        let sent = idempotency::Request {
+            entries: &upload.entries,
+            client_id: token.client(),
+            key: key.as_deref(),
+            body: body::bytes(request.body()),
+            proof,
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let stored = idempotency::store(&self.store, sent, now)
+            .await
+            .map_err(|refused| match refused {
+                Refused::Reused => ApiError::IdempotencyKeyReused,
+                Refused::ProofReplayed => {
+                    refuse(AuthorizeError::InvalidDpopProof(ProofRejection::Replayed))
+                }
+                Refused::Store(error) => unavailable(error),
+            })?;
         Ok((stored, upload))
     }
 
-    async fn store_new(&self, upload: &Upload, client: &str) -> Result<Stored, ApiError> {
-        let count = upload.entries.len() as u64;
-        let first_id = self.store.reserve_ids(count).await.map_err(unavailable)?;
-        let insert = self.store.insert_all(first_id, &upload.entries, client);
-        match insert.await.map_err(unavailable)? {
-            Insert::Stored => Ok(Stored {
-                first_id,
-                replayed: false,
-            }),
-            Insert::AlreadyStored => Err(unavailable(StoreError::IdsTaken { first_id })),
-        }
-    }
-
-    async fn store_once(
+    /// The request's access token, one call into the verifier, and its DPoP proof's replay
+    /// record, which the upload writes in its one transaction (remembered across every
+    /// sandbox; a replay stores nothing and is refused then).
+    async fn authorize(
         &self,
-        upload: &Upload,
-        client: &str,
-        key: &str,
-        body: &Body,
-    ) -> Result<Stored, ApiError> {
-        let scope_key = idempotency::scope_key(client, key);
-        let fingerprint = idempotency::fingerprint(body::bytes(body));
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        let count = upload.entries.len() as u64;
-        let decision = idempotency::begin(&self.store, &scope_key, &fingerprint, count, now)
+        request: &Request,
+    ) -> Result<(VerifiedToken, Option<ProofRecord>), ApiError> {
+        let proof = DeferredProof::default();
+        let token = self
+            .verifier
+            .authorize_with_replay(request, &proof)
             .await
-            .map_err(unavailable)?;
-        let (first_id, taken_over) = match decision {
-            Decision::Proceed(first_id) => (first_id, false),
-            Decision::TakeOver(first_id) => (first_id, true),
-            Decision::Replay(first_id) => {
-                return Ok(Stored {
-                    first_id,
-                    replayed: true,
-                });
-            }
-            Decision::InFlight => return Err(ApiError::IdempotencyKeyInUse),
-            Decision::Reused => return Err(ApiError::IdempotencyKeyReused),
-        };
-        let insert = self.store.insert_all(first_id, &upload.entries, client);
-        match insert.await {
-            Ok(Insert::Stored) => Ok(Stored {
-                first_id,
-                replayed: false,
-            }),
-            // The earlier attempt whose ids this request took over was only slow.
-            Ok(Insert::AlreadyStored) if taken_over => Ok(Stored {
-                first_id,
-                replayed: true,
-            }),
-            // Another writer holds these ids: forget them, so the retry reserves new ones.
-            Ok(Insert::AlreadyStored) => {
-                if let Err(release) = self.store.release(&scope_key).await {
-                    tracing::warn!(error = %release, "releasing the idempotency key failed");
-                }
-                Err(unavailable(StoreError::IdsTaken { first_id }))
-            }
-            // It may have landed: keep the ids, so the retry stores under them or replays.
-            Err(error) => {
-                if let Err(abandon) = idempotency::abandon(&self.store, &scope_key, now).await {
-                    tracing::warn!(error = %abandon, "ending the idempotency claim failed");
-                }
-                Err(unavailable(error))
-            }
-        }
-    }
-
-    /// The request's access token, one call into the verifier; DPoP proofs are remembered in
-    /// the table, across every sandbox.
-    async fn authorize(&self, request: &Request) -> Result<VerifiedToken, ApiError> {
-        let replay = ProofRecords(&self.store);
-        self.verifier
-            .authorize_with_replay(request, &replay)
-            .await
-            .map_err(refuse)
+            .map_err(refuse)?;
+        let proof = proof.0.into_inner().unwrap_or_else(PoisonError::into_inner);
+        Ok((token, proof))
     }
 }
 
-/// The store's DPoP proof records (RFC 9449 §11.1), as the verifier asks for them.
-struct ProofRecords<'a, S>(&'a S);
+/// The verifier's DPoP replay hook (RFC 9449 §11.1), answered provisionally: the proof's
+/// record is kept for the upload's transaction, whose condition makes a replay fail there.
+#[derive(Default)]
+struct DeferredProof(Mutex<Option<ProofRecord>>);
 
-impl<S: TimesheetStore> ProofReplay for ProofRecords<'_, S> {
-    type Error = StoreError;
+impl ProofReplay for DeferredProof {
+    type Error = Infallible;
 
-    fn first_use(
-        &self,
-        proof_id: &str,
-        expires_at: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        self.0.record_proof(proof_id, expires_at)
+    async fn first_use(&self, proof_id: &str, expires_at: i64) -> Result<bool, Infallible> {
+        let record = ProofRecord {
+            proof_id: proof_id.to_owned(),
+            expires_at,
+        };
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(record);
+        Ok(true)
     }
 }
 

@@ -207,12 +207,9 @@ mod tests {
         );
 
         let error = parse_upload(&headers, &Body::Text("[]".into())).unwrap_err();
-        assert_eq!(error.description(), "a batch holds 1 to 100 entries, not 0");
-        let many = vec![SAMPLE; 101].join(",");
+        assert_eq!(error.description(), "a batch holds 1 to 98 entries, not 0");
+        let many = vec![SAMPLE; 99].join(",");
         let error = parse_upload(&headers, &Body::Text(format!("[{many}]"))).unwrap_err();
-        assert_eq!(
-            error.description(),
-            "a batch holds 1 to 100 entries, not 101"
-        );
+        assert_eq!(error.description(), "a batch holds 1 to 98 entries, not 99");
     }
 }

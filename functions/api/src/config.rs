@@ -12,6 +12,8 @@ use jwt_access_token::TokenProfile;
 use jwt_access_token::VerifierPolicy;
 use jwt_access_token::{DpopMode, DpopPolicy};
 
+use crate::store::id_blocks::DEFAULT_BLOCK_SIZE;
+
 /// Everything the API function reads from its environment.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -33,6 +35,9 @@ pub struct ApiConfig {
     pub dynamodb_timeout: Duration,
     /// `TIMESHEETS_TABLE`: the DynamoDB table.
     pub table: String,
+    /// `TIMESHEETS_ID_BLOCK_SIZE` ([`DEFAULT_BLOCK_SIZE`], at least 1): ids a sandbox reserves
+    /// per write of the table's id counter ([`crate::store::id_blocks`]).
+    pub id_block_size: u64,
     /// `AUTH_DPOP` (`off`), `AUTH_DPOP_HTU`; the leeway is `AUTH_LEEWAY_SECONDS`.
     pub dpop: DpopPolicy,
 }
@@ -88,6 +93,7 @@ impl ApiConfig {
                 DYNAMODB_ATTEMPT_TIMEOUT,
             )?,
             table: config::required(source, "TIMESHEETS_TABLE")?,
+            id_block_size: id_block_size(source)?,
             dpop: DpopPolicy {
                 mode: config::parsed_or(source, "AUTH_DPOP", DpopMode::default())?,
                 htu: config::optional_endpoint(source, "AUTH_DPOP_HTU")?,
@@ -182,6 +188,17 @@ fn timeout(
     }
 }
 
+/// `TIMESHEETS_ID_BLOCK_SIZE`: a whole number of ids, at least 1.
+fn id_block_size(source: &impl VarSource) -> Result<u64, ConfigError> {
+    match config::parsed_or(source, "TIMESHEETS_ID_BLOCK_SIZE", DEFAULT_BLOCK_SIZE)? {
+        0 => Err(ConfigError::Invalid {
+            name: "TIMESHEETS_ID_BLOCK_SIZE",
+            reason: "must be at least 1".to_owned(),
+        }),
+        size => Ok(size),
+    }
+}
+
 /// `AUTH_ALGORITHMS`: comma-separated, default `RS256`. Symmetric `HS*` is refused: a shared
 /// secret in a public-client world lets anyone holding it mint tokens (RFC 8725 §2.1, §3.1).
 fn algorithms(source: &impl VarSource) -> Result<Vec<Algorithm>, ConfigError> {
@@ -245,6 +262,22 @@ mod tests {
                     .build(),
             )
             .build()
+    }
+
+    #[test]
+    fn the_id_block_size_is_a_whole_number_of_at_least_one() {
+        assert_eq!(ApiConfig::from_source(&base()).unwrap().id_block_size, 100);
+        let mut source = base();
+        source.insert("TIMESHEETS_ID_BLOCK_SIZE", "1000");
+        assert_eq!(ApiConfig::from_source(&source).unwrap().id_block_size, 1000);
+        for refused in ["0", "-1", "ten"] {
+            source.insert("TIMESHEETS_ID_BLOCK_SIZE", refused);
+            let error = ApiConfig::from_source(&source).unwrap_err();
+            assert!(
+                error.to_string().contains("TIMESHEETS_ID_BLOCK_SIZE"),
+                "{refused}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -50,7 +50,8 @@ error_kinds! {
     InvalidDpopToken => UNAUTHORIZED, "invalid_token";
     /// [`ApiError::Refused`] with [`AuthorizeError::InvalidDpopProof`].
     InvalidDpopProof => UNAUTHORIZED, "invalid_dpop_proof";
-    /// [`ApiError::Refused`] with [`AuthorizeError::InsufficientScope`].
+    /// [`ApiError::Refused`] with [`AuthorizeError::InsufficientScope`] or
+    /// [`AuthorizeError::InsufficientDpopScope`].
     InsufficientScope => FORBIDDEN, "insufficient_scope";
     /// [`ApiError::InvalidBody`].
     InvalidBody => BAD_REQUEST, "invalid_body";
@@ -64,8 +65,6 @@ error_kinds! {
     MethodNotAllowed => METHOD_NOT_ALLOWED, "method_not_allowed";
     /// [`ApiError::InvalidIdempotencyKey`].
     InvalidIdempotencyKey => BAD_REQUEST, "invalid_idempotency_key";
-    /// [`ApiError::IdempotencyKeyInUse`].
-    IdempotencyKeyInUse => CONFLICT, "idempotency_key_in_use";
     /// [`ApiError::IdempotencyKeyReused`].
     IdempotencyKeyReused => UNPROCESSABLE_ENTITY, "idempotency_key_reused";
     /// [`ApiError::Unavailable`].
@@ -91,8 +90,6 @@ pub enum ApiError {
     MethodNotAllowed,
     /// `Idempotency-Key` repeated, empty, too long or not visible ASCII: `400 invalid_idempotency_key`.
     InvalidIdempotencyKey,
-    /// The first request with this key is still running: `409 idempotency_key_in_use` with `Retry-After`.
-    IdempotencyKeyInUse,
     /// The key was used with another body: `422 idempotency_key_reused`.
     IdempotencyKeyReused,
     /// A dependency (issuer keys, DynamoDB) failed: `503 temporarily_unavailable` with `Retry-After`.
@@ -114,7 +111,9 @@ impl ApiError {
                 AuthorizeError::InvalidToken(_) => ErrorKind::InvalidToken,
                 AuthorizeError::InvalidDpopToken(_) => ErrorKind::InvalidDpopToken,
                 AuthorizeError::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
-                AuthorizeError::InsufficientScope(_) => ErrorKind::InsufficientScope,
+                AuthorizeError::InsufficientScope(_) | AuthorizeError::InsufficientDpopScope(_) => {
+                    ErrorKind::InsufficientScope
+                }
                 AuthorizeError::KeysUnavailable | AuthorizeError::ReplayUnavailable => {
                     ErrorKind::Unavailable
                 }
@@ -125,7 +124,6 @@ impl ApiError {
             Self::NotFound => ErrorKind::NotFound,
             Self::MethodNotAllowed => ErrorKind::MethodNotAllowed,
             Self::InvalidIdempotencyKey => ErrorKind::InvalidIdempotencyKey,
-            Self::IdempotencyKeyInUse => ErrorKind::IdempotencyKeyInUse,
             Self::IdempotencyKeyReused => ErrorKind::IdempotencyKeyReused,
             Self::Unavailable(_) => ErrorKind::Unavailable,
         }
@@ -154,10 +152,6 @@ impl ApiError {
             Self::MethodNotAllowed => "use POST on /timesheets/upload".to_owned(),
             Self::InvalidIdempotencyKey => {
                 "send one Idempotency-Key of 1 to 255 visible ASCII characters, no comma".to_owned()
-            }
-            Self::IdempotencyKeyInUse => {
-                "a request with this Idempotency-Key is still being processed; retry later"
-                    .to_owned()
             }
             Self::IdempotencyKeyReused => {
                 "this Idempotency-Key was used with a different body".to_owned()

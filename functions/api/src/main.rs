@@ -33,7 +33,8 @@ async fn serve(invocations: Invocations) -> Result<(), Error> {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");
     }
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(config.dynamodb(&aws));
-    let store = DynamoDbStore::new(dynamodb, &config.table);
+    let store =
+        DynamoDbStore::new(dynamodb, &config.table).with_id_block_size(config.id_block_size);
     // One for the life of the process, shared by every invocation (and worker) in it.
     let api: &'static UploadApi<DynamoDbStore> =
         Box::leak(Box::new(UploadApi::new(verifier, store)));

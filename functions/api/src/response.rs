@@ -43,7 +43,7 @@ impl ApiError {
             ErrorKind::MethodNotAllowed => {
                 headers.insert(ALLOW, HeaderValue::from_static("POST"));
             }
-            ErrorKind::Unavailable | ErrorKind::IdempotencyKeyInUse => {
+            ErrorKind::Unavailable => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             _ => {}

@@ -23,8 +23,6 @@ use serde_json::{Map, Value, json};
 use testkit::keys::now;
 use testkit::{Reply, TestDpopKey};
 use timesheets_api::error::ErrorKind;
-use timesheets_api::idempotency::{self, RETENTION_SECONDS};
-use timesheets_api::store::{IdempotencyRecord, TimesheetStore};
 
 /// The response headers looked at, lower case.
 const HEADERS: [&str; 6] = [
@@ -69,8 +67,6 @@ enum World {
     Dpop(DpopMode),
     /// The issuer's JWKS answers 500.
     KeysDown,
-    /// A first request with the key `busy` is still running.
-    KeyInFlight,
 }
 
 /// The tokens of the cases, each minted by the harness's issuer key when the case runs.
@@ -378,14 +374,6 @@ fn cases() -> Vec<Case> {
             Some("invalid_idempotency_key"),
             json_only(),
         ),
-        case(
-            "key still in flight",
-            World::KeyInFlight,
-            valid().with_header("idempotency-key", "busy"),
-            409,
-            Some("idempotency_key_in_use"),
-            json_and("retry-after", "5".to_owned()),
-        ),
         Case {
             before: vec![valid().with_header("idempotency-key", "run-2/0")],
             ..case(
@@ -435,7 +423,7 @@ fn cases() -> Vec<Case> {
 async fn harness(world: World) -> Harness {
     let mode = match world {
         World::Dpop(mode) => mode,
-        World::KeysDown | World::KeyInFlight => DpopMode::Off,
+        World::KeysDown => DpopMode::Off,
     };
     let harness = Harness::with(Setup {
         dpop: DpopPolicy {
@@ -447,18 +435,6 @@ async fn harness(world: World) -> Harness {
     .await;
     match world {
         World::KeysDown => harness.server.set(Reply::Status(500)),
-        World::KeyInFlight => {
-            let now = now();
-            let record = IdempotencyRecord {
-                scope_key: idempotency::scope_key("job-client", "busy"),
-                fingerprint: idempotency::fingerprint(SAMPLE.as_bytes()),
-                first_id: 100,
-                count: 1,
-                claimed_at: now,
-                expires_at: now + RETENTION_SECONDS,
-            };
-            harness.api.store().claim(&record, now).await.unwrap();
-        }
         World::Dpop(_) => {}
     }
     harness

@@ -116,30 +116,38 @@ async fn keys_are_scoped_to_the_client() {
 }
 
 #[tokio::test]
-async fn a_key_still_in_flight_is_409_with_retry_after() {
-    use timesheets_api::idempotency::{RETENTION_SECONDS, scope_key};
-    use timesheets_api::store::{IdempotencyRecord, TimesheetStore};
+async fn a_key_recorded_elsewhere_is_answered_from_its_record() {
+    use timesheets::TimesheetEntry;
+    use timesheets_api::idempotency::{RETENTION_SECONDS, fingerprint, scope_key};
+    use timesheets_api::store::{IdempotencyRecord, TimesheetStore, UploadWrite};
 
     let harness = Harness::start().await;
-    // A first attempt that has claimed the key and not stored yet (e.g. still running).
+    // Another sandbox stored this key's upload under id 100, with its record.
     let now = testkit::keys::now();
+    let entry = TimesheetEntry::from_json(&serde_json::from_str(SAMPLE).unwrap()).unwrap();
     let record = IdempotencyRecord {
-        scope_key: scope_key("job-client", "busy"),
-        fingerprint: timesheets_api::idempotency::fingerprint(SAMPLE.as_bytes()),
+        scope_key: scope_key("job-client", "elsewhere"),
+        fingerprint: fingerprint(SAMPLE.as_bytes()),
         first_id: 100,
         count: 1,
-        claimed_at: now,
         expires_at: now + RETENTION_SECONDS,
     };
-    harness.api.store().claim(&record, now).await.unwrap();
+    let write = UploadWrite {
+        entries: &[entry],
+        first_id: 100,
+        client_id: "job-client",
+        record: Some(&record),
+        proof: None,
+        now,
+    };
+    harness.api.store().write(&write).await.unwrap();
     let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
-    let answer = harness
-        .call(with_key(upload(Some(&authorization), SAMPLE), "busy"))
-        .await;
-    assert_eq!(answer.status, 409);
-    assert_eq!(answer.body["error"], "idempotency_key_in_use");
-    assert_eq!(answer.retry_after.as_deref(), Some("5"));
-    assert_eq!(harness.stored(), 0);
+    let request = || with_key(upload(Some(&authorization), SAMPLE), "elsewhere");
+    let answer = harness.api.handle(request()).await;
+    assert_eq!(answer.status(), 201);
+    assert_eq!(answer.headers().get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(harness.call(request()).await.body["id"], 100);
+    assert_eq!(harness.stored(), 1);
 }
 
 #[tokio::test]
@@ -160,18 +168,21 @@ async fn a_malformed_key_is_400() {
 #[tokio::test]
 async fn ids_already_taken_are_503_and_the_retry_stores_under_new_ids() {
     use timesheets::TimesheetEntry;
-    use timesheets_api::store::TimesheetStore;
+    use timesheets_api::store::{TimesheetStore, UploadWrite};
 
     for key in [None, Some("run-9/0")] {
         let harness = Harness::start().await;
         // A row written outside the API at id 1, the counter still at 0 (e.g. a partial import).
         let imported = TimesheetEntry::from_json(&serde_json::from_str(SAMPLE).unwrap()).unwrap();
-        harness
-            .api
-            .store()
-            .insert_all(1, &[imported], "import")
-            .await
-            .unwrap();
+        let write = UploadWrite {
+            entries: &[imported],
+            first_id: 1,
+            client_id: "import",
+            record: None,
+            proof: None,
+            now: 0,
+        };
+        harness.api.store().write(&write).await.unwrap();
         let authorization = format!("Bearer {}", harness.key.mint(&valid_claims()));
         let request = || {
             let request = upload(Some(&authorization), SAMPLE);

@@ -182,6 +182,11 @@ impl UploadClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retry::{Budget, Deadline, RetryPolicy};
+    use serde_json::json;
+    use timesheets::CreatedTimesheet;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
 
     fn rejected(status: u16, error: &str) -> UploadError {
         UploadError::Rejected {
@@ -255,5 +260,66 @@ mod tests {
             client.upload_url.as_str(),
             "http://127.0.0.1:9000/lambda-url/timesheets-api/timesheets/upload"
         );
+    }
+
+    /// The API's answer when DynamoDB throttles (`functions/api/src/response.rs`), waiting 1 s.
+    fn throttled() -> ResponseTemplate {
+        ResponseTemplate::new(503)
+            .insert_header("retry-after", "1")
+            .set_body_json(json!({
+                "error": "temporarily_unavailable",
+                "error_description": "the timesheet store is unavailable; retry later"
+            }))
+    }
+
+    /// The API's `503` for a throttled DynamoDB is retried with the same `Idempotency-Key`.
+    #[tokio::test]
+    async fn a_throttled_upload_is_retried_with_its_key_until_stored() {
+        let api = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/timesheets/upload"))
+            .respond_with(throttled())
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&api)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/timesheets/upload"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(CreatedBatch::new(vec![CreatedTimesheet::new(14, "007")])),
+            )
+            .mount(&api)
+            .await;
+        let budget = Budget {
+            policy: RetryPolicy {
+                first_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(1),
+                max_attempts: 5,
+                ..RetryPolicy::default()
+            },
+            deadline: Deadline::after(Duration::from_secs(30)),
+            attempt_timeout: Duration::from_secs(5),
+        };
+        let client = UploadClient::new(reqwest::Client::new(), &Url::parse(&api.uri()).unwrap());
+        let token = IssuedToken::new("at-1".to_owned());
+        let entries = [TimesheetEntry::sample()];
+        let attempted = budget
+            .call("upload", |timeout| {
+                client.upload_batch(&token, &entries, "run-1-batch-0", timeout)
+            })
+            .await;
+
+        let uploaded = attempted
+            .result
+            .expect("stored after the throttled answers");
+        assert_eq!(uploaded.timesheets, vec![CreatedTimesheet::new(14, "007")]);
+        assert_eq!(attempted.attempts, 3);
+        let sent = api.received_requests().await.unwrap();
+        let keys: Vec<_> = sent
+            .iter()
+            .map(|request| request.headers.get("idempotency-key").unwrap().clone())
+            .collect();
+        assert_eq!(keys, vec!["run-1-batch-0"; 3]);
     }
 }

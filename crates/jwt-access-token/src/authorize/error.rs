@@ -26,8 +26,11 @@ pub enum AuthorizeError {
     InvalidDpopToken(TokenRejection),
     /// The DPoP proof is not acceptable: `401 invalid_dpop_proof` (RFC 9449 §7.1).
     InvalidDpopProof(ProofRejection),
-    /// The token lacks this scope: `403 insufficient_scope` (RFC 6750 §3.1).
+    /// A `Bearer` token lacks this scope: `403 insufficient_scope` (RFC 6750 §3.1).
     InsufficientScope(String),
+    /// A DPoP-bound token lacks this scope: `403 insufficient_scope` with a `DPoP` challenge,
+    /// which takes RFC 6750's error codes (RFC 9449 §7.1).
+    InsufficientDpopScope(String),
     /// The JWKS of the token's issuer cannot be had: `503`, the client may retry.
     KeysUnavailable,
     /// The DPoP replay store failed: `503`, the client may retry with a new proof.
@@ -43,7 +46,7 @@ impl AuthorizeError {
             | Self::InvalidToken(_)
             | Self::InvalidDpopToken(_)
             | Self::InvalidDpopProof(_) => StatusCode::UNAUTHORIZED,
-            Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::InsufficientScope(_) | Self::InsufficientDpopScope(_) => StatusCode::FORBIDDEN,
             Self::KeysUnavailable | Self::ReplayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -57,7 +60,7 @@ impl AuthorizeError {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidToken(_) | Self::InvalidDpopToken(_) => "invalid_token",
             Self::InvalidDpopProof(_) => "invalid_dpop_proof",
-            Self::InsufficientScope(_) => "insufficient_scope",
+            Self::InsufficientScope(_) | Self::InsufficientDpopScope(_) => "insufficient_scope",
             Self::KeysUnavailable | Self::ReplayUnavailable => "temporarily_unavailable",
         }
     }
@@ -81,7 +84,9 @@ impl AuthorizeError {
                 rejection.description().to_owned()
             }
             Self::InvalidDpopProof(rejection) => rejection.description().to_owned(),
-            Self::InsufficientScope(scope) => format!("the access token lacks the scope {scope}"),
+            Self::InsufficientScope(scope) | Self::InsufficientDpopScope(scope) => {
+                format!("the access token lacks the scope {scope}")
+            }
             Self::KeysUnavailable => {
                 "the issuer's signing keys are unavailable; retry later".to_owned()
             }
@@ -127,6 +132,13 @@ impl AuthorizeError {
                 format!(
                     r#"{}, scope="{}""#,
                     with_error(bearer()),
+                    quoted_safe(scope)
+                )
+            }
+            Self::InsufficientDpopScope(scope) => {
+                format!(
+                    r#"{}, scope="{}""#,
+                    with_error(bare_dpop()),
                     quoted_safe(scope)
                 )
             }

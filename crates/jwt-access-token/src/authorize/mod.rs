@@ -137,10 +137,14 @@ impl VerifiedToken {
     ///
     /// # Errors
     /// [`AuthorizeError::InsufficientScope`]: `403` with the scope in the challenge
-    /// (RFC 6750 §3.1).
+    /// (RFC 6750 §3.1); [`AuthorizeError::InsufficientDpopScope`] for a DPoP-bound token, whose
+    /// challenge is `DPoP` (RFC 9449 §7.1).
     pub fn require_scope(&self, scope: &str) -> Result<(), AuthorizeError> {
         if self.grants(scope) {
             Ok(())
+        } else if self.jkt.is_some() {
+            // Only a token sent as `DPoP` with its proof gets here bound (RFC 9449 §7.1).
+            Err(AuthorizeError::InsufficientDpopScope(scope.to_owned()))
         } else {
             Err(AuthorizeError::InsufficientScope(scope.to_owned()))
         }

@@ -1,22 +1,22 @@
 //! What a repeated `Idempotency-Key` means (IETF draft "The Idempotency-Key HTTP Header
 //! Field", draft-ietf-httpapi-idempotency-key-header): same key and body → the first answer
-//! again, nothing stored twice; same key, other body → `422`; first still running → `409`.
-//! The header's own syntax is [`header`].
+//! again, nothing stored twice; same key, other body → `422`. The key's record is written in
+//! the same transaction as the timesheets, so there is no request "still running" to answer
+//! `409`: a concurrent twin either sees the committed record (a replay) or conflicts with the
+//! transaction (`503`, retried). The header's own syntax is [`header`].
 
 pub mod header;
 
 use aws_lc_rs::digest::{SHA256, digest};
 
-use crate::store::{Claim, IdempotencyRecord, StoreError, TimesheetStore};
+use timesheets::TimesheetEntry;
+
+use crate::store::{
+    IdempotencyRecord, ProofRecord, StoreError, TimesheetStore, UploadWrite, Written,
+};
 
 /// How long a key is remembered, in seconds (the draft suggests at least 24 h).
 pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
-/// How long a claim counts as in flight (`409` to a retry), in seconds: longer than the API
-/// function's `Timeout` (10 s in `infra/template.yaml`, checked by `tests/infra`), after which
-/// Lambda has stopped the first attempt and a retry may take its ids over. Only latency hangs
-/// on it: the conditional writes let at most one attempt store, whenever it runs.
-pub const IN_FLIGHT_SECONDS: i64 = 15;
-
 /// The key scoped to the client, so one client can never replay another's answers.
 pub fn scope_key(client: &str, key: &str) -> String {
     format!("{}:{client}:{key}", client.len())
@@ -31,113 +31,157 @@ pub fn fingerprint(body: &[u8]) -> String {
         .collect()
 }
 
-/// What to do with a request that carries an idempotency key.
+/// A stored upload: its first id and whether this answer repeats an earlier one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Store the entries under these freshly reserved ids (starting at this one).
-    Proceed(u64),
-    /// The first attempt with this key died before storing: store under its ids (starting at
-    /// this one). Finding them taken means that attempt was only slow and stored them itself.
-    TakeOver(u64),
-    /// Already stored under ids starting at this one: answer as the first time.
-    Replay(u64),
-    /// The first request with this key is still running: `409`.
-    InFlight,
+pub struct Stored {
+    /// The first of the upload's consecutive ids.
+    pub first_id: u64,
+    /// The answer of an earlier request with the same key (`Idempotent-Replayed: true`).
+    pub replayed: bool,
+}
+
+/// Why an upload was not stored.
+#[derive(Debug)]
+pub enum Refused {
     /// The key was used with another body: `422`.
     Reused,
+    /// The DPoP proof was seen before (RFC 9449 §11.1).
+    ProofReplayed,
+    /// The store failed: `503`.
+    Store(StoreError),
 }
 
-/// Claims `scope_key` for a request of `count` entries with `fingerprint`, at Unix time `now`.
-/// A key already recorded is answered from its record, reserving no ids, so replays, `409`s
-/// and `422`s leave no gap in the ids.
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}
+
+/// What one upload asks to store: its entries, the client, its `Idempotency-Key` and body
+/// bytes, and its DPoP proof's replay record.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// The validated entries.
+    pub entries: &'a [TimesheetEntry],
+    /// The verified client.
+    pub client_id: &'a str,
+    /// The `Idempotency-Key`, if sent.
+    pub key: Option<&'a str>,
+    /// The body as sent: its fingerprint is compared with a repeated key's.
+    pub body: &'a [u8],
+    /// The DPoP proof, when the token is DPoP-bound.
+    pub proof: Option<&'a ProofRecord>,
+}
+
+/// Stores `request` at Unix time `now` in one write (its timesheets, its key's record, its
+/// proof), or answers it from the key's record: same body → the first answer again, nothing
+/// stored twice; other body → [`Refused::Reused`]. Ids reserved for a request answered from a
+/// record go back to the sandbox, so replays and `422`s leave no gap.
 ///
 /// # Errors
-/// [`StoreError`] when the store fails.
-pub async fn begin<S: TimesheetStore>(
+/// [`Refused`]; nothing was stored.
+pub async fn store<S: TimesheetStore>(
     store: &S,
-    scope_key: &str,
-    fingerprint: &str,
-    count: u64,
+    request: Request<'_>,
     now: i64,
-) -> Result<Decision, StoreError> {
-    if let Some(existing) = store.find_record(scope_key).await?
-        && existing.expires_at >= now
-    {
-        return decide(store, existing, fingerprint, count, now).await;
-    }
+) -> Result<Stored, Refused> {
+    let count = request.entries.len() as u64;
     let first_id = store.reserve_ids(count).await?;
-    let record = IdempotencyRecord {
-        scope_key: scope_key.to_owned(),
-        fingerprint: fingerprint.to_owned(),
+    let record = request.key.map(|key| IdempotencyRecord {
+        scope_key: scope_key(request.client_id, key),
+        fingerprint: fingerprint(request.body),
         first_id,
         count,
-        claimed_at: now,
         expires_at: now + RETENTION_SECONDS,
+    });
+    let write = UploadWrite {
+        entries: request.entries,
+        first_id,
+        client_id: request.client_id,
+        record: record.as_ref(),
+        proof: request.proof,
+        now,
     };
-    match store.claim(&record, now).await? {
-        Claim::Claimed => Ok(Decision::Proceed(first_id)),
-        // Our own claim, met when the SDK retried the write after a lost answer: the fresh
-        // `first_id` in it is ours alone.
-        Claim::Exists(existing) if existing == record => Ok(Decision::Proceed(first_id)),
-        // Another request claimed the key since the read: its record decides.
-        Claim::Exists(existing) => decide(store, existing, fingerprint, count, now).await,
+    let written = store.write(&write).await?;
+    if written != Written::Stored && written != Written::IdsTaken {
+        store.give_back_ids(first_id, count);
+    }
+    match written {
+        Written::Stored => Ok(Stored {
+            first_id,
+            replayed: false,
+        }),
+        Written::ProofReplayed => Err(Refused::ProofReplayed),
+        // Freshly reserved ids taken: answering 201 would lose the entries; the retry stores
+        // under later ids.
+        Written::IdsTaken => Err(StoreError::IdsTaken { first_id }.into()),
+        Written::KeyRecorded(existing) => {
+            let same = record.as_ref().is_some_and(|sent| {
+                sent.fingerprint == existing.fingerprint && sent.count == existing.count
+            });
+            replay(store, &existing, same, request.proof).await
+        }
     }
 }
 
-/// What a request meets when `existing` holds its key.
-async fn decide<S: TimesheetStore>(
+/// The answer of a request whose key `existing` holds, `same` request or not.
+async fn replay<S: TimesheetStore>(
     store: &S,
-    existing: IdempotencyRecord,
-    fingerprint: &str,
-    count: u64,
-    now: i64,
-) -> Result<Decision, StoreError> {
-    if existing.fingerprint != fingerprint || existing.count != count {
-        return Ok(Decision::Reused);
+    existing: &IdempotencyRecord,
+    same: bool,
+    proof: Option<&ProofRecord>,
+) -> Result<Stored, Refused> {
+    if !same {
+        return Err(Refused::Reused);
     }
-    // All of a request's timesheets are written in one transaction: the first tells for all.
-    if store.is_stored(existing.first_id).await? {
-        return Ok(Decision::Replay(existing.first_id));
-    }
-    if now - existing.claimed_at < IN_FLIGHT_SECONDS {
-        return Ok(Decision::InFlight);
-    }
-    // The first attempt died before storing; take over with its ids, so if it was merely slow
-    // the conditional writes still let only one of us store.
-    if store
-        .take_over(&existing.scope_key, existing.claimed_at, now)
-        .await?
+    // The proof was cancelled with the write: recorded now, so it cannot be replayed.
+    if let Some(proof) = proof
+        && !store.record_proof(proof).await?
     {
-        Ok(Decision::TakeOver(existing.first_id))
-    } else {
-        Ok(Decision::InFlight)
+        return Err(Refused::ProofReplayed);
     }
-}
-
-/// Ends the claim made at `claimed_at` after a write that failed and may or may not have
-/// landed: the key keeps its ids, and the client's retry takes them over at once instead of
-/// waiting out [`IN_FLIGHT_SECONDS`]; the conditional writes still let only one attempt store.
-///
-/// # Errors
-/// [`StoreError`] when the store fails; the claim then simply runs out.
-pub async fn abandon<S: TimesheetStore>(
-    store: &S,
-    scope_key: &str,
-    claimed_at: i64,
-) -> Result<(), StoreError> {
-    // Claim time 0 is long past; a retry that took over meanwhile keeps its claim.
-    store.take_over(scope_key, claimed_at, 0).await.map(drop)
+    Ok(Stored {
+        first_id: existing.first_id,
+        replayed: true,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::memory::MemoryStore;
-    use crate::store::{Insert, TimesheetStore};
-    use timesheets::TimesheetEntry;
 
-    fn entry() -> TimesheetEntry {
-        TimesheetEntry::sample()
+    fn entries(count: usize) -> Vec<TimesheetEntry> {
+        vec![TimesheetEntry::sample(); count]
+    }
+
+    fn request<'a>(
+        entries: &'a [TimesheetEntry],
+        key: Option<&'a str>,
+        body: &'a [u8],
+        proof: Option<&'a ProofRecord>,
+    ) -> Request<'a> {
+        Request {
+            entries,
+            client_id: "c",
+            key,
+            body,
+            proof,
+        }
+    }
+
+    fn proof(id: &str) -> ProofRecord {
+        ProofRecord {
+            proof_id: id.to_owned(),
+            expires_at: 2_000,
+        }
+    }
+
+    fn outcome(stored: Result<Stored, Refused>) -> String {
+        match stored {
+            Ok(Stored { first_id, replayed }) => format!("{first_id} replayed={replayed}"),
+            Err(refused) => format!("{refused:?}"),
+        }
     }
 
     #[test]
@@ -148,95 +192,59 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dead_first_attempt_is_taken_over_with_its_ids() {
-        let store = MemoryStore::default();
-        let first = begin(&store, "1:c:k", "f", 1, 1_000).await.unwrap();
-        assert_eq!(first, Decision::Proceed(1));
-        // Still within the in-flight window: the retry must wait.
-        assert_eq!(
-            begin(&store, "1:c:k", "f", 1, 1_010).await.unwrap(),
-            Decision::InFlight
-        );
-        // Past it: the retry takes over the same ids.
-        let later = 1_000 + IN_FLIGHT_SECONDS;
-        assert_eq!(
-            begin(&store, "1:c:k", "f", 1, later).await.unwrap(),
-            Decision::TakeOver(1)
-        );
-        assert_eq!(
-            store.insert_all(1, &[entry()], "c").await.unwrap(),
-            Insert::Stored
-        );
-        // The slow first attempt finally writes: nothing is stored twice.
-        assert_eq!(
-            store.insert_all(1, &[entry()], "c").await.unwrap(),
-            Insert::AlreadyStored
-        );
-        assert_eq!(store.rows().len(), 1);
-        assert_eq!(
-            begin(&store, "1:c:k", "f", 1, later + 1).await.unwrap(),
-            Decision::Replay(1)
-        );
-        assert_eq!(
-            begin(&store, "1:c:k", "g", 1, later + 1).await.unwrap(),
-            Decision::Reused
-        );
+    async fn a_repeated_key_is_answered_from_its_record_and_leaves_no_gap() {
+        let memory = MemoryStore::default();
+        let two = entries(2);
+        let send = |key, body| store(&memory, request(&two, Some(key), body, None), 1_000);
+        assert_eq!(outcome(send("k", b"f").await), "1 replayed=false");
+        assert_eq!(outcome(send("k", b"f").await), "1 replayed=true");
+        assert_eq!(outcome(send("k", b"g").await), "Reused");
+        // The replay's and the 422's ids went back: the next key continues at 3.
+        assert_eq!(outcome(send("other", b"f").await), "3 replayed=false");
+        assert_eq!(memory.rows().len(), 4);
     }
 
     #[tokio::test]
-    async fn an_abandoned_claim_is_taken_over_at_once_with_its_ids() {
-        let store = MemoryStore::default();
+    async fn an_expired_key_starts_afresh() {
+        let memory = MemoryStore::default();
+        let one = entries(1);
+        let sent = request(&one, Some("k"), b"f", None);
         assert_eq!(
-            begin(&store, "1:c:k", "f", 2, 1_000).await.unwrap(),
-            Decision::Proceed(1)
+            outcome(store(&memory, sent, 1_000).await),
+            "1 replayed=false"
         );
-        abandon(&store, "1:c:k", 1_000).await.unwrap();
-        assert_eq!(
-            begin(&store, "1:c:k", "f", 2, 1_001).await.unwrap(),
-            Decision::TakeOver(1)
-        );
-        // The retry's claim stands: abandoning the old one again changes nothing.
-        abandon(&store, "1:c:k", 1_000).await.unwrap();
-        assert_eq!(
-            begin(&store, "1:c:k", "f", 2, 1_002).await.unwrap(),
-            Decision::InFlight
-        );
-    }
-
-    #[tokio::test]
-    async fn a_recorded_key_reserves_no_ids() {
-        let store = MemoryStore::default();
-        assert_eq!(
-            begin(&store, "1:c:a", "f", 2, 1_000).await.unwrap(),
-            Decision::Proceed(1)
-        );
-        assert_eq!(
-            begin(&store, "1:c:a", "f", 2, 1_001).await.unwrap(),
-            Decision::InFlight
-        );
-        store.insert_all(1, &[entry(), entry()], "c").await.unwrap();
-        assert_eq!(
-            begin(&store, "1:c:a", "f", 2, 1_002).await.unwrap(),
-            Decision::Replay(1)
-        );
-        assert_eq!(
-            begin(&store, "1:c:a", "g", 2, 1_003).await.unwrap(),
-            Decision::Reused
-        );
-        // The next new key continues right after the first two ids.
-        assert_eq!(
-            begin(&store, "1:c:b", "f", 1, 1_004).await.unwrap(),
-            Decision::Proceed(3)
-        );
-    }
-
-    #[tokio::test]
-    async fn expired_keys_start_afresh() {
-        let store = MemoryStore::default();
-        begin(&store, "1:c:k", "f", 1, 1_000).await.unwrap();
-        store.insert_all(1, &[entry()], "c").await.unwrap();
         let after_expiry = 1_000 + RETENTION_SECONDS + 1;
-        let decision = begin(&store, "1:c:k", "f", 1, after_expiry).await.unwrap();
-        assert!(matches!(decision, Decision::Proceed(id) if id > 1));
+        assert_eq!(
+            outcome(store(&memory, sent, after_expiry).await),
+            "2 replayed=false"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_replayed_proof_is_refused_and_stores_nothing() {
+        let memory = MemoryStore::default();
+        let one = entries(1);
+        let first = proof("p-1");
+        for (key, expected) in [(None, "1 replayed=false"), (Some("k"), "ProofReplayed")] {
+            let sent = request(&one, key, b"f", Some(&first));
+            assert_eq!(
+                outcome(store(&memory, sent, 1_000).await),
+                expected,
+                "{key:?}"
+            );
+        }
+        assert_eq!(memory.rows().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_replayed_key_records_its_new_proof() {
+        let memory = MemoryStore::default();
+        let one = entries(1);
+        let (first, second) = (proof("p-1"), proof("p-2"));
+        let send = |proof| store(&memory, request(&one, Some("k"), b"f", Some(proof)), 1_000);
+        assert_eq!(outcome(send(&first).await), "1 replayed=false");
+        assert_eq!(outcome(send(&second).await), "1 replayed=true");
+        assert_eq!(outcome(send(&second).await), "ProofReplayed");
+        assert_eq!(memory.rows().len(), 1);
     }
 }

@@ -3,9 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use timesheets::TimesheetEntry;
-
-use super::{Claim, IdempotencyRecord, Insert, StoreError, StoredTimesheet, TimesheetStore};
+use super::id_blocks::IdBlocks;
+use super::{
+    IdempotencyRecord, ProofRecord, StoreError, StoredTimesheet, TimesheetStore, UploadWrite,
+    Written,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -15,10 +17,21 @@ struct State {
     proofs: HashMap<String, i64>,
 }
 
-/// Keeps everything in maps behind a mutex; ids count up from 1.
-#[derive(Debug, Default)]
+/// Keeps everything in maps behind a mutex; ids count up from 1 in blocks of one, and ids
+/// given back are handed out again first.
+#[derive(Debug)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    ids: IdBlocks,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            ids: IdBlocks::new(1),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -34,81 +47,64 @@ impl MemoryStore {
 
 impl TimesheetStore for MemoryStore {
     async fn reserve_ids(&self, count: u64) -> Result<u64, StoreError> {
-        let mut state = self.state();
-        state.last_id += count;
-        Ok(state.last_id - count + 1)
+        let counter = |ids| {
+            let mut state = self.state();
+            state.last_id += ids;
+            std::future::ready(Ok(state.last_id - ids + 1))
+        };
+        self.ids.reserve(count, counter).await
     }
 
-    async fn insert_all(
-        &self,
-        first_id: u64,
-        entries: &[TimesheetEntry],
-        client_id: &str,
-    ) -> Result<Insert, StoreError> {
+    fn give_back_ids(&self, first_id: u64, count: u64) {
+        self.ids.give_back(first_id..first_id + count);
+    }
+
+    async fn write(&self, write: &UploadWrite<'_>) -> Result<Written, StoreError> {
         let mut state = self.state();
-        let ids = first_id..first_id + entries.len() as u64;
-        if ids.clone().any(|id| state.rows.contains_key(&id)) {
-            return Ok(Insert::AlreadyStored);
+        if let Some(proof) = write.proof
+            && state.proofs.contains_key(&proof.proof_id)
+        {
+            return Ok(Written::ProofReplayed);
         }
-        for (id, entry) in ids.zip(entries) {
+        if let Some(record) = write.record
+            && let Some(existing) = state.records.get(&record.scope_key)
+            && existing.expires_at >= write.now
+        {
+            return Ok(Written::KeyRecorded(existing.clone()));
+        }
+        let ids = write.first_id..write.first_id + write.entries.len() as u64;
+        if ids.clone().any(|id| state.rows.contains_key(&id)) {
+            return Ok(Written::IdsTaken);
+        }
+        for (id, entry) in ids.zip(write.entries) {
             let row = StoredTimesheet {
                 id,
                 entry: entry.clone(),
-                client_id: client_id.to_owned(),
+                client_id: write.client_id.to_owned(),
             };
             state.rows.insert(id, row);
         }
-        Ok(Insert::Stored)
-    }
-
-    async fn is_stored(&self, id: u64) -> Result<bool, StoreError> {
-        Ok(self.state().rows.contains_key(&id))
-    }
-
-    async fn find_record(&self, scope_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        Ok(self.state().records.get(scope_key).cloned())
-    }
-
-    async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {
-        let mut state = self.state();
-        match state.records.get(&record.scope_key) {
-            Some(existing) if existing.expires_at >= now => Ok(Claim::Exists(existing.clone())),
-            _ => {
-                state
-                    .records
-                    .insert(record.scope_key.clone(), record.clone());
-                Ok(Claim::Claimed)
-            }
+        if let Some(record) = write.record {
+            state
+                .records
+                .insert(record.scope_key.clone(), record.clone());
         }
-    }
-
-    async fn take_over(
-        &self,
-        scope_key: &str,
-        previous_claimed_at: i64,
-        claimed_at: i64,
-    ) -> Result<bool, StoreError> {
-        let mut state = self.state();
-        match state.records.get_mut(scope_key) {
-            Some(record) if record.claimed_at == previous_claimed_at => {
-                record.claimed_at = claimed_at;
-                Ok(true)
-            }
-            _ => Ok(false),
+        if let Some(proof) = write.proof {
+            state
+                .proofs
+                .insert(proof.proof_id.clone(), proof.expires_at);
         }
+        Ok(Written::Stored)
     }
 
-    async fn release(&self, scope_key: &str) -> Result<(), StoreError> {
-        self.state().records.remove(scope_key);
-        Ok(())
-    }
-
-    async fn record_proof(&self, proof_id: &str, expires_at: i64) -> Result<bool, StoreError> {
+    async fn record_proof(&self, proof: &ProofRecord) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if state.proofs.contains_key(proof_id) {
+        if state.proofs.contains_key(&proof.proof_id) {
             return Ok(false);
         }
-        state.proofs.insert(proof_id.to_owned(), expires_at);
+        state
+            .proofs
+            .insert(proof.proof_id.clone(), proof.expires_at);
         Ok(true)
     }
 }

@@ -1,8 +1,10 @@
-//! Where timesheets and idempotency records are kept: a port the handler depends on, with a
-//! DynamoDB adapter for Lambda and an in-memory one for unit tests. The policy built on these
-//! primitives (what a repeated key means) lives in the `idempotency` module.
+//! Where timesheets, idempotency records and DPoP replay records are kept: a port the handler
+//! depends on, whose write is one transaction per upload, with a DynamoDB adapter for Lambda
+//! and an in-memory one for unit tests. What a repeated key means lives in the `idempotency`
+//! module.
 
 pub mod dynamodb;
+pub mod id_blocks;
 pub mod memory;
 
 use std::error::Error;
@@ -15,7 +17,7 @@ use timesheets::TimesheetEntry;
 /// A timesheet as stored: the entry, its id and the client that uploaded it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredTimesheet {
-    /// Unique id from the store's atomic counter.
+    /// Unique id, from a block reserved on the store's atomic counter ([`id_blocks`]).
     pub id: u64,
     /// The validated entry.
     pub entry: TimesheetEntry,
@@ -23,11 +25,8 @@ pub struct StoredTimesheet {
     pub client_id: String,
 }
 
-/// The outcome of a request with an idempotency key, kept 24 hours.
-///
-/// The ids are reserved before the record is written, so every attempt for the same key stores
-/// under the same ids (until a failed write frees the key) and the conditional writes make a
-/// second store impossible. A key already recorded reserves nothing.
+/// The outcome of a request with an idempotency key, kept 24 hours, written in the same
+/// transaction as the request's timesheets: a record always names stored timesheets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     /// The key, scoped to the client: `<client>` and `<key>` joined unambiguously.
@@ -36,31 +35,51 @@ pub struct IdempotencyRecord {
     pub fingerprint: String,
     /// First of the `count` consecutive ids of this request's timesheets.
     pub first_id: u64,
-    /// How many timesheets the request stores.
+    /// How many timesheets the request stored.
     pub count: u64,
-    /// When the current attempt started, Unix seconds.
-    pub claimed_at: i64,
     /// When the record may be forgotten, Unix seconds (the table's TTL attribute `expires_at`).
     pub expires_at: i64,
 }
 
-/// What [`TimesheetStore::claim`] found.
+/// A DPoP proof seen once (RFC 9449 §11.1): its id (key thumbprint and `jti`, hashed) and
+/// when it may be forgotten, Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The record was written: this request owns the key.
-    Claimed,
-    /// A live record for the key already exists.
-    Exists(IdempotencyRecord),
+pub struct ProofRecord {
+    /// The proof's id, `dpop::replay_record`.
+    pub proof_id: String,
+    /// Unix seconds after which the proof is refused as stale anyway.
+    pub expires_at: i64,
 }
 
-/// What [`TimesheetStore::insert_all`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Insert {
-    /// Every timesheet was written.
+/// Everything one upload writes, committed together or not at all.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadWrite<'a> {
+    /// The timesheets, stored under `first_id..first_id + entries.len()`.
+    pub entries: &'a [TimesheetEntry],
+    /// Their first id, from [`TimesheetStore::reserve_ids`].
+    pub first_id: u64,
+    /// The uploading client.
+    pub client_id: &'a str,
+    /// The key's record, when the request carries an `Idempotency-Key`: written unless a live
+    /// record (not expired at `now`) holds the key.
+    pub record: Option<&'a IdempotencyRecord>,
+    /// The request's DPoP proof: written unless it was seen before.
+    pub proof: Option<&'a ProofRecord>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+/// What [`TimesheetStore::write`] did. Every outcome but `Stored` wrote nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Every item was written.
     Stored,
-    /// An id was already taken, normally by an earlier attempt of the same request; nothing
-    /// written.
-    AlreadyStored,
+    /// The DPoP proof was seen before: a replay (RFC 9449 §11.1).
+    ProofReplayed,
+    /// A live record holds the key: this record, as stored.
+    KeyRecorded(IdempotencyRecord),
+    /// An id was already taken (the id counter behind the stored timesheets).
+    IdsTaken,
 }
 
 /// Why the store failed; the API answers `503` and the caller may retry.
@@ -105,60 +124,31 @@ pub enum StoreError {
         /// The first id of the reservation.
         first_id: u64,
     },
-    /// An idempotency record was deleted between the failed conditional write and the read
-    /// of what made it fail (another request released the key); a retry meets a settled key.
-    #[error("timesheet store failed: idempotency record changed concurrently")]
-    RecordChanged,
 }
 
-/// Timesheet and idempotency-record persistence.
+/// Timesheet persistence: ids, then one write per upload with its idempotency record and DPoP
+/// replay record, all or nothing.
 pub trait TimesheetStore: Send + Sync {
-    /// Reserves `count` consecutive new ids and returns the first. Atomic across instances;
-    /// an unused reservation leaves a gap (ids are unique, not gap-free).
+    /// Reserves `count` consecutive new ids and returns the first. Unique across instances,
+    /// not gap-free and, across instances, not in time order ([`id_blocks`]).
     fn reserve_ids(&self, count: u64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
-    /// Stores `entries` under ids `first_id..first_id + len`, all or nothing.
-    fn insert_all(
+    /// Takes back `count` ids from `first_id`, reserved and not written (their upload was
+    /// answered from an earlier one), to hand them out again.
+    fn give_back_ids(&self, first_id: u64, count: u64);
+
+    /// Writes `write`'s timesheets, record and proof in one transaction, all or nothing; an
+    /// item that fails its condition cancels it and says why ([`Written`]).
+    fn write(
         &self,
-        first_id: u64,
-        entries: &[TimesheetEntry],
-        client_id: &str,
-    ) -> impl Future<Output = Result<Insert, StoreError>> + Send;
+        write: &UploadWrite<'_>,
+    ) -> impl Future<Output = Result<Written, StoreError>> + Send;
 
-    /// Whether timesheet `id` is stored (strongly consistent).
-    fn is_stored(&self, id: u64) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// The record of `scope_key`, expired or not (strongly consistent).
-    fn find_record(
-        &self,
-        scope_key: &str,
-    ) -> impl Future<Output = Result<Option<IdempotencyRecord>, StoreError>> + Send;
-
-    /// Writes `record` unless a live record (not expired at `now`) has its key.
-    fn claim(
-        &self,
-        record: &IdempotencyRecord,
-        now: i64,
-    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
-
-    /// Moves a stale claim to `claimed_at`, only if it still has `previous_claimed_at`.
-    /// Returns whether this caller won it.
-    fn take_over(
-        &self,
-        scope_key: &str,
-        previous_claimed_at: i64,
-        claimed_at: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-
-    /// Deletes the record of a request that failed before storing, so a retry starts afresh.
-    fn release(&self, scope_key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// Records the DPoP proof `proof_id` until `expires_at` (Unix seconds) unless it is
-    /// recorded already: `true` the first time, `false` for a replay (RFC 9449 §11.1), across
-    /// every sandbox.
+    /// Records DPoP proof `proof` unless it is recorded already: `true` the first time,
+    /// `false` for a replay (RFC 9449 §11.1), across every sandbox. For a request answered
+    /// from an earlier upload's record, whose write was cancelled with its proof.
     fn record_proof(
         &self,
-        proof_id: &str,
-        expires_at: i64,
+        proof: &ProofRecord,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod dynamodb;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -16,6 +18,7 @@ pub use testkit::issuer::{
 #[allow(unused_imports)] // each test file uses its own subset
 pub use testkit::request::upload;
 use testkit::{JwksServer, LocalIssuer, TestKey};
+use timesheets_api::store::TimesheetStore;
 use timesheets_api::store::memory::MemoryStore;
 use timesheets_api::{ApiConfig, UploadApi};
 
@@ -111,7 +114,7 @@ impl Harness {
 }
 
 /// Sends `request` to `api` and reads the answer.
-pub async fn call(api: &UploadApi<MemoryStore>, request: Request) -> Answer {
+pub async fn call<S: TimesheetStore>(api: &UploadApi<S>, request: Request) -> Answer {
     let response = api.handle(request).await;
     let header = |name: &str| {
         response

@@ -103,14 +103,14 @@ mod tests {
     use crate::upload_client::Uploaded;
     use timesheets::{CreatedTimesheet, TimesheetEntry};
 
-    /// A run of batches of 100 entries, each stored or failed with the given error.
+    /// A run of full batches, each stored or failed with the given error.
     fn run_of(run_id: &str, errors: &[Option<&str>]) -> JobReport {
-        let entries = vec![TimesheetEntry::sample(); 100 * errors.len()];
+        let entries = vec![TimesheetEntry::sample(); timesheets::MAX_BATCH_ENTRIES * errors.len()];
         let mut report = JobReport::new(run_id.to_owned());
         for (batch, error) in crate::batch::batches(run_id, &entries).zip(errors) {
             let result = match error {
                 None => Ok(Uploaded {
-                    timesheets: (1..=100)
+                    timesheets: (1..=timesheets::MAX_BATCH_ENTRIES as u64)
                         .map(|id| CreatedTimesheet::new(id, "007"))
                         .collect(),
                     replayed: false,
@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(error.kind(), "UploadFailed");
         assert_eq!(
             error.to_string(),
-            "2 of 3 batches of run 2017-05-10T17:00:00Z failed (100 timesheets stored); \
+            "2 of 3 batches of run 2017-05-10T17:00:00Z failed (98 timesheets stored); \
              batch 1: API answered HTTP 400 invalid_body: `hours` ...; \
              batch 2: API answered HTTP 503 (gave up: attempts used up)"
         );
@@ -157,7 +157,7 @@ mod tests {
         let message = JobError::Upload(Box::new(run_of("r", &errors))).to_string();
         assert_eq!(
             message,
-            "4 of 5 batches of run r failed (100 timesheets stored); \
+            "4 of 5 batches of run r failed (98 timesheets stored); \
              batch 0: a; batch 1: b; batch 3: c"
         );
     }

@@ -1,14 +1,15 @@
 //! The table's items: one table, partition key `pk` (S), TTL attribute `expires_at`.
 //!
 //! `COUNTER#timesheet` holds `last_id`; each timesheet is `TIMESHEET#<id>` with its entry, the
-//! client and `created_at`; each idempotency record is `IDEMPOTENCY#<scope key>`.
+//! client and `created_at`; each idempotency record is `IDEMPOTENCY#<scope key>`; each DPoP
+//! proof seen is `DPOP#<proof id>`.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use timesheets::TimesheetEntry;
 
-use crate::store::{IdempotencyRecord, StoreError};
+use crate::store::{IdempotencyRecord, ProofRecord, StoreError};
 
 /// An item as the SDK reads and writes it.
 pub type Item = HashMap<String, AttributeValue>;
@@ -66,8 +67,15 @@ pub fn record(record: &IdempotencyRecord) -> Item {
         ("fingerprint".to_owned(), s(&record.fingerprint)),
         ("first_id".to_owned(), n(record.first_id)),
         ("count".to_owned(), n(record.count)),
-        ("claimed_at".to_owned(), n(record.claimed_at)),
         (TTL_ATTRIBUTE.to_owned(), n(record.expires_at)),
+    ])
+}
+
+/// The replay record of a DPoP proof.
+pub fn proof(proof: &ProofRecord) -> Item {
+    HashMap::from([
+        (PARTITION_KEY.to_owned(), s(proof_key(&proof.proof_id))),
+        (TTL_ATTRIBUTE.to_owned(), n(proof.expires_at)),
     ])
 }
 
@@ -98,7 +106,6 @@ pub fn to_record(scope_key: &str, item: &Item) -> Result<IdempotencyRecord, Stor
             .ok_or(unreadable("fingerprint"))?,
         first_id: unsigned("first_id")?,
         count: unsigned("count")?,
-        claimed_at: number("claimed_at")?,
         expires_at: number(TTL_ATTRIBUTE)?,
     })
 }
@@ -113,7 +120,6 @@ mod tests {
             fingerprint: "9f86d081".to_owned(),
             first_id: 14,
             count: 3,
-            claimed_at: 1_494_438_021,
             expires_at: 1_494_524_421,
         }
     }
@@ -138,8 +144,6 @@ mod tests {
             ("first_id", Some(n(-1))),
             ("count", None),
             ("count", Some(n(-3))),
-            ("claimed_at", None),
-            ("claimed_at", Some(s("1494438021"))),
             (TTL_ATTRIBUTE, None),
             (TTL_ATTRIBUTE, Some(n("1.5e9"))),
         ];

@@ -1,16 +1,19 @@
 //! DynamoDB adapter on one table, whose items are laid out in [`item`].
 //!
 //! The counter's `last_id` is bumped atomically with `ADD` (never max+1, so concurrent Lambda
-//! instances never share an id). Timesheets are written with `attribute_not_exists(pk)`, in one
-//! transaction per request (all or nothing), even for one entry: the SDK gives each call a
-//! `ClientRequestToken`, so when it retries after a lost answer DynamoDB answers success again
-//! instead of failing the condition on the first write
+//! instances never share an id), one block of ids at a time ([`IdBlocks`]). An upload is one
+//! `TransactWriteItems`, even for one entry: its idempotency record, its DPoP replay record and
+//! its timesheets, each with `attribute_not_exists(pk)` (the record also when expired), all or
+//! nothing. A record or proof that exists cancels it, and DynamoDB returns the record
+//! (`ReturnValuesOnConditionCheckFailure` `ALL_OLD`), so a repeated key is answered with no
+//! read. The SDK gives each call a `ClientRequestToken`, so when it retries after a lost answer
+//! DynamoDB answers success again instead of failing the conditions on the first write
 //! (<https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html>).
-//! A conditional `PutItem` would cost half the write capacity but has no such token.
 
 pub mod item;
 
 use std::error::Error;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -18,14 +21,14 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    CancellationReason, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use timesheets::TimesheetEntry;
 
-use super::{Claim, IdempotencyRecord, Insert, StoreError, TimesheetStore};
-use item::{COUNTER_KEY, PARTITION_KEY, TTL_ATTRIBUTE, n, proof_key, record_key, s, timesheet_key};
+use super::id_blocks::{DEFAULT_BLOCK_SIZE, IdBlocks};
+use super::{ProofRecord, StoreError, TimesheetStore, UploadWrite, Written};
+use item::{COUNTER_KEY, Item, PARTITION_KEY, n, s};
 
 const NEW_ITEM: &str = "attribute_not_exists(pk)";
 
@@ -56,21 +59,47 @@ fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
         == Some("ConditionalCheckFailedException")
 }
 
-/// Whether a transaction was cancelled only because a timesheet's `pk` already exists, read
-/// from its structured `CancellationReasons` (one per item, `None` code for items that passed).
-fn already_stored<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
-    match error.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-            let codes: Vec<&str> = cancelled
-                .cancellation_reasons()
-                .iter()
-                .filter_map(|reason| reason.code())
-                .filter(|code| *code != "None")
-                .collect();
-            !codes.is_empty() && codes.iter().all(|code| *code == "ConditionalCheckFailed")
-        }
-        _ => false,
+/// Why a transaction was cancelled, read from its `CancellationReasons` (one per item, in
+/// order: the record if any, the proof if any, then the timesheets; code `None` for items that
+/// passed). `None` for any reason but a failed condition (throttling, a conflict): the caller
+/// reports the error as a failure.
+fn cancelled(
+    write: &UploadWrite<'_>,
+    reasons: &[CancellationReason],
+) -> Option<Result<Written, StoreError>> {
+    let failed_condition = |reason: Option<&CancellationReason>| {
+        reason.and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
+    };
+    let other = |code: &str| code != "None" && code != "ConditionalCheckFailed";
+    if reasons
+        .iter()
+        .filter_map(CancellationReason::code)
+        .any(other)
+    {
+        return None;
     }
+    let mut reasons = reasons.iter();
+    let record = write.record.map(|_| reasons.next());
+    if write.proof.is_some() && failed_condition(reasons.next()) {
+        return Some(Ok(Written::ProofReplayed));
+    }
+    if let (Some(record), Some(reason)) = (write.record, record.flatten())
+        && failed_condition(Some(reason))
+    {
+        let existing = reason
+            .item()
+            .map(|item| item::to_record(&record.scope_key, item));
+        return Some(match existing {
+            Some(existing) => existing.map(Written::KeyRecorded),
+            None => Err(StoreError::Unreadable {
+                item: "an idempotency record",
+                attribute: "pk",
+            }),
+        });
+    }
+    reasons
+        .any(|reason| failed_condition(Some(reason)))
+        .then_some(Ok(Written::IdsTaken))
 }
 
 /// Stores timesheets in the DynamoDB table `TIMESHEETS_TABLE`.
@@ -78,20 +107,35 @@ fn already_stored<R>(error: &SdkError<TransactWriteItemsError, R>) -> bool {
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    ids: Arc<IdBlocks>,
 }
 
 impl DynamoDbStore {
-    /// A store on `table` through `client`.
+    /// A store on `table` through `client`, reserving ids in blocks of [`DEFAULT_BLOCK_SIZE`].
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            ids: Arc::new(IdBlocks::new(DEFAULT_BLOCK_SIZE)),
         }
     }
-}
 
-impl TimesheetStore for DynamoDbStore {
-    async fn reserve_ids(&self, count: u64) -> Result<u64, StoreError> {
+    /// This store reserving ids in blocks of `size` (`TIMESHEETS_ID_BLOCK_SIZE`).
+    pub fn with_id_block_size(mut self, size: u64) -> Self {
+        self.ids = Arc::new(IdBlocks::new(size));
+        self
+    }
+
+    /// A `Put` of `item` into the table on `condition`.
+    fn put(&self, item: Item, condition: &str) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+    }
+
+    /// Reserves `count` new ids on the counter item (`UpdateItem` `ADD`) and returns the first.
+    async fn reserve_block(&self, count: u64) -> Result<u64, StoreError> {
         let output = self
             .client
             .update_item()
@@ -114,138 +158,73 @@ impl TimesheetStore for DynamoDbStore {
             })?;
         Ok(last + 1 - count)
     }
+}
 
-    async fn insert_all(
-        &self,
-        first_id: u64,
-        entries: &[TimesheetEntry],
-        client_id: &str,
-    ) -> Result<Insert, StoreError> {
+impl TimesheetStore for DynamoDbStore {
+    async fn reserve_ids(&self, count: u64) -> Result<u64, StoreError> {
+        self.ids.reserve(count, |ids| self.reserve_block(ids)).await
+    }
+
+    fn give_back_ids(&self, first_id: u64, count: u64) {
+        self.ids.give_back(first_id..first_id + count);
+    }
+
+    async fn write(&self, write: &UploadWrite<'_>) -> Result<Written, StoreError> {
         let created_at = OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .map_err(unbuilt)?;
-        let mut items = Vec::with_capacity(entries.len());
-        for (id, entry) in (first_id..).zip(entries) {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item::timesheet(id, entry, client_id, &created_at)))
-                .condition_expression(NEW_ITEM)
-                .build()
-                .map_err(unbuilt)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+        let mut items = Vec::with_capacity(write.entries.len() + 2);
+        if let Some(record) = write.record {
+            // TTL deletion lags by up to days: an expired record counts as absent.
+            let put = self
+                .put(
+                    item::record(record),
+                    "attribute_not_exists(pk) OR expires_at < :now",
+                )
+                .expression_attribute_values(":now", n(write.now))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            items.push(transact(put)?);
         }
-        match self
+        if let Some(proof) = write.proof {
+            items.push(transact(self.put(item::proof(proof), NEW_ITEM))?);
+        }
+        for (id, entry) in (write.first_id..).zip(write.entries) {
+            let timesheet = item::timesheet(id, entry, write.client_id, &created_at);
+            items.push(transact(self.put(timesheet, NEW_ITEM))?);
+        }
+        let result = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
-            .await
-        {
-            Ok(_) => Ok(Insert::Stored),
-            Err(error) if already_stored(&error) => Ok(Insert::AlreadyStored),
-            Err(error) => Err(failed("TransactWriteItems", error)),
-        }
-    }
-
-    async fn is_stored(&self, id: u64) -> Result<bool, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(timesheet_key(id)))
-            .projection_expression(PARTITION_KEY)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| failed("GetItem", error))?;
-        Ok(output.item.is_some())
-    }
-
-    async fn find_record(&self, scope_key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(record_key(scope_key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|error| failed("GetItem", error))?
-            .item;
-        item.map(|item| item::to_record(scope_key, &item))
-            .transpose()
-    }
-
-    async fn claim(&self, record: &IdempotencyRecord, now: i64) -> Result<Claim, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item::record(record)))
-            // TTL deletion lags by up to days: an expired record counts as absent.
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", n(now))
-            .send()
             .await;
         match result {
-            Ok(_) => Ok(Claim::Claimed),
-            Err(error) if condition_failed(&error) => {
-                match self.find_record(&record.scope_key).await? {
-                    Some(existing) => Ok(Claim::Exists(existing)),
-                    // Deleted between the two calls (released): let the caller retry later.
-                    None => Err(StoreError::RecordChanged),
-                }
+            Ok(_) => Ok(Written::Stored),
+            Err(error) => {
+                let reasons = match error.as_service_error() {
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancel)) => {
+                        cancelled(write, cancel.cancellation_reasons())
+                    }
+                    _ => None,
+                };
+                reasons.unwrap_or_else(|| Err(failed("TransactWriteItems", error)))
             }
-            Err(error) => Err(failed("PutItem", error)),
         }
-    }
-
-    async fn take_over(
-        &self,
-        scope_key: &str,
-        previous_claimed_at: i64,
-        claimed_at: i64,
-    ) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(record_key(scope_key)))
-            .update_expression("SET claimed_at = :new")
-            .condition_expression("claimed_at = :previous")
-            .expression_attribute_values(":new", n(claimed_at))
-            .expression_attribute_values(":previous", n(previous_claimed_at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if condition_failed(&error) => Ok(false),
-            Err(error) => Err(failed("UpdateItem", error)),
-        }
-    }
-
-    async fn release(&self, scope_key: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PARTITION_KEY, s(record_key(scope_key)))
-            .send()
-            .await
-            .map_err(|error| failed("DeleteItem", error))?;
-        Ok(())
     }
 
     /// A conditional `PutItem`. When the SDK retries a write whose answer was lost, the
     /// condition fails on this call's own item: its `writer` tells it apart from a replay.
-    async fn record_proof(&self, proof_id: &str, expires_at: i64) -> Result<bool, StoreError> {
+    async fn record_proof(&self, proof: &ProofRecord) -> Result<bool, StoreError> {
         let writer = uuid::Uuid::new_v4().to_string();
+        let mut item = item::proof(proof);
+        item.insert("writer".to_owned(), s(&writer));
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(PARTITION_KEY, s(proof_key(proof_id)))
-            .item(TTL_ATTRIBUTE, n(expires_at))
-            .item("writer", s(&writer))
+            .set_item(Some(item))
             .condition_expression(NEW_ITEM)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -266,4 +245,13 @@ impl TimesheetStore for DynamoDbStore {
             Err(error) => Err(failed("PutItem", error)),
         }
     }
+}
+
+/// One action of a transaction.
+fn transact(
+    put: aws_sdk_dynamodb::types::builders::PutBuilder,
+) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .put(put.build().map_err(unbuilt)?)
+        .build())
 }
