@@ -101,6 +101,11 @@ impl LocalDynamoDb {
         serde_json::from_str(body).map_err(|error| format!("request counts: {error}: {answer}"))
     }
 
+    /// CPU the emulator has used so far (all its threads), to tell how busy it was.
+    pub fn cpu(&self) -> Duration {
+        crate::function::process_cpu(self.child.id())
+    }
+
     /// The AWS environment a function needs to use this emulator.
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = Self::placeholder_env();

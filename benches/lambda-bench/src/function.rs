@@ -136,17 +136,55 @@ impl Function {
         Ok(answer)
     }
 
+    /// Invokes the function with every payload, keeping `in_flight` invocations delivered and
+    /// unanswered at any time (a closed loop, as that many callers would); the answers in the
+    /// order of `payloads`.
+    pub fn invoke_concurrently(
+        &mut self,
+        payloads: &[Vec<u8>],
+        in_flight: usize,
+    ) -> Result<Vec<Answer>, String> {
+        let mut ids = Vec::with_capacity(payloads.len());
+        let mut answers: Vec<Option<Answer>> = payloads.iter().map(|_| None).collect();
+        let mut pending = payloads.iter();
+        for payload in pending.by_ref().take(in_flight.max(1)) {
+            ids.push(self.api.deliver(payload.clone()));
+        }
+        let mut answered = 0;
+        while answered < payloads.len() {
+            match self.api.call(STEP_TIMEOUT) {
+                Some(Call::Response {
+                    id,
+                    body,
+                    delivered,
+                    at,
+                }) => {
+                    let index = ids
+                        .iter()
+                        .position(|known| *known == id)
+                        .ok_or_else(|| format!("an answer to an invocation never sent: {id}"))?;
+                    let body = serde_json::from_slice(&body)
+                        .map_err(|error| format!("answer is not JSON: {error}"))?;
+                    answers[index] = Some(Answer {
+                        latency: at - delivered,
+                        body,
+                    });
+                    answered += 1;
+                    if let Some(payload) = pending.next() {
+                        ids.push(self.api.deliver(payload.clone()));
+                    }
+                }
+                Some(Call::Error { path, body }) => return Err(self.reported(&path, &body)),
+                Some(Call::Next(_)) => continue,
+                None => return Err(self.failure("did not answer")),
+            }
+        }
+        Ok(answers.into_iter().flatten().collect())
+    }
+
     /// CPU time of all its live threads so far, user + system.
     pub fn cpu(&self) -> Duration {
-        let tasks = format!("/proc/{}/task", self.child.id());
-        let total: u64 = std::fs::read_dir(tasks)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-            .filter_map(|text| text.split_whitespace().next()?.parse::<u64>().ok())
-            .sum();
-        Duration::from_nanos(total)
+        process_cpu(self.child.id())
     }
 
     /// The process id, for tools that attach to it.
@@ -204,4 +242,17 @@ impl Drop for Function {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// CPU time of all the live threads of process `pid` so far, user + system
+/// (`/proc/<pid>/task/*/schedstat`).
+pub fn process_cpu(pid: u32) -> Duration {
+    let total: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|text| text.split_whitespace().next()?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(total)
 }

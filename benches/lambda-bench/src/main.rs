@@ -7,8 +7,10 @@
 //! `hello-lambda`, `hello-put` (the floor of a stored request) and `timesheets-job` (the
 //! Makefile builds them; the job is measured for its init only);
 //! `--profile` runs warm requests under callgrind instead (`make profile`), `--load` the
-//! load test of `make load` (the API only; `--hello` is not started).
+//! load test of `make load` (the API only; `--hello` is not started), `--only-concurrency` the
+//! table of one API process serving 8 and 16 invocations at once, alone.
 
+mod concurrency;
 mod crypto;
 mod dpop;
 mod dynamodb;
@@ -73,7 +75,7 @@ fn profile(
 fn main() -> ExitCode {
     let (Some(api), Some(hello)) = (argument("--api"), argument("--hello")) else {
         eprintln!(
-            "usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR]"
+            "usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR] [--only-concurrency]"
         );
         return ExitCode::from(2);
     };
@@ -92,14 +94,20 @@ fn main() -> ExitCode {
     if let Some(out_dir) = argument("--profile") {
         return profile(&api, &hello, &issuer, &out_dir);
     }
-    let verify = crypto::measure(&issuer);
-    let verify_rows = crypto::rows(&verify);
-    report::print_table(
-        "Token verification (in process, release build)",
-        "raw RSA-2048 PKCS#1 v1.5 verify (aws-lc-rs)",
-        "timesheets-api",
-        &verify_rows,
-    );
+    // The concurrency table alone (a shorter run).
+    let only_concurrency = std::env::args().any(|arg| arg == "--only-concurrency");
+    let verify_rows = if only_concurrency {
+        Vec::new()
+    } else {
+        let rows = crypto::rows(&crypto::measure(&issuer));
+        report::print_table(
+            "Token verification (in process, release build)",
+            "raw RSA-2048 PKCS#1 v1.5 verify (aws-lc-rs)",
+            "timesheets-api",
+            &rows,
+        );
+        rows
+    };
 
     let dynamodb = dynamodb::LocalDynamoDb::start(&repo)
         .inspect_err(|why| eprintln!("lambda-bench: local DynamoDB not started: {why}"))
@@ -116,6 +124,22 @@ fn main() -> ExitCode {
         aws_env,
         stored: dynamodb.is_some(),
     };
+    let concurrency_rows = match concurrency::rows(&setup, dynamodb.as_ref()) {
+        Ok(rows) => rows,
+        Err(why) => {
+            eprintln!("lambda-bench: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    report::print_table(
+        "One API process, invocations in flight (AWS_LAMBDA_MAX_CONCURRENCY): 8 and 16",
+        "one at a time (today)",
+        "concurrent",
+        &concurrency_rows,
+    );
+    if only_concurrency {
+        return ExitCode::SUCCESS;
+    }
     let function_rows = match scenarios::rows(&setup) {
         Ok(rows) => rows,
         Err(why) => {
@@ -163,9 +187,15 @@ fn main() -> ExitCode {
         "timesheets-api",
         &size_rows,
     );
-    let missed = [&verify_rows, &function_rows, &request_rows, &size_rows]
-        .iter()
-        .any(|rows| report::any_missed(rows));
+    let missed = [
+        &verify_rows,
+        &function_rows,
+        &request_rows,
+        &concurrency_rows,
+        &size_rows,
+    ]
+    .iter()
+    .any(|rows| report::any_missed(rows));
     println!(
         "\n{}",
         if missed {

@@ -24,7 +24,7 @@ const STORED_PER_ROUND: usize = 30;
 const STORED_ROUNDS: usize = 5;
 
 /// A body the API refuses with `400 invalid_body` once the token passed.
-const REFUSED_BODY: &str = r#"{"user_id": "007"}"#;
+pub const REFUSED_BODY: &str = r#"{"user_id": "007"}"#;
 
 /// The two functions and what they run against.
 pub struct Setup<'a> {
@@ -41,7 +41,8 @@ pub struct Setup<'a> {
 }
 
 impl Setup<'_> {
-    fn api_env(&self) -> Vec<(String, String)> {
+    /// The API's environment: AWS, its issuer and audience.
+    pub fn api_env(&self) -> Vec<(String, String)> {
         let mut env = self.aws_env.clone();
         env.push(("AUTH_ISSUER".to_owned(), self.issuer.url()));
         env.push(("AUTH_AUDIENCE".to_owned(), AUDIENCE.to_owned()));
@@ -99,7 +100,8 @@ struct Cold {
     first_request: Duration,
 }
 
-fn status(answer: &Value) -> u64 {
+/// The HTTP status of a lambda_http answer, 0 when it has none.
+pub fn status(answer: &Value) -> u64 {
     answer["statusCode"].as_u64().unwrap_or(0)
 }
 

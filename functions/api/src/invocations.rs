@@ -10,12 +10,8 @@ use lambda_http::{Error, LambdaEvent, Service};
 use metrics_cloudwatch_embedded::Collector;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use timesheets::config::VarSource;
+use timesheets::config::{VarSource, optional};
 use timesheets::telemetry::invocation::InvocationMetricsLayer;
-
-/// The variable Lambda Managed Instances sets to the invocations one execution environment
-/// serves at once (1 to 1,600); unset on classic Lambda.
-pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
 /// How many invocations the process serves at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,11 +24,12 @@ pub enum Invocations {
 }
 
 impl Invocations {
-    /// What `AWS_LAMBDA_MAX_CONCURRENCY` in `source` asks for.
+    /// What `AWS_LAMBDA_MAX_CONCURRENCY` in `source` asks for: Lambda Managed Instances sets
+    /// it to the invocations one execution environment serves at once (up to 1,600); classic
+    /// Lambda leaves it unset.
     pub fn from_source(source: &impl VarSource) -> Self {
-        match source
-            .var(MAX_CONCURRENCY_VAR)
-            .and_then(|text| text.trim().parse::<u32>().ok())
+        match optional(source, "AWS_LAMBDA_MAX_CONCURRENCY")
+            .and_then(|text| text.parse::<u32>().ok())
         {
             Some(limit) if limit > 1 => Self::Concurrent(limit),
             _ => Self::OneAtATime,
@@ -93,7 +90,7 @@ mod tests {
     use super::*;
 
     fn with(value: &str) -> Invocations {
-        Invocations::from_source(&HashMap::from([(MAX_CONCURRENCY_VAR, value)]))
+        Invocations::from_source(&HashMap::from([("AWS_LAMBDA_MAX_CONCURRENCY", value)]))
     }
 
     #[test]
