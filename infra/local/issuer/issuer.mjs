@@ -50,6 +50,7 @@ import { ASSERTION_ALGS, authenticateClient } from "./client_auth.mjs";
 import { DPOP_ALGS, DpopVerifier } from "./dpop.mjs";
 import { OAuthError } from "./oauth_error.mjs";
 import { ReplayCache } from "./replay.mjs";
+import { readBody } from "./request_body.mjs";
 import { ResourceIndicators } from "./resource_indicators.mjs";
 import { SecretRotation, rotationDelaySeconds } from "./rotation.mjs";
 
@@ -173,20 +174,12 @@ function send(res, status, body, headers = {}) {
 
 async function readForm(req) {
   const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new OAuthError(400, "invalid_request", "Request body too large.");
-    }
-    chunks.push(chunk);
-  }
+  const body = await readBody(req, MAX_BODY_BYTES);
   if (type !== "application/x-www-form-urlencoded") {
     throw new OAuthError(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded.");
   }
   const form = new Map();
-  for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString("utf8"))) {
+  for (const [key, value] of new URLSearchParams(body.toString("utf8"))) {
     // RFC 6749 §3.2: request parameters must not be repeated.
     if (form.has(key)) {
       throw new OAuthError(400, "invalid_request", `Parameter '${key}' is repeated.`);

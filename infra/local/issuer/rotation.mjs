@@ -22,6 +22,7 @@
 // The new secret is in the answer, as Auth0's is; the log names the client only.
 import { randomBytes } from "node:crypto";
 import { OAuthError } from "./oauth_error.mjs";
+import { readBody } from "./request_body.mjs";
 
 const LOOPBACK = "127.0.0.1";
 const CLIENTS_PATH = "/api/v2/clients";
@@ -53,16 +54,7 @@ function newSecret() {
 }
 
 async function readJson(req) {
-  const chunks = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new OAuthError(400, "invalid_request", "Request body too large.");
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
+  const text = (await readBody(req, MAX_BODY_BYTES)).toString("utf8");
   if (text.trim() === "") {
     return {};
   }
