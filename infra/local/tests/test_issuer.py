@@ -179,3 +179,11 @@ def test_token_lifetime_can_be_set(tmp_path):
         assert status == 200 and body["expires_in"] == 120
         claims = json.loads(b64url(body["access_token"].split(".")[1]))
         assert claims["exp"] - claims["iat"] == 120
+
+
+def test_a_body_over_16_kib_is_refused_unread(issuer):
+    url, _ = issuer
+    padded = client_credentials(JOB, padding="x" * (17 * 1024))
+    status, _, body = token_request(url + "oauth/token", padded)
+    assert status == 400
+    assert body == {"error": "invalid_request", "error_description": "Request body too large."}
