@@ -11,6 +11,16 @@ transaction is cancelled: a transaction's time grew with the table (a 100-item b
 thousand rows took seconds). Here a transaction copies only the items it names, before it
 runs, and a cancelled one puts those back; its cost no longer depends on the table's size.
 
+moto also parses each condition expression three times per item of a transaction (to check
+its syntax, to check the condition, then again inside its own PutItem) and twice per PutItem.
+Here an expression is parsed once per request: the same text with the same names and values
+is the same tree.
+
+Two lookups moto repeats on every request answer the same each time, so they are made once:
+the list of its service modules (a directory listing of its own package) and the action
+methods of a response class (an `inspect.getmembers` of the class). Together they were about
+half of a PutItem's time here.
+
 And moto ignores TransactWriteItems' ClientRequestToken. DynamoDB answers a repeated token
 (the SDK's retry after a lost answer) with the first success for 10 minutes, and a token reused
 with other parameters with IdempotentParameterMismatchException; so does this server.
@@ -27,20 +37,33 @@ It also counts the DynamoDB requests that arrive, by operation (SDK retries incl
 answers the counts as JSON at GET /_stand_in/dynamodb-requests: `make bench` reads how many
 calls a stored upload costs where they arrive.
 
-Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT
+With --dynamodb-latency-ms N each DynamoDB request waits N ms before it is applied, outside
+the lock, as a request to DynamoDB waits on the network and the service: `make bench` uses it
+to measure what a function does while its requests wait, which a stand-in answering in
+microseconds of its own CPU cannot show. Off (0) by default.
+
+--quiet drops the access log line of each request (werkzeug's, written under a lock that all
+request threads share): the bench's stand-ins log nothing, the stack's keep their moto.log.
+
+Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT [--dynamodb-latency-ms N] [--quiet]
 (a second -H: also listen there, e.g. on the docker bridge gateway for `sam local` containers)
 """
 
 import argparse
 import copy
+import functools
 import hashlib
 import io
 import json
+import logging
 import os
 import threading
 import time
 import types
 
+from moto import backends as moto_backends
+from moto.core import responses as core_responses
+from moto.dynamodb import comparisons as dynamodb_comparisons
 from moto.dynamodb import models as dynamodb_models
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
@@ -67,8 +90,10 @@ class AtomicRequests:
     TransactWriteItems answers are kept by ClientRequestToken for the idempotency window, and
     DynamoDB requests are counted by operation."""
 
-    def __init__(self, app):
+    def __init__(self, app, dynamodb_latency=0.0):
         self.app = app
+        # Seconds each DynamoDB request waits before it is applied (--dynamodb-latency-ms).
+        self.dynamodb_latency = dynamodb_latency
         self.lock = threading.Lock()
         # token -> (expires at, SHA-256 of the request body, status, headers, body)
         self.transactions = {}
@@ -76,7 +101,10 @@ class AtomicRequests:
         self.requests = {}
 
     def __call__(self, environ, start_response):
+        if self.dynamodb_latency and environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
+            time.sleep(self.dynamodb_latency)
         with self.lock:
+            PARSED_CONDITIONS.clear()
             if environ.get("PATH_INFO") == REQUESTS_PATH:
                 return answer_json(start_response, self.requests)
             target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -195,6 +223,34 @@ def restore(table, hash_value, range_value, item):
         table.items[hash_value][range_value] = item
 
 
+# Condition expressions parsed during the current request (requests are serialised):
+# (expression, names, values) -> (tree, names found, values found).
+PARSED_CONDITIONS = {}
+
+
+def parse_once_per_request(parse):
+    """Wraps ConditionExpressionParser.parse: a repeated parse within a request answers the
+    first tree, and the names and values it found, instead of lexing the expression again."""
+
+    def wrapper(self):
+        key = (
+            self.condition_expression,
+            json.dumps(self.expression_attribute_names or {}, sort_keys=True),
+            json.dumps(self.expression_attribute_values or {}, sort_keys=True),
+        )
+        if key not in PARSED_CONDITIONS:
+            tree = parse(self)
+            found = (list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            PARSED_CONDITIONS[key] = (tree, *found)
+            return tree
+        tree, names_found, values_found = PARSED_CONDITIONS[key]
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return tree
+
+    return wrapper
+
+
 # Set while a KMS Sign or Verify call with MessageType=DIGEST runs (requests are serialised).
 KMS_DIGEST = threading.local()
 
@@ -260,21 +316,36 @@ def patch_kms() -> None:
     ec_key._ECDSAPrivateKey__hash_algorithm = kms_ecdsa_hash(ec_key._ECDSAPrivateKey__hash_algorithm)
 
 
+def patch_dispatch() -> None:
+    """The answers of moto's per-request lookups, kept: its package and classes do not change."""
+    modules = moto_backends.list_of_moto_modules
+    moto_backends.list_of_moto_modules = functools.cache(lambda: tuple(modules()))
+    method_names = core_responses.method_names_from_class
+    core_responses.method_names_from_class = functools.cache(lambda clazz: frozenset(method_names(clazz)))
+
+
 def patch_dynamodb() -> None:
     backend = dynamodb_models.DynamoDBBackend
     backend.transact_write_items = rollback_touched_items(backend.transact_write_items)
+    parser = dynamodb_comparisons.ConditionExpressionParser
+    parser.parse = parse_once_per_request(parser.parse)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-H", "--host", action="append", help="address to listen on (repeatable)")
     parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--dynamodb-latency-ms", type=float, default=0.0, help="wait of each DynamoDB request")
+    parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     args = parser.parse_args()
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # moto builds some resource URLs from it, as moto_server does.
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    patch_dispatch()
     patch_dynamodb()
     patch_kms()
-    app = AtomicRequests(DomainDispatcherApplication(create_backend_app))
+    app = AtomicRequests(DomainDispatcherApplication(create_backend_app), args.dynamodb_latency_ms / 1000)
     # One server per address, all on the one app: its lock serialises requests from all of them.
     servers = [
         make_server(host, args.port, app, threaded=True, request_handler=MotoRequestHandler)

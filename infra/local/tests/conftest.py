@@ -1,18 +1,14 @@
 """Fixtures shared by the stand-in tests: the local AWS emulator (aws_server.py) on a free port."""
 
 import pathlib
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import boto3
 import pytest
 
 # The tests import the stand-ins' scripts (public_jwk) and their helpers whatever the import mode.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from stand_ins import LOCAL, free_port  # noqa: E402
+from stand_ins import LOCAL, start_aws_server  # noqa: E402
 
 sys.path.insert(0, str(LOCAL))
 
@@ -20,25 +16,10 @@ sys.path.insert(0, str(LOCAL))
 @pytest.fixture(scope="session")
 def aws_endpoint():
     """URL of one aws_server.py for the session."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(LOCAL / "aws_server.py"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("aws_server.py did not start")
-            time.sleep(0.1)
+    try:
+        server, url = start_aws_server()
+    except RuntimeError as error:
+        pytest.fail(str(error))
     yield url
     server.terminate()
     server.wait(timeout=10)

@@ -1,0 +1,108 @@
+"""How aws_server.py serves each request: a condition expression parsed once per request still
+reads its own values, DynamoDB requests wait --dynamodb-latency-ms side by side (not one after
+another), and --quiet drops the access log line."""
+
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from stand_ins import start_aws_server
+
+TABLE = "Requests"
+# Long against a request's own time here (about a millisecond), so the waits are what counts.
+LATENCY_MS = 300
+PARALLEL = 4
+
+
+def client_of(url):
+    return boto3.session.Session().client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def create_table(client):
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture(scope="module")
+def dynamodb(aws_client):
+    client = aws_client("dynamodb")
+    create_table(client)
+    return client
+
+
+def put_if_expired(pk, now):
+    """The idempotency record's put: it replaces the item only once it has expired."""
+    return {
+        "TableName": TABLE,
+        "Item": {"pk": {"S": pk}, "expires_at": {"N": "1000"}},
+        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+        "ExpressionAttributeValues": {":now": {"N": str(now)}},
+    }
+
+
+def test_the_same_condition_with_other_values_is_evaluated_with_them(dynamodb):
+    dynamodb.put_item(**put_if_expired("RECORD#a", 0))
+    dynamodb.put_item(**put_if_expired("RECORD#b", 0))
+    # Same text, other values, in the next request: not yet expired at 999, expired at 1001.
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(**put_if_expired("RECORD#a", 999))
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    dynamodb.put_item(**put_if_expired("RECORD#a", 1001))
+    # And within one transaction: the first item's values do not stand in for the second's.
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": put_if_expired("RECORD#b", 1001)},
+                {"Put": put_if_expired("RECORD#a", 999)},
+            ]
+        )
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+
+
+def test_dynamodb_requests_wait_their_latency_side_by_side():
+    server, url = start_aws_server("--dynamodb-latency-ms", str(LATENCY_MS))
+    try:
+        create_table(client_of(url))
+
+        def timed_get(index):
+            client = client_of(url)
+            started = time.monotonic()
+            client.get_item(TableName=TABLE, Key={"pk": {"S": f"ITEM#{index}"}})
+            return time.monotonic() - started
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            each = list(pool.map(timed_get, range(PARALLEL)))
+        together = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert min(each) >= LATENCY_MS / 1000
+    # One after another would take PARALLEL waits at least.
+    assert together < PARALLEL * LATENCY_MS / 1000
+
+
+@pytest.mark.parametrize(("options", "logged"), [((), True), (("--quiet",), False)])
+def test_each_request_has_an_access_log_line_unless_quiet(options, logged):
+    server, url = start_aws_server(*options, stderr=subprocess.PIPE)
+    try:
+        client_of(url).list_tables()
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=10)
+    assert ('"POST / HTTP/1.1" 200' in stderr.decode()) == logged
