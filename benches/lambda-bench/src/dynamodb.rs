@@ -25,6 +25,15 @@ impl LocalDynamoDb {
     /// # Errors
     /// A sentence saying what is missing or did not start.
     pub fn start(repo: &Path) -> Result<Self, String> {
+        Self::start_with_latency(repo, Duration::ZERO)
+    }
+
+    /// [`LocalDynamoDb::start`], each DynamoDB request waiting `latency` before it is applied
+    /// (`aws_server.py --dynamodb-latency-ms`), outside the emulator's one-at-a-time lock.
+    ///
+    /// # Errors
+    /// A sentence saying what is missing or did not start.
+    pub fn start_with_latency(repo: &Path, latency: Duration) -> Result<Self, String> {
         let python = repo.join(".venv/bin/python");
         if !python.exists() {
             return Err("no .venv: run make install".to_owned());
@@ -36,6 +45,12 @@ impl LocalDynamoDb {
         let child = Command::new(&python)
             .arg(repo.join("infra/local/aws_server.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "--dynamodb-latency-ms".to_owned(),
+                format!("{}", latency.as_secs_f64() * 1000.0),
+                // Its output goes nowhere: don't format an access log line per request.
+                "--quiet".to_owned(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -101,9 +116,26 @@ impl LocalDynamoDb {
         serde_json::from_str(body).map_err(|error| format!("request counts: {error}: {answer}"))
     }
 
-    /// CPU the emulator has used so far (all its threads), to tell how busy it was.
+    /// CPU the emulator has used so far, to tell how busy it was: user + system of the whole
+    /// process from `/proc/<pid>/stat`, which keeps the time of threads that have ended (the
+    /// server runs a thread per connection), in clock ticks of 10 ms (`USER_HZ`, 100 on Linux).
     pub fn cpu(&self) -> Duration {
-        crate::function::process_cpu(self.child.id())
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // state is field 3, utime 14 and stime 15 (proc(5)).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks = |field: usize| {
+            fields
+                .get(field - 3)
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Duration::from_millis((ticks(14) + ticks(15)) * 10)
     }
 
     /// The AWS environment a function needs to use this emulator.

@@ -124,15 +124,25 @@ fn main() -> ExitCode {
         aws_env,
         stored: dynamodb.is_some(),
     };
-    let concurrency_rows = match concurrency::rows(&setup, dynamodb.as_ref()) {
+    let modeled = dynamodb.as_ref().and_then(|_| {
+        dynamodb::LocalDynamoDb::start_with_latency(&repo, concurrency::DYNAMODB_LATENCY)
+            .inspect_err(|why| eprintln!("lambda-bench: local DynamoDB not started: {why}"))
+            .ok()
+    });
+    let concurrency_rows = match concurrency::rows(&setup, modeled.as_ref()) {
         Ok(rows) => rows,
         Err(why) => {
             eprintln!("lambda-bench: {why}");
             return ExitCode::FAILURE;
         }
     };
+    drop(modeled);
     report::print_table(
-        "One API process, invocations in flight (AWS_LAMBDA_MAX_CONCURRENCY): 8 and 16",
+        &format!(
+            "One API process, invocations in flight (AWS_LAMBDA_MAX_CONCURRENCY): 8 and 16; \
+             stored body: each DynamoDB request waits {} ms",
+            concurrency::DYNAMODB_LATENCY.as_millis()
+        ),
         "one at a time (today)",
         "concurrent",
         &concurrency_rows,
