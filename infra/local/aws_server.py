@@ -42,21 +42,24 @@ the lock, as a request to DynamoDB waits on the network and the service: `make b
 to measure what a function does while its requests wait, which a stand-in answering in
 microseconds of its own CPU cannot show. Off (0) by default.
 
---quiet drops the access log line of each request (werkzeug's, written under a lock that all
-request threads share): the bench's stand-ins log nothing, the stack's keep their moto.log.
+It is served by waitress, which keeps HTTP/1.1 connections open between requests as AWS
+endpoints do (werkzeug's server, moto_server's, closes each one: every SDK call then paid a new
+connection and the server a new thread). Each request gets an access log line on stderr
+unless --quiet (the bench's stand-ins log nothing; the stack's keep their moto.log).
 
 Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT [--dynamodb-latency-ms N] [--quiet]
 (a second -H: also listen there, e.g. on the docker bridge gateway for `sam local` containers)
 """
 
 import argparse
+import collections
 import copy
 import functools
 import hashlib
 import io
 import json
-import logging
 import os
+import sys
 import threading
 import time
 import types
@@ -71,12 +74,8 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.kms import responses as kms_responses
 from moto.kms import utils as kms_utils
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from waitress import serve
 
 
 DYNAMODB_TARGET = "DynamoDB_20120810."
@@ -95,8 +94,9 @@ class AtomicRequests:
         # Seconds each DynamoDB request waits before it is applied (--dynamodb-latency-ms).
         self.dynamodb_latency = dynamodb_latency
         self.lock = threading.Lock()
-        # token -> (expires at, SHA-256 of the request body, status, headers, body)
-        self.transactions = {}
+        # token -> (expires at, SHA-256 of the request body, status, headers, body), oldest
+        # first: each is kept for the same window, so the expired ones are at the front.
+        self.transactions = collections.OrderedDict()
         # operation (e.g. "PutItem") -> requests that arrived
         self.requests = {}
 
@@ -126,7 +126,8 @@ class AtomicRequests:
             token = None
         digest = hashlib.sha256(request).hexdigest()
         now = time.monotonic()
-        self.transactions = {k: v for k, v in self.transactions.items() if v[0] > now}
+        while self.transactions and next(iter(self.transactions.values()))[0] <= now:
+            self.transactions.popitem(last=False)
         if token in self.transactions:
             _, first_digest, status, headers, body = self.transactions[token]
             if first_digest != digest:
@@ -143,6 +144,25 @@ class AtomicRequests:
         if token and answer["status"].startswith("200"):
             expires = now + TOKEN_WINDOW_SECONDS
             self.transactions[token] = (expires, digest, answer["status"], answer["headers"], body)
+        return body
+
+
+class AccessLog:
+    """WSGI middleware: one line per request on stderr, `ADDRESS "METHOD PATH PROTOCOL" STATUS`."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        status = []
+
+        def noted(code, headers, exc_info=None):
+            status.append(code.split(" ", 1)[0])
+            return start_response(code, headers, exc_info)
+
+        body = self.app(environ, noted)
+        request = f'{environ.get("REQUEST_METHOD")} {environ.get("PATH_INFO")} {environ.get("SERVER_PROTOCOL")}'
+        print(f'{environ.get("REMOTE_ADDR", "-")} "{request}" {status[0] if status else "-"}', file=sys.stderr, flush=True)
         return body
 
 
@@ -338,23 +358,18 @@ def main() -> None:
     parser.add_argument("--dynamodb-latency-ms", type=float, default=0.0, help="wait of each DynamoDB request")
     parser.add_argument("--quiet", action="store_true", help="no access log line per request")
     args = parser.parse_args()
-    if args.quiet:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # moto builds some resource URLs from it, as moto_server does.
     os.environ.setdefault("MOTO_PORT", str(args.port))
     patch_dispatch()
     patch_dynamodb()
     patch_kms()
     app = AtomicRequests(DomainDispatcherApplication(create_backend_app), args.dynamodb_latency_ms / 1000)
-    # One server per address, all on the one app: its lock serialises requests from all of them.
-    servers = [
-        make_server(host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
-        for host in args.host or ["127.0.0.1"]
-    ]
-    for server in servers[1:]:
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-    servers[0].serve_forever()
-
+    if not args.quiet:
+        app = AccessLog(app)
+    # One server for every address, on the one app: its lock serialises their requests. Enough
+    # threads for every request in flight, the ones waiting --dynamodb-latency-ms included.
+    listen = " ".join(f"{host}:{args.port}" for host in args.host or ["127.0.0.1"])
+    serve(app, listen=listen, threads=64, connection_limit=1000, ident=None)
 
 if __name__ == "__main__":
     main()
