@@ -8,6 +8,9 @@ import pytest
 from infra_support import INFRA, ROOT, SAMPLE_ENTRY, deployed, load_event
 
 API = "TimesheetsApiFunction"
+# The API function on Lambda Managed Instances, in place of API when ApiOnManagedInstances=true.
+MANAGED = "TimesheetsApiManagedFunction"
+CAPACITY_PROVIDER = "TimesheetsApiCapacityProvider"
 JOB = "TimesheetsJobFunction"
 DLQ_ARN = {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["TimesheetsTable", "Arn"]}
@@ -17,6 +20,15 @@ KEY_ARN = {"Fn::GetAtt": ["ClientAssertionKey", "Arn"]}
 # Parameter values of the two kinds of deployment.
 SECRET = {}
 PRIVATE_KEY_JWT = {"ClientAuthentication": "private_key_jwt"}
+MANAGED_INSTANCES = {
+    "ApiOnManagedInstances": "true",
+    "ApiSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "ApiSecurityGroupIds": "sg-0123456789abcdef0",
+}
+# Each mode of the API and the function that serves the route in it.
+API_MODES = pytest.mark.parametrize(
+    "mode,api", [({}, API), (MANAGED_INSTANCES, MANAGED)], ids=["lambda", "managed-instances"]
+)
 # An issuer that follows RFC 8707 and RFC 6749 section 3.3 rather than Auth0's audience.
 RFC_8707 = {
     "AuthTokenSendAudience": "false",
@@ -47,8 +59,10 @@ def role_of(resources, function):
 # --- API route ---------------------------------------------------------------------------------
 
 
-def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(resources):
-    api = resources["TimesheetsHttpApi"]
+@API_MODES
+def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(cfn, mode, api):
+    api_function = api
+    api = deployed(cfn, **mode)["Resources"]["TimesheetsHttpApi"]
     assert api["Type"] == "AWS::ApiGatewayV2::Api"
     paths = api["Properties"]["Body"]["paths"]
     assert list(paths) == ["/timesheets/upload"]
@@ -56,7 +70,8 @@ def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(reso
     integration = paths["/timesheets/upload"]["post"]["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws_proxy"
     assert integration["payloadFormatVersion"] == "2.0"
-    assert "${TimesheetsApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    assert integration["timeoutInMillis"] == 15000
+    assert f"${{{api_function}.Arn}}" in integration["uri"]["Fn::Sub"]
 
 
 def test_route_has_no_gateway_authorizer_so_the_function_answers_rfc6750_errors(resources):
@@ -65,11 +80,12 @@ def test_route_has_no_gateway_authorizer_so_the_function_answers_rfc6750_errors(
     assert "components" not in resources["TimesheetsHttpApi"]["Properties"]["Body"]
 
 
-def test_api_gateway_may_invoke_the_api_function_on_that_route_only(resources):
-    permissions = of_type(resources, "AWS::Lambda::Permission")
-    assert list(permissions) == ["TimesheetsApiFunctionUploadPermission"]
-    props = permissions["TimesheetsApiFunctionUploadPermission"]["Properties"]
-    assert props["FunctionName"] == {"Ref": API}
+@API_MODES
+def test_api_gateway_may_invoke_the_api_function_on_that_route_only(cfn, mode, api):
+    permissions = of_type(deployed(cfn, **mode)["Resources"], "AWS::Lambda::Permission")
+    assert list(permissions) == [f"{api}UploadPermission"]
+    props = permissions[f"{api}UploadPermission"]["Properties"]
+    assert props["FunctionName"] == {"Ref": api}
     assert props["Principal"] == "apigateway.amazonaws.com"
     assert props["SourceArn"]["Fn::Sub"][0].endswith("/${__Stage__}/POST/timesheets/upload")
 
@@ -165,9 +181,17 @@ def test_dlq_depth_alarm(resources):
     assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
-@pytest.mark.parametrize("alarm,function", [("TimesheetsApiErrorsAlarm", API), ("TimesheetsJobErrorsAlarm", JOB)])
-def test_function_errors_alarm(resources, alarm, function):
-    props = resources[alarm]["Properties"]
+@pytest.mark.parametrize(
+    "alarm,function,mode",
+    [
+        ("TimesheetsApiErrorsAlarm", API, {}),
+        ("TimesheetsApiErrorsAlarm", MANAGED, MANAGED_INSTANCES),
+        ("TimesheetsJobErrorsAlarm", JOB, {}),
+    ],
+    ids=["api", "api-managed-instances", "job"],
+)
+def test_function_errors_alarm(cfn, alarm, function, mode):
+    props = deployed(cfn, **mode)["Resources"][alarm]["Properties"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
     assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
     assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
@@ -184,7 +208,11 @@ def test_every_alarm_is_one_of_the_three(resources):
 # --- IAM -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("parameters,count", [(SECRET, 5), (PRIVATE_KEY_JWT, 6)], ids=["secret", "private_key_jwt"])
+@pytest.mark.parametrize(
+    "parameters,count",
+    [(SECRET, 5), (PRIVATE_KEY_JWT, 6), (MANAGED_INSTANCES, 5)],
+    ids=["secret", "private_key_jwt", "managed-instances"],
+)
 def test_no_iam_statement_has_a_wildcard_resource_or_action(cfn, parameters, count):
     seen = 0
     for role in of_type(deployed(cfn, **parameters)["Resources"], "AWS::IAM::Role").values():
@@ -199,8 +227,9 @@ def test_no_iam_statement_has_a_wildcard_resource_or_action(cfn, parameters, cou
     assert seen == count
 
 
-def test_api_role_may_only_touch_items_of_the_table(resources):
-    role = role_of(resources, API)
+@pytest.mark.parametrize("function", [API, MANAGED])
+def test_api_role_may_only_touch_items_of_the_table(resources, function):
+    role = role_of(resources, function)
     assert role["Properties"]["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ]
@@ -246,7 +275,7 @@ def test_only_the_job_may_use_the_signing_key(cfn):
 # --- Functions -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("function,binary", [(API, "timesheets-api"), (JOB, "timesheets-job")])
+@pytest.mark.parametrize("function,binary", [(API, "timesheets-api"), (MANAGED, "timesheets-api"), (JOB, "timesheets-job")])
 def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, function, binary):
     props = resources[function]["Properties"]
     assert props["Runtime"] == "provided.al2023"
@@ -258,7 +287,7 @@ def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, fun
 
 @pytest.mark.parametrize(
     "function,binary,package_dir",
-    [(API, "timesheets-api", "functions/api"), (JOB, "timesheets-job", "functions/job")],
+    [(API, "timesheets-api", "functions/api"), (MANAGED, "timesheets-api", "functions/api"), (JOB, "timesheets-job", "functions/job")],
 )
 def test_each_function_builds_from_its_own_package_so_no_other_features_leak_in(
     sam_template, function, binary, package_dir
@@ -302,9 +331,10 @@ def test_extra_issuers_pattern(cfn, extra, ok):
     assert (re.fullmatch(pattern, extra) is not None) is ok
 
 
-def test_api_function_environment_is_exactly_what_it_reads(cfn):
-    resources = deployed(cfn)["Resources"]
-    assert resources[API]["Properties"]["Environment"]["Variables"] == {
+@API_MODES
+def test_api_function_environment_is_exactly_what_it_reads(cfn, mode, api):
+    resources = deployed(cfn, **mode)["Resources"]
+    assert resources[api]["Properties"]["Environment"]["Variables"] == {
         "AUTH_ISSUER": {"Ref": "AuthIssuer"},
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
@@ -322,11 +352,11 @@ def test_rfc9068_profile_is_off_by_default_and_takes_only_the_values_the_api_rea
     assert parameter["AllowedValues"] == ["false", "true"]
 
 
-@pytest.mark.parametrize("function", [API, JOB])
+@pytest.mark.parametrize("function", [API, MANAGED, JOB])
 def test_aws_endpoint_url_is_declared_for_sam_local_and_unset_in_aws(resources, cfn, function):
     # sam local passes only declared variables: the stand-ins' endpoint needs the name.
     assert resources[function]["Properties"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == {"Ref": "AWS::NoValue"}
-    for parameters in (SECRET, PRIVATE_KEY_JWT):
+    for parameters in (MANAGED_INSTANCES,) if function == MANAGED else (SECRET, PRIVATE_KEY_JWT):
         variables = deployed(cfn, **parameters)["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert "AWS_ENDPOINT_URL" not in variables
 
@@ -384,17 +414,26 @@ def test_signing_key_names_match_the_local_stack():
         assert f"{name}=" in stack_sh, name
 
 
-def test_api_timeout_fits_the_http_api_integration_timeout(resources, sam_template):
-    integration_ms = sam_template["Resources"][API]["Properties"]["Events"]["Upload"]["Properties"]["TimeoutInMillis"]
-    assert resources[API]["Properties"]["Timeout"] == 10
-    assert resources[API]["Properties"]["Timeout"] * 1000 < integration_ms <= 30000
+@pytest.mark.parametrize("function", [API, MANAGED])
+def test_api_timeout_fits_the_http_api_integration_timeout(resources, sam_template, function):
+    integration_ms = sam_template["Resources"][function]["Properties"]["Events"]["Upload"]["Properties"]["TimeoutInMillis"]
+    assert resources[function]["Properties"]["Timeout"] == 10
+    assert resources[function]["Properties"]["Timeout"] * 1000 < integration_ms <= 30000
     assert resources[JOB]["Properties"]["Timeout"] == 60
 
 
-@pytest.mark.parametrize("function,group,suffix", [(API, "TimesheetsApiLogGroup", "api"), (JOB, "TimesheetsJobLogGroup", "job")])
-def test_function_logs_json_to_its_own_group_with_retention(resources, function, group, suffix):
+@pytest.mark.parametrize(
+    "function,group,suffix,name",
+    [
+        (API, "TimesheetsApiLogGroup", "api", "api"),
+        # One log group for the API in either mode: the queries in operate.md need not change.
+        (MANAGED, "TimesheetsApiLogGroup", "api", "api-managed"),
+        (JOB, "TimesheetsJobLogGroup", "job", "job"),
+    ],
+)
+def test_function_logs_json_to_its_own_group_with_retention(resources, function, group, suffix, name):
     props = resources[function]["Properties"]
-    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-" + suffix}
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-" + name}
     assert props["LoggingConfig"] == {
         "LogFormat": "JSON",
         "ApplicationLogLevel": {"Ref": "LogLevel"},
@@ -581,13 +620,14 @@ OUTPUTS = {
     "parameters,expected",
     [
         (SECRET, OUTPUTS),
+        (MANAGED_INSTANCES, OUTPUTS),
         # The names infra/local/public_jwk.py --stack-name reads.
         (
             PRIVATE_KEY_JWT,
             {**OUTPUTS, "SigningKeyId": {"Ref": "ClientAssertionKey"}, "ClientAssertionAlgorithm": {"Ref": "ClientAssertionAlgorithm"}},
         ),
     ],
-    ids=["secret", "private_key_jwt"],
+    ids=["secret", "managed-instances", "private_key_jwt"],
 )
 def test_outputs(cfn, parameters, expected):
     outputs = {name: o["Value"] for name, o in deployed(cfn, **parameters)["Outputs"].items()}
