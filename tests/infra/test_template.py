@@ -5,6 +5,7 @@ import re
 import tomllib
 
 import pytest
+from cfnlint.api import lint
 from infra_support import INFRA, ROOT, SAMPLE_ENTRY, deployed, load_event
 
 API = "TimesheetsApiFunction"
@@ -632,3 +633,144 @@ OUTPUTS = {
 def test_outputs(cfn, parameters, expected):
     outputs = {name: o["Value"] for name, o in deployed(cfn, **parameters)["Outputs"].items()}
     assert outputs == expected
+
+
+# --- Lambda Managed Instances (ApiOnManagedInstances) -------------------------------------------
+
+# What the stack held before the parameter existed, with the default parameters.
+TODAYS_RESOURCES = {
+    "AlarmTopic": "AWS::SNS::Topic",
+    "CredentialsSecret": "AWS::SecretsManager::Secret",
+    "JobDeadLetterQueue": "AWS::SQS::Queue",
+    "JobDeadLetterQueueAlarm": "AWS::CloudWatch::Alarm",
+    "TimesheetsApiAccessLogGroup": "AWS::Logs::LogGroup",
+    "TimesheetsApiErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "TimesheetsApiFunction": "AWS::Lambda::Function",
+    "TimesheetsApiFunctionRole": "AWS::IAM::Role",
+    "TimesheetsApiFunctionUploadPermission": "AWS::Lambda::Permission",
+    "TimesheetsApiLogGroup": "AWS::Logs::LogGroup",
+    "TimesheetsHttpApi": "AWS::ApiGatewayV2::Api",
+    "TimesheetsHttpApiApiGatewayDefaultStage": "AWS::ApiGatewayV2::Stage",
+    "TimesheetsJobErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "TimesheetsJobFunction": "AWS::Lambda::Function",
+    "TimesheetsJobFunctionEventInvokeConfig": "AWS::Lambda::EventInvokeConfig",
+    "TimesheetsJobFunctionRole": "AWS::IAM::Role",
+    "TimesheetsJobFunctionSchedule": "AWS::Scheduler::Schedule",
+    "TimesheetsJobFunctionScheduleRole": "AWS::IAM::Role",
+    "TimesheetsJobLogGroup": "AWS::Logs::LogGroup",
+    "TimesheetsTable": "AWS::DynamoDB::Table",
+}
+# The properties the Managed Instances twin may set otherwise than the on-demand API function.
+MANAGED_ONLY = {"FunctionName", "MemorySize", "CapacityProviderConfig", "PublishToLatestPublished"}
+
+
+def types(resources):
+    return {name: r["Type"] for name, r in resources.items()}
+
+
+def test_managed_instances_are_off_by_default(cfn):
+    params = cfn["Parameters"]
+    assert params["ApiOnManagedInstances"]["Default"] == "false"
+    assert params["ApiOnManagedInstances"]["AllowedValues"] == ["false", "true"]
+    for name in ("ApiSubnetIds", "ApiSecurityGroupIds"):
+        assert (params[name]["Type"], params[name]["Default"]) == ("CommaDelimitedList", ""), name
+
+
+def test_the_default_deploys_exactly_todays_resources(cfn):
+    resources = deployed(cfn)["Resources"]
+    assert types(resources) == TODAYS_RESOURCES
+    api = resources[API]["Properties"]
+    assert (api["MemorySize"], api["FunctionName"]) == (256, {"Fn::Sub": "${AWS::StackName}-api"})
+    assert "CapacityProviderConfig" not in api and "PublishToLatestPublished" not in api
+    assert not any(r["Type"].startswith("AWS::EC2::") for r in resources.values())
+
+
+def test_managed_instances_swap_the_api_function_and_add_the_capacity_provider(cfn):
+    resources = deployed(cfn, **MANAGED_INSTANCES)["Resources"]
+    expected = {name: t for name, t in TODAYS_RESOURCES.items() if not name.startswith(API)}
+    expected.update(
+        {
+            MANAGED: "AWS::Lambda::Function",
+            f"{MANAGED}Role": "AWS::IAM::Role",
+            f"{MANAGED}UploadPermission": "AWS::Lambda::Permission",
+            CAPACITY_PROVIDER: "AWS::Lambda::CapacityProvider",
+            f"{CAPACITY_PROVIDER}OperatorRole": "AWS::IAM::Role",
+        }
+    )
+    assert types(resources) == expected
+
+
+def test_managed_function_runs_on_the_capacity_provider(cfn):
+    props = deployed(cfn, **MANAGED_INSTANCES)["Resources"][MANAGED]["Properties"]
+    assert props["CapacityProviderConfig"] == {
+        "LambdaManagedInstancesCapacityProviderConfig": {
+            "CapacityProviderArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+                f":capacity-provider:${{{CAPACITY_PROVIDER}}}"
+            },
+            # One vCPU and 2 GiB per environment, 32 invocations in flight in each.
+            "ExecutionEnvironmentMemoryGiBPerVCpu": 2,
+            "PerExecutionEnvironmentMaxConcurrency": 32,
+        }
+    }
+    # The smallest size Managed Instances take; 2048 MB at 2 GiB per vCPU is one vCPU.
+    assert props["MemorySize"] == 2048
+    assert props["Architectures"] == ["arm64"]
+    # The HTTP API invokes the unqualified ARN, $LATEST.PUBLISHED on Managed Instances.
+    assert props["PublishToLatestPublished"] is True
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-api-managed"}
+    assert "VpcConfig" not in props
+
+
+def test_capacity_provider_is_arm64_in_the_given_network_with_a_vcpu_ceiling(cfn):
+    resources = deployed(cfn, **MANAGED_INSTANCES)["Resources"]
+    props = resources[CAPACITY_PROVIDER]["Properties"]
+    assert props["VpcConfig"] == {
+        "SubnetIds": {"Ref": "ApiSubnetIds"},
+        "SecurityGroupIds": {"Ref": "ApiSecurityGroupIds"},
+    }
+    # The function's architecture; no instance type list, Lambda picks (AWS's advice).
+    assert props["InstanceRequirements"] == {"Architectures": ["arm64"]}
+    assert props["CapacityProviderScalingConfig"] == {"MaxVCpuCount": 16, "ScalingMode": "Auto"}
+    role_arn = props["PermissionsConfig"]["CapacityProviderOperatorRoleArn"]
+    role = resources[role_arn["Fn::GetAtt"][0]]["Properties"]
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator"]
+    assert list(statements(resources[role_arn["Fn::GetAtt"][0]])) == []
+
+
+def test_the_two_api_functions_differ_only_in_what_managed_instances_need(sam_template):
+    on_demand = sam_template["Resources"][API]
+    managed = sam_template["Resources"][MANAGED]
+    assert (on_demand["Condition"], managed["Condition"]) == ("OnLambdaDefault", "OnManagedInstances")
+    # Same Metadata, CodeUri and handler: sam build builds the binary once for both.
+    assert managed["Metadata"] == on_demand["Metadata"]
+    assert set(managed["Properties"]) - set(on_demand["Properties"]) <= MANAGED_ONLY
+    for name in set(on_demand["Properties"]) | set(managed["Properties"]):
+        if name not in MANAGED_ONLY:
+            assert managed["Properties"].get(name) == on_demand["Properties"].get(name), name
+
+
+def test_the_conditions_are_each_others_opposite(cfn):
+    conditions = cfn["Conditions"]
+    assert conditions["OnManagedInstances"] == {"Fn::Equals": [{"Ref": "ApiOnManagedInstances"}, "true"]}
+    assert conditions["OnLambdaDefault"] == {"Fn::Not": [{"Condition": "OnManagedInstances"}]}
+
+
+def test_managed_instances_refuse_to_deploy_without_subnets_and_security_groups(cfn):
+    rule = cfn["Rules"]["ManagedInstancesNeedANetwork"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ApiOnManagedInstances"}, "true"]}
+    asserted = [a["Assert"] for a in rule["Assertions"]]
+    assert asserted == [
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "ApiSubnetIds"}, ""]}]},
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "ApiSecurityGroupIds"}, ""]}]},
+    ]
+
+
+@pytest.mark.parametrize("defaults", [{}, MANAGED_INSTANCES], ids=["lambda", "managed-instances"])
+def test_cfn_lint_finds_nothing_whichever_mode_is_the_default(sam_template, defaults):
+    # cfn-lint as `make test` runs it, also on the template with the managed mode's values as
+    # the defaults (what `sam validate --lint` would see with them).
+    template = json.loads(json.dumps(sam_template))
+    for name, value in defaults.items():
+        template["Parameters"][name]["Default"] = value
+    assert [str(match) for match in lint(json.dumps(template), regions=["us-east-1"])] == []
