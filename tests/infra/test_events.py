@@ -103,10 +103,11 @@ def test_scheduled_event_is_an_eventbridge_envelope():
 
 def test_env_json_sets_exactly_the_variables_each_function_declares(sam_template):
     env = load_event("env.json")
+    # sam local runs the default parameters: the API's Managed Instances twin is not there.
     declared = {
         name: set(r["Properties"]["Environment"]["Variables"])
         for name, r in sam_template["Resources"].items()
-        if r["Type"] == "AWS::Serverless::Function"
+        if r["Type"] == "AWS::Serverless::Function" and r.get("Condition") != "OnManagedInstances"
     }
     assert {name: set(values) for name, values in env.items()} == declared
     assert declared["TimesheetsApiFunction"] == {

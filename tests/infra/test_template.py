@@ -5,9 +5,13 @@ import re
 import tomllib
 
 import pytest
+from cfnlint.api import lint
 from infra_support import INFRA, ROOT, SAMPLE_ENTRY, deployed, load_event
 
 API = "TimesheetsApiFunction"
+# The API function on Lambda Managed Instances, in place of API when ApiOnManagedInstances=true.
+MANAGED = "TimesheetsApiManagedFunction"
+CAPACITY_PROVIDER = "TimesheetsApiCapacityProvider"
 JOB = "TimesheetsJobFunction"
 DLQ_ARN = {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]}
 TABLE_ARN = {"Fn::GetAtt": ["TimesheetsTable", "Arn"]}
@@ -17,6 +21,15 @@ KEY_ARN = {"Fn::GetAtt": ["ClientAssertionKey", "Arn"]}
 # Parameter values of the two kinds of deployment.
 SECRET = {}
 PRIVATE_KEY_JWT = {"ClientAuthentication": "private_key_jwt"}
+MANAGED_INSTANCES = {
+    "ApiOnManagedInstances": "true",
+    "ApiSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "ApiSecurityGroupIds": "sg-0123456789abcdef0",
+}
+# Each mode of the API and the function that serves the route in it.
+API_MODES = pytest.mark.parametrize(
+    "mode,api", [({}, API), (MANAGED_INSTANCES, MANAGED)], ids=["lambda", "managed-instances"]
+)
 # An issuer that follows RFC 8707 and RFC 6749 section 3.3 rather than Auth0's audience.
 RFC_8707 = {
     "AuthTokenSendAudience": "false",
@@ -38,6 +51,17 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+def source_arn(permission):
+    """A permission's SourceArn as one Fn::Sub string: SAM writes its variables apart."""
+    sub = permission["SourceArn"]["Fn::Sub"]
+    if isinstance(sub, str):
+        return sub
+    text, variables = sub
+    for name, value in variables.items():
+        text = text.replace("${%s}" % name, "${%s}" % value["Ref"] if isinstance(value, dict) else value)
+    return text
+
+
 def role_of(resources, function):
     role_ref = resources[function]["Properties"]["Role"]
     assert role_ref["Fn::GetAtt"][1] == "Arn"
@@ -47,8 +71,10 @@ def role_of(resources, function):
 # --- API route ---------------------------------------------------------------------------------
 
 
-def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(resources):
-    api = resources["TimesheetsHttpApi"]
+@API_MODES
+def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(cfn, mode, api):
+    api_function = api
+    api = deployed(cfn, **mode)["Resources"]["TimesheetsHttpApi"]
     assert api["Type"] == "AWS::ApiGatewayV2::Api"
     paths = api["Properties"]["Body"]["paths"]
     assert list(paths) == ["/timesheets/upload"]
@@ -56,7 +82,24 @@ def test_http_api_has_only_the_upload_route_and_it_invokes_the_api_function(reso
     integration = paths["/timesheets/upload"]["post"]["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws_proxy"
     assert integration["payloadFormatVersion"] == "2.0"
-    assert "${TimesheetsApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    assert integration["timeoutInMillis"] == 15000
+    assert f"${{{api_function}.Arn}}" in integration["uri"]["Fn::Sub"]
+
+
+# SAM CLI's own template validation warns of deprecated calls inside it.
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("value", ["false", "true"])
+def test_sam_local_start_api_serves_the_upload_from_the_on_demand_function(monkeypatch, value):
+    # sam local evaluates no conditions: were both API functions to declare the route, it would
+    # serve the upload from the Managed Instances one, which events/env.json does not configure.
+    monkeypatch.setenv("SAM_CLI_TELEMETRY", "0")
+    from samcli.lib.providers.api_provider import ApiProvider
+    from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
+
+    parameters = {"AuthIssuer": "https://YOUR_DOMAIN.auth0.com/", "ApiOnManagedInstances": value}
+    stacks, _ = SamLocalStackProvider.get_stacks(str(INFRA / "template.yaml"), parameter_overrides=parameters)
+    routes = [(route.methods, route.path, route.function_name) for route in ApiProvider(stacks).routes]
+    assert routes == [(["POST"], "/timesheets/upload", API)]
 
 
 def test_route_has_no_gateway_authorizer_so_the_function_answers_rfc6750_errors(resources):
@@ -65,13 +108,16 @@ def test_route_has_no_gateway_authorizer_so_the_function_answers_rfc6750_errors(
     assert "components" not in resources["TimesheetsHttpApi"]["Properties"]["Body"]
 
 
-def test_api_gateway_may_invoke_the_api_function_on_that_route_only(resources):
-    permissions = of_type(resources, "AWS::Lambda::Permission")
-    assert list(permissions) == ["TimesheetsApiFunctionUploadPermission"]
-    props = permissions["TimesheetsApiFunctionUploadPermission"]["Properties"]
-    assert props["FunctionName"] == {"Ref": API}
+@API_MODES
+def test_api_gateway_may_invoke_the_api_function_on_that_route_only(cfn, mode, api):
+    permissions = of_type(deployed(cfn, **mode)["Resources"], "AWS::Lambda::Permission")
+    assert list(permissions) == [f"{api}UploadPermission"]
+    props = permissions[f"{api}UploadPermission"]["Properties"]
+    assert props["FunctionName"] == {"Ref": api}
     assert props["Principal"] == "apigateway.amazonaws.com"
-    assert props["SourceArn"]["Fn::Sub"][0].endswith("/${__Stage__}/POST/timesheets/upload")
+    assert source_arn(props) == (
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${TimesheetsHttpApi}/*/POST/timesheets/upload"
+    )
 
 
 def test_default_stage_throttles(resources):
@@ -165,9 +211,17 @@ def test_dlq_depth_alarm(resources):
     assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
-@pytest.mark.parametrize("alarm,function", [("TimesheetsApiErrorsAlarm", API), ("TimesheetsJobErrorsAlarm", JOB)])
-def test_function_errors_alarm(resources, alarm, function):
-    props = resources[alarm]["Properties"]
+@pytest.mark.parametrize(
+    "alarm,function,mode",
+    [
+        ("TimesheetsApiErrorsAlarm", API, {}),
+        ("TimesheetsApiErrorsAlarm", MANAGED, MANAGED_INSTANCES),
+        ("TimesheetsJobErrorsAlarm", JOB, {}),
+    ],
+    ids=["api", "api-managed-instances", "job"],
+)
+def test_function_errors_alarm(cfn, alarm, function, mode):
+    props = deployed(cfn, **mode)["Resources"][alarm]["Properties"]
     assert (props["Namespace"], props["MetricName"], props["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
     assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
     assert (props["ComparisonOperator"], props["Threshold"]) == ("GreaterThanThreshold", 0)
@@ -184,7 +238,11 @@ def test_every_alarm_is_one_of_the_three(resources):
 # --- IAM -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("parameters,count", [(SECRET, 5), (PRIVATE_KEY_JWT, 6)], ids=["secret", "private_key_jwt"])
+@pytest.mark.parametrize(
+    "parameters,count",
+    [(SECRET, 5), (PRIVATE_KEY_JWT, 6), (MANAGED_INSTANCES, 5)],
+    ids=["secret", "private_key_jwt", "managed-instances"],
+)
 def test_no_iam_statement_has_a_wildcard_resource_or_action(cfn, parameters, count):
     seen = 0
     for role in of_type(deployed(cfn, **parameters)["Resources"], "AWS::IAM::Role").values():
@@ -199,8 +257,9 @@ def test_no_iam_statement_has_a_wildcard_resource_or_action(cfn, parameters, cou
     assert seen == count
 
 
-def test_api_role_may_only_touch_items_of_the_table(resources):
-    role = role_of(resources, API)
+@pytest.mark.parametrize("function", [API, MANAGED])
+def test_api_role_may_only_touch_items_of_the_table(resources, function):
+    role = role_of(resources, function)
     assert role["Properties"]["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
     ]
@@ -246,7 +305,7 @@ def test_only_the_job_may_use_the_signing_key(cfn):
 # --- Functions -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("function,binary", [(API, "timesheets-api"), (JOB, "timesheets-job")])
+@pytest.mark.parametrize("function,binary", [(API, "timesheets-api"), (MANAGED, "timesheets-api"), (JOB, "timesheets-job")])
 def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, function, binary):
     props = resources[function]["Properties"]
     assert props["Runtime"] == "provided.al2023"
@@ -258,7 +317,7 @@ def test_function_is_an_arm64_rust_binary_on_al2023(resources, sam_template, fun
 
 @pytest.mark.parametrize(
     "function,binary,package_dir",
-    [(API, "timesheets-api", "functions/api"), (JOB, "timesheets-job", "functions/job")],
+    [(API, "timesheets-api", "functions/api"), (MANAGED, "timesheets-api", "functions/api"), (JOB, "timesheets-job", "functions/job")],
 )
 def test_each_function_builds_from_its_own_package_so_no_other_features_leak_in(
     sam_template, function, binary, package_dir
@@ -302,9 +361,10 @@ def test_extra_issuers_pattern(cfn, extra, ok):
     assert (re.fullmatch(pattern, extra) is not None) is ok
 
 
-def test_api_function_environment_is_exactly_what_it_reads(cfn):
-    resources = deployed(cfn)["Resources"]
-    assert resources[API]["Properties"]["Environment"]["Variables"] == {
+@API_MODES
+def test_api_function_environment_is_exactly_what_it_reads(cfn, mode, api):
+    resources = deployed(cfn, **mode)["Resources"]
+    assert resources[api]["Properties"]["Environment"]["Variables"] == {
         "AUTH_ISSUER": {"Ref": "AuthIssuer"},
         "AUTH_AUDIENCE": {"Ref": "AuthAudience"},
         "TIMESHEETS_TABLE": {"Ref": "TimesheetsTable"},
@@ -322,11 +382,11 @@ def test_rfc9068_profile_is_off_by_default_and_takes_only_the_values_the_api_rea
     assert parameter["AllowedValues"] == ["false", "true"]
 
 
-@pytest.mark.parametrize("function", [API, JOB])
+@pytest.mark.parametrize("function", [API, MANAGED, JOB])
 def test_aws_endpoint_url_is_declared_for_sam_local_and_unset_in_aws(resources, cfn, function):
     # sam local passes only declared variables: the stand-ins' endpoint needs the name.
     assert resources[function]["Properties"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == {"Ref": "AWS::NoValue"}
-    for parameters in (SECRET, PRIVATE_KEY_JWT):
+    for parameters in (MANAGED_INSTANCES,) if function == MANAGED else (SECRET, PRIVATE_KEY_JWT):
         variables = deployed(cfn, **parameters)["Resources"][function]["Properties"]["Environment"]["Variables"]
         assert "AWS_ENDPOINT_URL" not in variables
 
@@ -384,17 +444,28 @@ def test_signing_key_names_match_the_local_stack():
         assert f"{name}=" in stack_sh, name
 
 
-def test_api_timeout_fits_the_http_api_integration_timeout(resources, sam_template):
-    integration_ms = sam_template["Resources"][API]["Properties"]["Events"]["Upload"]["Properties"]["TimeoutInMillis"]
-    assert resources[API]["Properties"]["Timeout"] == 10
-    assert resources[API]["Properties"]["Timeout"] * 1000 < integration_ms <= 30000
+@API_MODES
+def test_api_timeout_fits_the_http_api_integration_timeout(cfn, mode, api):
+    resources = deployed(cfn, **mode)["Resources"]
+    post = resources["TimesheetsHttpApi"]["Properties"]["Body"]["paths"]["/timesheets/upload"]["post"]
+    integration_ms = post["x-amazon-apigateway-integration"]["timeoutInMillis"]
+    assert resources[api]["Properties"]["Timeout"] == 10
+    assert resources[api]["Properties"]["Timeout"] * 1000 < integration_ms <= 30000
     assert resources[JOB]["Properties"]["Timeout"] == 60
 
 
-@pytest.mark.parametrize("function,group,suffix", [(API, "TimesheetsApiLogGroup", "api"), (JOB, "TimesheetsJobLogGroup", "job")])
-def test_function_logs_json_to_its_own_group_with_retention(resources, function, group, suffix):
+@pytest.mark.parametrize(
+    "function,group,suffix,name",
+    [
+        (API, "TimesheetsApiLogGroup", "api", "api"),
+        # One log group for the API in either mode: the queries in operate.md need not change.
+        (MANAGED, "TimesheetsApiLogGroup", "api", "api-managed"),
+        (JOB, "TimesheetsJobLogGroup", "job", "job"),
+    ],
+)
+def test_function_logs_json_to_its_own_group_with_retention(resources, function, group, suffix, name):
     props = resources[function]["Properties"]
-    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-" + suffix}
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-" + name}
     assert props["LoggingConfig"] == {
         "LogFormat": "JSON",
         "ApplicationLogLevel": {"Ref": "LogLevel"},
@@ -581,14 +652,158 @@ OUTPUTS = {
     "parameters,expected",
     [
         (SECRET, OUTPUTS),
+        (MANAGED_INSTANCES, OUTPUTS),
         # The names infra/local/public_jwk.py --stack-name reads.
         (
             PRIVATE_KEY_JWT,
             {**OUTPUTS, "SigningKeyId": {"Ref": "ClientAssertionKey"}, "ClientAssertionAlgorithm": {"Ref": "ClientAssertionAlgorithm"}},
         ),
     ],
-    ids=["secret", "private_key_jwt"],
+    ids=["secret", "managed-instances", "private_key_jwt"],
 )
 def test_outputs(cfn, parameters, expected):
     outputs = {name: o["Value"] for name, o in deployed(cfn, **parameters)["Outputs"].items()}
     assert outputs == expected
+
+
+# --- Lambda Managed Instances (ApiOnManagedInstances) -------------------------------------------
+
+# What the stack held before the parameter existed, with the default parameters.
+TODAYS_RESOURCES = {
+    "AlarmTopic": "AWS::SNS::Topic",
+    "CredentialsSecret": "AWS::SecretsManager::Secret",
+    "JobDeadLetterQueue": "AWS::SQS::Queue",
+    "JobDeadLetterQueueAlarm": "AWS::CloudWatch::Alarm",
+    "TimesheetsApiAccessLogGroup": "AWS::Logs::LogGroup",
+    "TimesheetsApiErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "TimesheetsApiFunction": "AWS::Lambda::Function",
+    "TimesheetsApiFunctionRole": "AWS::IAM::Role",
+    "TimesheetsApiFunctionUploadPermission": "AWS::Lambda::Permission",
+    "TimesheetsApiLogGroup": "AWS::Logs::LogGroup",
+    "TimesheetsHttpApi": "AWS::ApiGatewayV2::Api",
+    "TimesheetsHttpApiApiGatewayDefaultStage": "AWS::ApiGatewayV2::Stage",
+    "TimesheetsJobErrorsAlarm": "AWS::CloudWatch::Alarm",
+    "TimesheetsJobFunction": "AWS::Lambda::Function",
+    "TimesheetsJobFunctionEventInvokeConfig": "AWS::Lambda::EventInvokeConfig",
+    "TimesheetsJobFunctionRole": "AWS::IAM::Role",
+    "TimesheetsJobFunctionSchedule": "AWS::Scheduler::Schedule",
+    "TimesheetsJobFunctionScheduleRole": "AWS::IAM::Role",
+    "TimesheetsJobLogGroup": "AWS::Logs::LogGroup",
+    "TimesheetsTable": "AWS::DynamoDB::Table",
+}
+# The properties the Managed Instances twin may set otherwise than the on-demand API function;
+# it has no event (its invoke permission is written out).
+MANAGED_ONLY = {"FunctionName", "MemorySize", "CapacityProviderConfig", "PublishToLatestPublished", "Events"}
+
+
+def types(resources):
+    return {name: r["Type"] for name, r in resources.items()}
+
+
+def test_managed_instances_are_off_by_default(cfn):
+    params = cfn["Parameters"]
+    assert params["ApiOnManagedInstances"]["Default"] == "false"
+    assert params["ApiOnManagedInstances"]["AllowedValues"] == ["false", "true"]
+    for name in ("ApiSubnetIds", "ApiSecurityGroupIds"):
+        assert (params[name]["Type"], params[name]["Default"]) == ("CommaDelimitedList", ""), name
+
+
+def test_the_default_deploys_exactly_todays_resources(cfn):
+    resources = deployed(cfn)["Resources"]
+    assert types(resources) == TODAYS_RESOURCES
+    api = resources[API]["Properties"]
+    assert (api["MemorySize"], api["FunctionName"]) == (256, {"Fn::Sub": "${AWS::StackName}-api"})
+    assert "CapacityProviderConfig" not in api and "PublishToLatestPublished" not in api
+    assert not any(r["Type"].startswith("AWS::EC2::") for r in resources.values())
+
+
+def test_managed_instances_swap_the_api_function_and_add_the_capacity_provider(cfn):
+    resources = deployed(cfn, **MANAGED_INSTANCES)["Resources"]
+    expected = {name: t for name, t in TODAYS_RESOURCES.items() if not name.startswith(API)}
+    expected.update(
+        {
+            MANAGED: "AWS::Lambda::Function",
+            f"{MANAGED}Role": "AWS::IAM::Role",
+            f"{MANAGED}UploadPermission": "AWS::Lambda::Permission",
+            CAPACITY_PROVIDER: "AWS::Lambda::CapacityProvider",
+            f"{CAPACITY_PROVIDER}OperatorRole": "AWS::IAM::Role",
+        }
+    )
+    assert types(resources) == expected
+
+
+def test_managed_function_runs_on_the_capacity_provider(cfn):
+    props = deployed(cfn, **MANAGED_INSTANCES)["Resources"][MANAGED]["Properties"]
+    assert props["CapacityProviderConfig"] == {
+        "LambdaManagedInstancesCapacityProviderConfig": {
+            "CapacityProviderArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+                f":capacity-provider:${{{CAPACITY_PROVIDER}}}"
+            },
+            # One vCPU and 2 GiB per environment, 32 invocations in flight in each.
+            "ExecutionEnvironmentMemoryGiBPerVCpu": 2,
+            "PerExecutionEnvironmentMaxConcurrency": 32,
+        }
+    }
+    # The smallest size Managed Instances take; 2048 MB at 2 GiB per vCPU is one vCPU.
+    assert props["MemorySize"] == 2048
+    assert props["Architectures"] == ["arm64"]
+    # The HTTP API invokes the unqualified ARN, $LATEST.PUBLISHED on Managed Instances.
+    assert props["PublishToLatestPublished"] is True
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-api-managed"}
+    assert "VpcConfig" not in props
+
+
+def test_capacity_provider_is_arm64_in_the_given_network_with_a_vcpu_ceiling(cfn):
+    resources = deployed(cfn, **MANAGED_INSTANCES)["Resources"]
+    props = resources[CAPACITY_PROVIDER]["Properties"]
+    assert props["VpcConfig"] == {
+        "SubnetIds": {"Ref": "ApiSubnetIds"},
+        "SecurityGroupIds": {"Ref": "ApiSecurityGroupIds"},
+    }
+    # The function's architecture; no instance type list, Lambda picks (AWS's advice).
+    assert props["InstanceRequirements"] == {"Architectures": ["arm64"]}
+    assert props["CapacityProviderScalingConfig"] == {"MaxVCpuCount": 16, "ScalingMode": "Auto"}
+    role_arn = props["PermissionsConfig"]["CapacityProviderOperatorRoleArn"]
+    role = resources[role_arn["Fn::GetAtt"][0]]["Properties"]
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/AWSLambdaManagedEC2ResourceOperator"]
+    assert list(statements(resources[role_arn["Fn::GetAtt"][0]])) == []
+
+
+def test_the_two_api_functions_differ_only_in_what_managed_instances_need(sam_template):
+    on_demand = sam_template["Resources"][API]
+    managed = sam_template["Resources"][MANAGED]
+    assert (on_demand["Condition"], managed["Condition"]) == ("OnLambdaDefault", "OnManagedInstances")
+    # Same Metadata, CodeUri and handler: sam build builds the binary once for both.
+    assert managed["Metadata"] == on_demand["Metadata"]
+    assert set(managed["Properties"]) - set(on_demand["Properties"]) <= MANAGED_ONLY
+    assert "Events" not in managed["Properties"]
+    for name in set(on_demand["Properties"]) | set(managed["Properties"]):
+        if name not in MANAGED_ONLY:
+            assert managed["Properties"].get(name) == on_demand["Properties"].get(name), name
+
+
+def test_the_conditions_are_each_others_opposite(cfn):
+    conditions = cfn["Conditions"]
+    assert conditions["OnManagedInstances"] == {"Fn::Equals": [{"Ref": "ApiOnManagedInstances"}, "true"]}
+    assert conditions["OnLambdaDefault"] == {"Fn::Not": [{"Condition": "OnManagedInstances"}]}
+
+
+def test_managed_instances_refuse_to_deploy_without_subnets_and_security_groups(cfn):
+    rule = cfn["Rules"]["ManagedInstancesNeedANetwork"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ApiOnManagedInstances"}, "true"]}
+    asserted = [a["Assert"] for a in rule["Assertions"]]
+    assert asserted == [
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "ApiSubnetIds"}, ""]}]},
+        {"Fn::Not": [{"Fn::Contains": [{"Ref": "ApiSecurityGroupIds"}, ""]}]},
+    ]
+
+
+@pytest.mark.parametrize("defaults", [{}, MANAGED_INSTANCES], ids=["lambda", "managed-instances"])
+def test_cfn_lint_finds_nothing_whichever_mode_is_the_default(sam_template, defaults):
+    # cfn-lint as `make test` runs it, also on the template with the managed mode's values as
+    # the defaults (what `sam validate --lint` would see with them).
+    template = json.loads(json.dumps(sam_template))
+    for name, value in defaults.items():
+        template["Parameters"][name]["Default"] = value
+    assert [str(match) for match in lint(json.dumps(template), regions=["us-east-1"])] == []
