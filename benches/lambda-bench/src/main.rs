@@ -22,7 +22,6 @@ mod modes;
 mod profile;
 mod report;
 mod requests;
-mod runtime_api;
 mod scenarios;
 mod sizes;
 mod upload_event;

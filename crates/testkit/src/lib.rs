@@ -6,6 +6,7 @@ pub mod issuer;
 pub mod jwks_server;
 pub mod keys;
 pub mod request;
+pub mod runtime_api;
 
 pub use dpop::TestDpopKey;
 pub use issuer::LocalIssuer;

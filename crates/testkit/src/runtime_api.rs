@@ -1,11 +1,13 @@
 //! A minimal Lambda Runtime API on 127.0.0.1: the calls a function makes to the Lambda
-//! service, served by the bench instead.
+//! service, served by a test or the bench instead.
 //!
-//! `GET /2018-06-01/runtime/invocation/next` waits for the next event the bench hands in;
+//! `GET /2018-06-01/runtime/invocation/next` waits for the next event handed in;
 //! `POST .../invocation/{id}/response` and `.../error` hand the answer back; `POST
 //! /2018-06-01/runtime/init/error` reports a failed init. Each is timestamped where it is read
-//! or written, so the bench measures the function and not its own queueing. See
-//! <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
+//! or written, so a caller measures the function and not the stand-in's own queueing. Every
+//! connection is served on its own thread, so a function polling `/next` from several workers
+//! at once (`lambda_runtime`'s `run_concurrent`) gets one event per poll, as from Lambda
+//! Managed Instances. See <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -30,6 +32,30 @@ pub enum Call {
     Error { path: String, body: Vec<u8> },
 }
 
+/// One invocation the function answered, as [`RuntimeApi::invoke_concurrently`] collects them.
+#[derive(Debug)]
+pub struct Answered {
+    /// Its request id.
+    pub id: String,
+    /// The answer's body (for lambda_http functions: `{"statusCode": ..., ...}`).
+    pub body: Vec<u8>,
+    /// When the event was written to the function.
+    pub delivered: Instant,
+    /// When the answer was read.
+    pub at: Instant,
+}
+
+/// Why [`RuntimeApi::invoke_concurrently`] stopped before every invocation was answered.
+#[derive(Debug)]
+pub enum Stalled {
+    /// The function reported an invocation or init error on `path`.
+    Reported { path: String, body: Vec<u8> },
+    /// The function made no call for the whole timeout.
+    Silent,
+    /// It answered a request id never delivered, or one already answered.
+    Unexpected(String),
+}
+
 /// One invocation to deliver.
 struct Event {
     id: String,
@@ -42,6 +68,8 @@ pub struct RuntimeApi {
     events: Sender<Event>,
     calls: Receiver<Call>,
     next_id: u64,
+    /// What request ids start with, so a function's logs tell whose invocations they were.
+    prefix: String,
 }
 
 struct Shared {
@@ -52,8 +80,8 @@ struct Shared {
 }
 
 impl RuntimeApi {
-    /// Starts on a free port of 127.0.0.1.
-    pub fn start() -> std::io::Result<Self> {
+    /// Starts on a free port of 127.0.0.1; request ids are `{prefix}-00000001`, `-00000002`, …
+    pub fn start(prefix: &str) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let addr = listener.local_addr()?;
         let (events_tx, events_rx) = mpsc::channel();
@@ -74,6 +102,7 @@ impl RuntimeApi {
             events: events_tx,
             calls: calls_rx,
             next_id: 0,
+            prefix: prefix.to_owned(),
         })
     }
 
@@ -90,7 +119,7 @@ impl RuntimeApi {
     /// Hands `payload` to the function's pending (or next) `/next` poll; returns its request id.
     pub fn deliver(&mut self, payload: Vec<u8>) -> String {
         self.next_id += 1;
-        let id = format!("bench-{:08}", self.next_id);
+        let id = format!("{}-{:08}", self.prefix, self.next_id);
         self.events
             .send(Event {
                 id: id.clone(),
@@ -98,6 +127,62 @@ impl RuntimeApi {
             })
             .expect("the accept thread holds the receiver");
         id
+    }
+
+    /// Delivers every payload, keeping `in_flight` of them delivered and unanswered at any time
+    /// (a closed loop, as that many callers would), and returns the answers in the order of
+    /// `payloads`. Each payload is taken from the iterator only when a slot frees, so a caller
+    /// can change the world (e.g. rotate an issuer's keys) between two of them while the
+    /// others are in flight. `/next` polls are skipped; a `timeout` without any call stalls.
+    ///
+    /// # Errors
+    /// The first [`Stalled`]: the function reported an error, went silent, or answered an
+    /// invocation never delivered or twice.
+    pub fn invoke_concurrently(
+        &mut self,
+        payloads: impl IntoIterator<Item = Vec<u8>>,
+        in_flight: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Answered>, Stalled> {
+        let mut pending = payloads.into_iter();
+        let mut ids = Vec::new();
+        for payload in pending.by_ref().take(in_flight.max(1)) {
+            ids.push(self.deliver(payload));
+        }
+        let mut answers: Vec<Option<Answered>> = ids.iter().map(|_| None).collect();
+        let mut unanswered = ids.len();
+        while unanswered > 0 {
+            match self.call(timeout) {
+                Some(Call::Response {
+                    id,
+                    body,
+                    delivered,
+                    at,
+                }) => {
+                    let index = ids
+                        .iter()
+                        .position(|known| *known == id)
+                        .filter(|&index| answers[index].is_none())
+                        .ok_or_else(|| Stalled::Unexpected(id.clone()))?;
+                    answers[index] = Some(Answered {
+                        id,
+                        body,
+                        delivered,
+                        at,
+                    });
+                    unanswered -= 1;
+                    if let Some(payload) = pending.next() {
+                        ids.push(self.deliver(payload));
+                        answers.push(None);
+                        unanswered += 1;
+                    }
+                }
+                Some(Call::Error { path, body }) => return Err(Stalled::Reported { path, body }),
+                Some(Call::Next(_)) => continue,
+                None => return Err(Stalled::Silent),
+            }
+        }
+        Ok(answers.into_iter().flatten().collect())
     }
 }
 
@@ -124,7 +209,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
                  lambda-runtime-aws-request-id: {id}\r\n\
                  lambda-runtime-deadline-ms: {deadline}\r\n\
-                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:bench\r\n\
+                 lambda-runtime-invoked-function-arn: arn:aws:lambda:us-east-1:123456789012:function:stand-in\r\n\
                  lambda-runtime-trace-id: Root=1-5e9f0c65-1de4d666d4dd26aced652b6c;Parent=60a7d0c22fb2f001;Sampled=0\r\n\
                  content-length: {}\r\n\r\n",
                 event.payload.len(),
@@ -217,5 +302,83 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
             return Some(body);
         }
         body.extend_from_slice(&chunk[..size]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function of `workers` threads, each polling `/next` on its own connection and
+    /// answering every event with its payload, as `run_concurrent` does.
+    fn echo_function(address: &str, workers: usize) {
+        for _ in 0..workers {
+            let address = address.to_owned();
+            thread::spawn(move || {
+                let stream = TcpStream::connect(&address).expect("stand-in listening");
+                let mut writer = stream.try_clone().expect("clone");
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let next =
+                        "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nhost: x\r\n\r\n";
+                    if writer.write_all(next.as_bytes()).is_err() {
+                        return;
+                    }
+                    let Some((id, payload)) = read_event(&mut reader) else {
+                        return;
+                    };
+                    let answer = format!(
+                        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\n\
+                         host: x\r\ncontent-length: {}\r\n\r\n",
+                        payload.len()
+                    );
+                    let mut bytes = answer.into_bytes();
+                    bytes.extend_from_slice(&payload);
+                    writer.write_all(&bytes).expect("answer written");
+                    let mut accepted = vec![0; 100];
+                    let read = reader.read(&mut accepted).expect("202 read");
+                    assert!(accepted[..read].starts_with(b"HTTP/1.1 202"));
+                }
+            });
+        }
+    }
+
+    /// The request id and payload of a `/next` answer.
+    fn read_event(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+        let (mut id, mut length) = (String::new(), 0);
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).ok()? == 0 {
+                return None;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(": ") {
+                match name {
+                    "lambda-runtime-aws-request-id" => id = value.to_owned(),
+                    "content-length" => length = value.parse().ok()?,
+                    _ => {}
+                }
+            }
+        }
+        let mut payload = vec![0; length];
+        reader.read_exact(&mut payload).ok()?;
+        Some((id, payload))
+    }
+
+    #[test]
+    fn many_events_in_flight_are_answered_by_id_in_order() {
+        let mut api = RuntimeApi::start("unit").unwrap();
+        echo_function(&api.address(), 4);
+        let payloads: Vec<Vec<u8>> = (0..40).map(|n| format!("{{\"n\":{n}}}").into()).collect();
+        let answers = api
+            .invoke_concurrently(payloads.clone(), 6, Duration::from_secs(10))
+            .unwrap();
+        let bodies: Vec<Vec<u8>> = answers.iter().map(|answer| answer.body.clone()).collect();
+        assert_eq!(bodies, payloads);
+        assert!(answers[0].id.starts_with("unit-"));
+        assert!(answers.iter().all(|answer| answer.at >= answer.delivered));
     }
 }
