@@ -10,7 +10,7 @@ use crate::dynamodb::LocalDynamoDb;
 use crate::function::Function;
 use crate::report::{self, Row};
 use crate::scenarios::{REFUSED_BODY, Setup, status};
-use crate::upload_event::{stored_body, upload_event};
+use testkit::upload_event::{stored_body, upload_event};
 
 /// Invocations in flight in the concurrent runs; today's mode has one.
 const LEVELS: [usize; 2] = [8, 16];

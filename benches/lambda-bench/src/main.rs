@@ -24,7 +24,6 @@ mod report;
 mod requests;
 mod scenarios;
 mod sizes;
-mod upload_event;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
