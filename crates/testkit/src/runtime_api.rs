@@ -111,6 +111,17 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
+    /// The variables Lambda sets for function `name` that `lambda_runtime` reads, pointing it
+    /// at this stand-in.
+    pub fn function_env(&self, name: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_LAMBDA_RUNTIME_API", self.address()),
+            ("AWS_LAMBDA_FUNCTION_NAME", name.to_owned()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ]
+    }
+
     /// The next call the function makes, waiting at most `timeout`.
     pub fn call(&self, timeout: Duration) -> Option<Call> {
         self.calls.recv_timeout(timeout).ok()
