@@ -453,6 +453,7 @@ async fn serve_at(concurrency: usize) {
         process.is_running(),
         "the API process ended while serving {concurrency} at once"
     );
+    // Stopped by its own child handle.
     drop(process);
     let stored = check_answers(&requests, &answers);
     assert_eq!(
