@@ -1,6 +1,8 @@
 //! Access to the local stack started by `infra/local/stack.sh up` (through `make test`):
 //! its URLs and test clients come from the environment that script writes to `.local/stack.env`.
 
+pub mod api_process;
+pub mod gateway_answer;
 pub mod proxy;
 
 use std::collections::HashMap;
@@ -212,11 +214,16 @@ pub async fn stored_row(id: u64) -> Option<HashMap<String, String>> {
     )
 }
 
-/// How many stored timesheets have `project`, over every page of the scan (one page stops
-/// at 1 MB, which a table filled by repeated runs passes).
+/// How many stored timesheets have `project`.
 pub async fn rows_with_project(project: &str) -> usize {
+    stored_ids_with_project(project).await.len()
+}
+
+/// The ids of the stored timesheets that have `project`, in no order, over every page of the
+/// scan (one page stops at 1 MB, which a table filled by repeated runs passes).
+pub async fn stored_ids_with_project(project: &str) -> Vec<u64> {
     let client = dynamodb().await;
-    let mut count = 0;
+    let mut ids = Vec::new();
     let mut start = None;
     loop {
         let output = client
@@ -226,15 +233,22 @@ pub async fn rows_with_project(project: &str) -> usize {
             .filter_expression("#project = :project")
             .expression_attribute_names("#project", "project")
             .expression_attribute_values(":project", AttributeValue::S(project.to_owned()))
+            .projection_expression("id")
             .consistent_read(true)
             .set_exclusive_start_key(start)
             .send()
             .await
             .expect("Scan on the local table");
-        count += output.count() as usize;
+        for item in output.items() {
+            let id = match item.get("id") {
+                Some(AttributeValue::N(id)) => id.parse().expect("a timesheet id is a number"),
+                other => panic!("a timesheet row without a numeric id: {other:?}"),
+            };
+            ids.push(id);
+        }
         start = output.last_evaluated_key;
         if start.is_none() {
-            return count;
+            return ids;
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::dynamodb::LocalDynamoDb;
 use crate::function::Function;
 use crate::report::{self, Row};
 use crate::scenarios::{REFUSED_BODY, Setup, status};
-use crate::upload_event::{stored_body, upload_event};
+use testkit::upload_event::{stored_body, upload_event};
 
 /// The modeled wait of each DynamoDB request of the stored-body runs: DynamoDB documents
 /// single-digit-millisecond latency (<https://aws.amazon.com/dynamodb/features/>); 5 ms is its

@@ -5,7 +5,7 @@
 use testkit::TestDpopKey;
 
 use crate::issuer::Issuer;
-use crate::upload_event::{self, htu};
+use testkit::upload_event::{self, htu};
 
 /// A DPoP client: its key and the token bound to it.
 pub struct DpopClient {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::runtime_api::{Call, RuntimeApi};
+use testkit::runtime_api::{Call, RuntimeApi, Stalled};
 
 /// How long the bench waits for any one step of a function before giving up.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,7 +46,8 @@ impl Function {
         name: &str,
         env: &[(String, String)],
     ) -> Result<Self, String> {
-        let api = RuntimeApi::start().map_err(|error| format!("runtime API stand-in: {error}"))?;
+        let api =
+            RuntimeApi::start("bench").map_err(|error| format!("runtime API stand-in: {error}"))?;
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut command = Command::new(program);
@@ -58,10 +59,7 @@ impl Function {
         command
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
-            .env("AWS_LAMBDA_RUNTIME_API", api.address())
-            .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .envs(api.function_env(name))
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -144,42 +142,25 @@ impl Function {
         payloads: &[Vec<u8>],
         in_flight: usize,
     ) -> Result<Vec<Answer>, String> {
-        let mut ids = Vec::with_capacity(payloads.len());
-        let mut answers: Vec<Option<Answer>> = payloads.iter().map(|_| None).collect();
-        let mut pending = payloads.iter();
-        for payload in pending.by_ref().take(in_flight.max(1)) {
-            ids.push(self.api.deliver(payload.clone()));
-        }
-        let mut answered = 0;
-        while answered < payloads.len() {
-            match self.api.call(STEP_TIMEOUT) {
-                Some(Call::Response {
-                    id,
+        let answered = self
+            .api
+            .invoke_concurrently(payloads.iter().cloned(), in_flight, STEP_TIMEOUT)
+            .map_err(|stalled| match stalled {
+                Stalled::Reported { path, body } => self.reported(&path, &body),
+                Stalled::Silent => self.failure("did not answer"),
+                Stalled::Unexpected(id) => format!("an answer to an invocation never sent: {id}"),
+            })?;
+        answered
+            .into_iter()
+            .map(|answer| {
+                let body = serde_json::from_slice(&answer.body)
+                    .map_err(|error| format!("answer is not JSON: {error}"))?;
+                Ok(Answer {
+                    latency: answer.at - answer.delivered,
                     body,
-                    delivered,
-                    at,
-                }) => {
-                    let index = ids
-                        .iter()
-                        .position(|known| *known == id)
-                        .ok_or_else(|| format!("an answer to an invocation never sent: {id}"))?;
-                    let body = serde_json::from_slice(&body)
-                        .map_err(|error| format!("answer is not JSON: {error}"))?;
-                    answers[index] = Some(Answer {
-                        latency: at - delivered,
-                        body,
-                    });
-                    answered += 1;
-                    if let Some(payload) = pending.next() {
-                        ids.push(self.api.deliver(payload.clone()));
-                    }
-                }
-                Some(Call::Error { path, body }) => return Err(self.reported(&path, &body)),
-                Some(Call::Next(_)) => continue,
-                None => return Err(self.failure("did not answer")),
-            }
-        }
-        Ok(answers.into_iter().flatten().collect())
+                })
+            })
+            .collect()
     }
 
     /// CPU time of all its live threads so far, user + system.

@@ -20,7 +20,7 @@ use crate::dynamodb::{LocalDynamoDb, TABLE};
 use crate::function::Function;
 use crate::issuer::Issuer;
 use crate::scenarios::Setup;
-use crate::upload_event;
+use testkit::upload_event;
 
 const SANDBOXES: usize = 8;
 const ENTRIES: usize = 20_000;

@@ -22,10 +22,8 @@ mod modes;
 mod profile;
 mod report;
 mod requests;
-mod runtime_api;
 mod scenarios;
 mod sizes;
-mod upload_event;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -23,7 +23,7 @@ use crate::dpop::DpopClient;
 use crate::issuer::{AUDIENCE, Issuer};
 use crate::kms::KmsFigures;
 use crate::report::{self, Row};
-use crate::upload_event::htu;
+use testkit::upload_event::htu;
 
 /// The client id and token endpoint the job's assertions and token-request proofs name.
 const CLIENT_ID: &str = "bench";

@@ -7,7 +7,7 @@ use crate::dpop::DpopClient;
 use crate::dynamodb::LocalDynamoDb;
 use crate::report::Row;
 use crate::scenarios::{self, Setup};
-use crate::upload_event;
+use testkit::upload_event;
 
 /// Uploads per figure, one entry each, in a new sandbox: two blocks of ids.
 const UPLOADS: usize = 200;

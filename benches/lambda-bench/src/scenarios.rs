@@ -11,7 +11,7 @@ use crate::function::Function;
 use crate::issuer::{AUDIENCE, Issuer};
 use crate::profile::Target;
 use crate::report::{self, Row};
-use crate::upload_event::{stored_body, upload_event, with_key};
+use testkit::upload_event::{stored_body, upload_event, with_key};
 
 /// Cold starts per function; the figures are medians.
 const COLD_STARTS: usize = 11;

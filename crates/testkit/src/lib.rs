@@ -6,6 +6,8 @@ pub mod issuer;
 pub mod jwks_server;
 pub mod keys;
 pub mod request;
+pub mod runtime_api;
+pub mod upload_event;
 
 pub use dpop::TestDpopKey;
 pub use issuer::LocalIssuer;
