@@ -40,7 +40,7 @@ async fn put_one(
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let config = ApiConfig::from_source(&ProcessEnv)?;
-    let http = timesheets::http_client::build_for_sdk()?;
+    let http = timesheets::http_client::build_bounded_by_caller()?;
     let aws = timesheets::sdk_http::sdk_config(&http).await;
     let client = aws_sdk_dynamodb::Client::from_conf(config.dynamodb(&aws));
     let (client, table, entry) = (&client, config.table.as_str(), &TimesheetEntry::sample());

@@ -181,7 +181,8 @@ fn stored_rows(dynamodb: &LocalDynamoDb) -> Result<(usize, usize), String> {
         .enable_all()
         .build()
         .map_err(|error| error.to_string())?;
-    let http = timesheets::http_client::build_for_sdk().map_err(|error| error.to_string())?;
+    let http =
+        timesheets::http_client::build_bounded_by_caller().map_err(|error| error.to_string())?;
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))

@@ -3,6 +3,8 @@
 //! metadata, else the Auth0 default path. The issuer may end with `/` (Auth0) or not
 //! (Keycloak, Okta, Entra ID): every URL built from it has exactly one `/` at the join.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 use url::Url;
@@ -66,6 +68,7 @@ pub struct IssuerEndpoint {
     kind: EndpointKind,
     configured: Option<Url>,
     discovered: OnceCell<Url>,
+    timeout: Option<Duration>,
 }
 
 impl IssuerEndpoint {
@@ -77,7 +80,16 @@ impl IssuerEndpoint {
             kind,
             configured,
             discovered: OnceCell::new(),
+            timeout: None,
         }
+    }
+
+    /// This endpoint with each discovery request bounded by `timeout`, connection included,
+    /// whatever the HTTP client's own bound.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The issuer, exactly as configured.
@@ -92,7 +104,7 @@ impl IssuerEndpoint {
         }
         match self
             .discovered
-            .get_or_try_init(|| discover(client, &self.issuer, self.kind))
+            .get_or_try_init(|| discover(client, &self.issuer, self.kind, self.timeout))
             .await
         {
             Ok(url) => url.clone(),
@@ -137,10 +149,13 @@ async fn discover(
     client: &reqwest::Client,
     issuer: &str,
     kind: EndpointKind,
+    timeout: Option<Duration>,
 ) -> Result<Url, DiscoveryError> {
-    match from_document(client, &openid_configuration_url(issuer), issuer, kind).await {
+    let openid = openid_configuration_url(issuer);
+    match from_document(client, &openid, issuer, kind, timeout).await {
         Err(DiscoveryError::Fetch(_)) => {
-            from_document(client, &authorization_server_url(issuer), issuer, kind).await
+            let rfc8414 = authorization_server_url(issuer);
+            from_document(client, &rfc8414, issuer, kind, timeout).await
         }
         found => found,
     }
@@ -153,9 +168,10 @@ async fn from_document(
     url: &Url,
     issuer: &str,
     kind: EndpointKind,
+    timeout: Option<Duration>,
 ) -> Result<Url, DiscoveryError> {
     let metadata: ProviderMetadata =
-        http_client::get_json(client, url, MAX_DISCOVERY_BYTES).await?;
+        http_client::get_json(client, url, MAX_DISCOVERY_BYTES, timeout).await?;
     if metadata.issuer != issuer {
         return Err(DiscoveryError::IssuerMismatch {
             found: metadata.issuer,

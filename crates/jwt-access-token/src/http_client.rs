@@ -1,6 +1,8 @@
 //! Bounded reads of an issuer's documents (discovery, JWKS) over the caller's HTTP client: no
 //! answer is buffered past the size the caller allows.
 
+use std::time::Duration;
+
 use serde::de::DeserializeOwned;
 
 /// Why an outbound GET of JSON failed.
@@ -44,20 +46,24 @@ pub async fn read_limited(
     Ok(body)
 }
 
-/// GETs `url` and parses its 2xx answer of at most `max_bytes` as `T`.
+/// GETs `url` and parses its 2xx answer of at most `max_bytes` as `T`; with `timeout`, the
+/// whole exchange (connection, request, answer) ends by then, whatever the client's own bound.
 ///
 /// # Errors
-/// Any [`FetchError`].
+/// Any [`FetchError`]; a timeout is [`FetchError::Transport`].
 pub async fn get_json<T: DeserializeOwned>(
     client: &reqwest::Client,
     url: &url::Url,
     max_bytes: usize,
+    timeout: Option<Duration>,
 ) -> Result<T, FetchError> {
-    let response = client
+    let mut request = client
         .get(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await?;
+        .header(reqwest::header::ACCEPT, "application/json");
+    if let Some(timeout) = timeout {
+        request = request.timeout(timeout);
+    }
+    let response = request.send().await?;
     if !response.status().is_success() {
         return Err(FetchError::Status(response.status().as_u16()));
     }

@@ -32,6 +32,10 @@ pub struct JwksPolicy {
     pub cooldown: Duration,
     /// Largest JWKS document read, in bytes (default 1 MiB).
     pub max_bytes: usize,
+    /// Bound on each exchange with the issuer, the JWKS and discovery (connection included),
+    /// whatever the HTTP client's own; `None` (default): the client's alone. One client can
+    /// then serve this cache and callers with other bounds (e.g. the AWS SDK's).
+    pub timeout: Option<Duration>,
 }
 
 impl Default for JwksPolicy {
@@ -40,6 +44,7 @@ impl Default for JwksPolicy {
             ttl: Duration::from_secs(600),
             cooldown: Duration::from_secs(30),
             max_bytes: 1024 * 1024,
+            timeout: None,
         }
     }
 }
@@ -104,8 +109,14 @@ struct JwkSetDocument {
 }
 
 impl JwksCache {
-    /// A cache reading the JWKS from `endpoint` with `client` (whose timeout bounds a fetch).
+    /// A cache reading the JWKS from `endpoint` with `client`; each exchange is bounded by
+    /// `policy.timeout` when set, else by the client's own timeout.
     pub fn new(client: reqwest::Client, endpoint: IssuerEndpoint, policy: JwksPolicy) -> Self {
+        // Discovering the JWKS URL is one of this cache's exchanges too.
+        let endpoint = match policy.timeout {
+            Some(timeout) => endpoint.with_timeout(timeout),
+            None => endpoint,
+        };
         Self {
             client,
             endpoint,
@@ -243,8 +254,13 @@ impl JwksCache {
     /// issuer's bad deploy (`{"keys": []}`) does not drop the keys held.
     async fn fetch(&self) -> Result<KeySet, JwksUnavailable> {
         let url = self.endpoint.url(&self.client).await;
-        let document: JwkSetDocument =
-            http_client::get_json(&self.client, &url, self.policy.max_bytes).await?;
+        let document: JwkSetDocument = http_client::get_json(
+            &self.client,
+            &url,
+            self.policy.max_bytes,
+            self.policy.timeout,
+        )
+        .await?;
         let keys = KeySet::from_keys(&document.keys);
         if keys.is_empty() {
             return Err(JwksUnavailable::NoUsableKey);

@@ -6,14 +6,13 @@ use std::time::Duration;
 pub use jwt_access_token::http_client::{FetchError, get_json, read_limited};
 
 /// Bound on setting up a connection (TCP and TLS) in every client of [`build`] and
-/// [`build_for_sdk`]: a reachable endpoint connects in well under a second.
+/// [`build_bounded_by_caller`]: a reachable endpoint connects in well under a second.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A client with `timeout` for a whole exchange (connection, request and answer), no
 /// redirects (a token or a client secret must never follow a redirect elsewhere), HTTP/1.1 and
-/// the TLS of [`crate::tls`]. Built once per sandbox: the API's for the issuers' discovery and
-/// keys (`AUTH_JWKS_TIMEOUT_SECONDS`); the job's for the issuer, the API and its AWS SDK
-/// clients (`HTTP_TIMEOUT_SECONDS`, [`crate::sdk_http`]).
+/// the TLS of [`crate::tls`]. Built once per sandbox: the job's, for the issuer, the API and
+/// its AWS SDK clients (`HTTP_TIMEOUT_SECONDS`, [`crate::sdk_http`]).
 ///
 /// # Errors
 /// When reqwest refuses the TLS configuration (a rustls version other than reqwest's).
@@ -24,13 +23,15 @@ pub fn build(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// A client as [`build`]'s with no whole-exchange timeout, for AWS SDK clients that bound
-/// their calls themselves (`TimeoutConfig`'s attempt and operation timeouts, e.g. the API's
-/// DynamoDB client): only connecting is bounded, by [`CONNECT_TIMEOUT`].
+/// A client as [`build`]'s with no whole-exchange timeout, for callers that bound each of
+/// their exchanges themselves: only connecting is bounded, by [`CONNECT_TIMEOUT`]. The API's
+/// one client: its DynamoDB client bounds each call (`TimeoutConfig`, `DYNAMODB_TIMEOUT_SECONDS`)
+/// and its issuers' JWKS and discovery each exchange (`JwksPolicy::timeout`,
+/// `AUTH_JWKS_TIMEOUT_SECONDS`), so both share one connection pool and TLS set-up.
 ///
 /// # Errors
 /// As [`build`].
-pub fn build_for_sdk() -> Result<reqwest::Client, reqwest::Error> {
+pub fn build_bounded_by_caller() -> Result<reqwest::Client, reqwest::Error> {
     builder().connect_timeout(CONNECT_TIMEOUT).build()
 }
 

@@ -25,10 +25,12 @@ pub struct ApiConfig {
     pub verifier: VerifierPolicy,
     /// `AUTH_REQUIRE_AT_JWT` (`false`): `true` takes RFC 9068 access tokens only.
     pub profile: TokenProfile,
-    /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap.
+    /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap, and
+    /// `AUTH_JWKS_TIMEOUT_SECONDS` as its per-exchange `timeout`.
     pub jwks: JwksPolicy,
-    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS fetch, connection
-    /// included (the JWKS client's whole-exchange timeout); also bounds the prefetch at init.
+    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS exchange, connection
+    /// included ([`JwksPolicy::timeout`], on the function's one HTTP client); also bounds the
+    /// prefetch at init.
     pub jwks_timeout: Duration,
     /// `DYNAMODB_TIMEOUT_SECONDS` (2): bound on one attempt of a DynamoDB call; the call, its
     /// retries included, is bounded by [`DYNAMODB_OPERATION_TIMEOUT`] (or this, if longer).
@@ -69,6 +71,7 @@ impl ApiConfig {
     pub fn from_source(source: &impl VarSource) -> Result<Self, ConfigError> {
         let defaults = JwksPolicy::default();
         let leeway_seconds = config::parsed_or(source, "AUTH_LEEWAY_SECONDS", 5)?;
+        let jwks_timeout = timeout(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?;
         Ok(Self {
             issuers: issuers(source)?,
             verifier: VerifierPolicy {
@@ -85,8 +88,9 @@ impl ApiConfig {
                 ttl: seconds(source, "AUTH_JWKS_TTL_SECONDS", defaults.ttl)?,
                 cooldown: seconds(source, "AUTH_JWKS_COOLDOWN_SECONDS", defaults.cooldown)?,
                 max_bytes: defaults.max_bytes,
+                timeout: Some(jwks_timeout),
             },
-            jwks_timeout: timeout(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?,
+            jwks_timeout,
             dynamodb_timeout: timeout(
                 source,
                 "DYNAMODB_TIMEOUT_SECONDS",
@@ -100,15 +104,6 @@ impl ApiConfig {
                 leeway_seconds,
             },
         })
-    }
-
-    /// The HTTP client of the issuers' discovery and keys: each exchange, connection included,
-    /// within `AUTH_JWKS_TIMEOUT_SECONDS` ([`timesheets::http_client::build`]).
-    ///
-    /// # Errors
-    /// When reqwest refuses the TLS configuration.
-    pub fn jwks_client(&self) -> Result<reqwest::Client, reqwest::Error> {
-        timesheets::http_client::build(self.jwks_timeout)
     }
 
     /// The DynamoDB client configuration: `sdk_config` with this function's timeouts
@@ -224,7 +219,6 @@ fn algorithms(source: &impl VarSource) -> Result<Vec<Algorithm>, ConfigError> {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use timesheets::http_client::FetchError;
 
     fn base() -> HashMap<&'static str, &'static str> {
         HashMap::from([
@@ -306,27 +300,23 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_jwks_timeout_reaches_its_client() {
-        let mut source = base();
-        source.insert("AUTH_JWKS_TIMEOUT_SECONDS", "1");
-        let client = ApiConfig::from_source(&source)
-            .unwrap()
-            .jwks_client()
-            .unwrap();
+    async fn the_jwks_timeout_bounds_a_fetch_on_the_shared_client() {
         // Accepts connections (the kernel completes them) and never answers.
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = Url::parse(&format!("http://{}/", silent.local_addr().unwrap())).unwrap();
+        let jwks_uri = format!("http://{}/jwks", silent.local_addr().unwrap());
+        let mut source = base();
+        source.insert("AUTH_ISSUER", "http://127.0.0.1/");
+        source.insert("AUTH_JWKS_URI", Box::leak(jwks_uri.into_boxed_str()));
+        source.insert("AUTH_JWKS_TIMEOUT_SECONDS", "1");
+        let config = ApiConfig::from_source(&source).unwrap();
+        // The function's one client, which bounds connecting only.
+        let http = timesheets::http_client::build_bounded_by_caller().unwrap();
+        let verifier = crate::verifier(&config, http);
         let started = std::time::Instant::now();
-        let fetch = timesheets::http_client::get_json::<serde_json::Value>(&client, &url, 1024);
-        let error = tokio::time::timeout(Duration::from_secs(5), fetch)
+        tokio::time::timeout(Duration::from_secs(5), verifier.prefetch_keys())
             .await
-            .expect("ended by the client's timeout")
-            .unwrap_err();
+            .expect("ended by AUTH_JWKS_TIMEOUT_SECONDS");
         let elapsed = started.elapsed();
-        assert!(
-            matches!(&error, FetchError::Transport(error) if error.is_timeout()),
-            "{error:?}"
-        );
         assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
         assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     }

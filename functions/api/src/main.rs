@@ -20,15 +20,14 @@ async fn serve(invocations: Invocations) -> Result<(), Error> {
     let metrics = timesheets::telemetry::init(FUNCTION)?;
     let config =
         ApiConfig::from_source(&ProcessEnv).inspect_err(|error| tracing::error!("{error}"))?;
-    // Each dependency its own bound: the issuers' discovery and keys AUTH_JWKS_TIMEOUT_SECONDS
-    // per exchange, DynamoDB DYNAMODB_TIMEOUT_SECONDS per attempt (the SDK's TimeoutConfig).
-    let jwks_http = config.jwks_client()?;
-    let sdk_http = timesheets::http_client::build_for_sdk()?;
-    let verifier = timesheets_api::verifier(&config, jwks_http);
+    // One client, each dependency its own bound: the issuers' discovery and keys
+    // AUTH_JWKS_TIMEOUT_SECONDS per exchange, DynamoDB DYNAMODB_TIMEOUT_SECONDS per attempt.
+    let http = timesheets::http_client::build_bounded_by_caller()?;
+    let verifier = timesheets_api::verifier(&config, http.clone());
     // The issuer's keys are fetched while the SDK is set up, so the first request does not
     // wait for them; bounded by AUTH_JWKS_TIMEOUT_SECONDS, and a failure does not fail init.
     let prefetch = tokio::time::timeout(config.jwks_timeout, verifier.prefetch_keys());
-    let (aws, prefetched) = tokio::join!(timesheets::sdk_http::sdk_config(&sdk_http), prefetch);
+    let (aws, prefetched) = tokio::join!(timesheets::sdk_http::sdk_config(&http), prefetch);
     if prefetched.is_err() {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");
     }

@@ -23,6 +23,8 @@ use timesheets_api::store::memory::MemoryStore;
 use timesheets_api::{ApiConfig, UploadApi};
 
 pub const SAMPLE: &str = timesheets::entry::SAMPLE_ENTRY;
+/// Bound on each exchange with the local issuer: `AUTH_JWKS_TIMEOUT_SECONDS`, shortened.
+pub const JWKS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// What a client sees of a response.
 #[derive(Debug)]
@@ -154,12 +156,13 @@ fn api_verifier(issuer: &str, jwks_uri: Option<String>, setup: Setup) -> TokenVe
     }
     let source: HashMap<&str, &str> = source.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut config = ApiConfig::from_source(&source).unwrap();
-    config.jwks = setup.jwks;
+    config.jwks = JwksPolicy {
+        timeout: Some(JWKS_TIMEOUT),
+        ..setup.jwks
+    };
     config.dpop = setup.dpop;
-    timesheets_api::verifier(&config, http_client())
-}
-
-/// The functions' HTTP client with a short timeout.
-pub fn http_client() -> reqwest::Client {
-    timesheets::http_client::build(Duration::from_millis(500)).unwrap()
+    // The function's one client, which bounds connecting only: each exchange with the issuer
+    // is bounded by the policy's timeout, as AUTH_JWKS_TIMEOUT_SECONDS bounds it.
+    let http = timesheets::http_client::build_bounded_by_caller().unwrap();
+    timesheets_api::verifier(&config, http)
 }
