@@ -107,7 +107,7 @@ pub use authorize::AuthorizeError;
 pub use clock::{Clock, ManualClock};
 pub use dpop::proof::ProofTarget;
 pub use dpop::rejection::ProofRejection;
-pub use dpop::replay::{MemoryReplay, ProofReplay};
+pub use dpop::replay::{MemoryReplay, ProofRecord, ProofReplay};
 pub use dpop::{DpopMode, DpopPolicy, MAX_PROOF_BYTES, PROOF_MAX_AGE_SECONDS};
 pub use jwks::{JwksCache, JwksPolicy};
 pub use key_set::KeySet;

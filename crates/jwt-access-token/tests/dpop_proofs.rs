@@ -464,3 +464,49 @@ async fn a_dpop_token_without_the_scope_gets_a_dpop_insufficient_scope_challenge
     );
     assert_eq!(harness.served(), 0);
 }
+
+#[tokio::test]
+async fn deferring_the_replay_check_hands_each_proof_record_to_the_caller() {
+    let harness = harness(DpopMode::Allowed).await;
+    let key = TestDpopKey::generate();
+    let token = bound_token(&harness, &key);
+    let proof = key.proof("POST", HTU, &token);
+    let authorization = format!("DPoP {token}");
+    let record = |proofs: &[&str]| {
+        let request = request(&authorization, proofs);
+        let verifier = &harness.verifier;
+        async move {
+            let (_, record) = verifier
+                .authorize_deferring_replay(&request)
+                .await
+                .expect("a valid token and proof");
+            record.expect("a DPoP request has a proof record")
+        }
+    };
+    let first = record(&[&proof]).await;
+    // The verifier keeps nothing: the same proof again is the same record, and the caller's
+    // conditional write of it is what refuses the replay.
+    assert_eq!(record(&[&proof]).await, first);
+    let fresh = key.proof("POST", HTU, &token);
+    assert_ne!(record(&[&fresh]).await.proof_id, first.proof_id);
+    // No proof text in the record; kept while the proof could pass its `iat` check.
+    assert!(!proof.contains(&first.proof_id));
+    assert!(first.expires_at > now() && first.expires_at <= now() + 400);
+
+    let bearer = request(&format!("Bearer {}", harness.token()), &[]);
+    let (_, none) = harness
+        .verifier
+        .authorize_deferring_replay(&bearer)
+        .await
+        .expect("a valid bearer token");
+    assert_eq!(none, None);
+    let mut stale = proof_claims("POST", HTU, &token);
+    stale["iat"] = json!(now() - 3600);
+    let stale = key.sign(&key.header(), &stale);
+    let refused = harness
+        .verifier
+        .authorize_deferring_replay(&request(&authorization, &[&stale]))
+        .await
+        .expect_err("a stale proof");
+    assert_eq!(refused.code(), "invalid_dpop_proof");
+}

@@ -2,10 +2,7 @@
 //! call into the verifier) → scope → body → store (idempotency record, DPoP proof record and
 //! timesheets in one write) → `201`. Each step's failure is one [`ApiError`].
 
-use std::convert::Infallible;
-use std::sync::{Mutex, PoisonError};
-
-use jwt_access_token::{AuthorizeError, ProofRejection, ProofReplay, TokenVerifier, VerifiedToken};
+use jwt_access_token::{AuthorizeError, ProofRejection, TokenVerifier, VerifiedToken};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use time::OffsetDateTime;
@@ -153,32 +150,10 @@ impl<S: TimesheetStore> UploadApi<S> {
         &self,
         request: &Request,
     ) -> Result<(VerifiedToken, Option<ProofRecord>), ApiError> {
-        let proof = DeferredProof::default();
-        let token = self
-            .verifier
-            .authorize_with_replay(request, &proof)
+        self.verifier
+            .authorize_deferring_replay(request)
             .await
-            .map_err(refuse)?;
-        let proof = proof.0.into_inner().unwrap_or_else(PoisonError::into_inner);
-        Ok((token, proof))
-    }
-}
-
-/// The verifier's DPoP replay hook (RFC 9449 §11.1), answered provisionally: the proof's
-/// record is kept for the upload's transaction, whose condition makes a replay fail there.
-#[derive(Default)]
-struct DeferredProof(Mutex<Option<ProofRecord>>);
-
-impl ProofReplay for DeferredProof {
-    type Error = Infallible;
-
-    async fn first_use(&self, proof_id: &str, expires_at: i64) -> Result<bool, Infallible> {
-        let record = ProofRecord {
-            proof_id: proof_id.to_owned(),
-            expires_at,
-        };
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(record);
-        Ok(true)
+            .map_err(refuse)
     }
 }
 

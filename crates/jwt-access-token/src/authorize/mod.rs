@@ -12,7 +12,7 @@ pub use self::error::AuthorizeError;
 use crate::bearer::{self, Credentials, Scheme};
 use crate::dpop::proof::ProofTarget;
 use crate::dpop::rejection::ProofRejection;
-use crate::dpop::replay::ProofReplay;
+use crate::dpop::replay::{DeferredReplay, ProofRecord, ProofReplay};
 use crate::dpop::{self, DpopMode};
 use crate::rejection::{TokenError, TokenRejection};
 use crate::verified_token::VerifiedToken;
@@ -27,6 +27,25 @@ impl TokenVerifier {
     /// The [`AuthorizeError`] to answer, with its status and challenge.
     pub async fn authorize(&self, request: &Request) -> Result<VerifiedToken, AuthorizeError> {
         self.authorize_with_replay(request, self.own_replay()).await
+    }
+
+    /// [`authorize_with_replay`](Self::authorize_with_replay) with the replay check left to the
+    /// caller: a DPoP proof that passed every other check comes back as its [`ProofRecord`],
+    /// which the caller commits with a conditional write, e.g. in the same DynamoDB
+    /// transaction as the request's own write so that a replay stores nothing. A record found
+    /// there already is a replay: answer it with
+    /// [`AuthorizeError::InvalidDpopProof`]`(`[`ProofRejection::Replayed`]`)`. `None` for a
+    /// bearer token.
+    ///
+    /// # Errors
+    /// The [`AuthorizeError`] to answer, with its status and challenge.
+    pub async fn authorize_deferring_replay(
+        &self,
+        request: &Request,
+    ) -> Result<(VerifiedToken, Option<ProofRecord>), AuthorizeError> {
+        let replay = DeferredReplay::default();
+        let token = self.authorize_with_replay(request, &replay).await?;
+        Ok((token, replay.into_record()))
     }
 
     /// The verified access token of `request`: the `Authorization` header (`Bearer`, and

@@ -27,6 +27,46 @@ pub trait ProofReplay: Sync {
     ) -> impl Future<Output = Result<bool, Self::Error>> + Send;
 }
 
+/// The replay record of a DPoP proof that passed every other check (RFC 9449 §11.1), handed to
+/// the caller by [`TokenVerifier::authorize_deferring_replay`](crate::TokenVerifier::authorize_deferring_replay)
+/// to commit itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofRecord {
+    /// The proof's id: base64url SHA-256 of its key's thumbprint and its `jti`, no proof text.
+    pub proof_id: String,
+    /// Unix seconds after which the proof is refused as stale anyway, so its record may go.
+    pub expires_at: i64,
+}
+
+/// The hook of [`TokenVerifier::authorize_deferring_replay`](crate::TokenVerifier::authorize_deferring_replay):
+/// keeps the request's one proof record instead of deciding; the caller's commit decides.
+#[derive(Debug, Default)]
+pub(crate) struct DeferredReplay(Mutex<Option<ProofRecord>>);
+
+impl DeferredReplay {
+    pub(crate) fn into_record(self) -> Option<ProofRecord> {
+        self.0
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl ProofReplay for DeferredReplay {
+    type Error = Infallible;
+
+    async fn first_use(&self, proof_id: &str, expires_at: i64) -> Result<bool, Infallible> {
+        let record = ProofRecord {
+            proof_id: proof_id.to_owned(),
+            expires_at,
+        };
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(record);
+        Ok(true)
+    }
+}
+
 /// Proof records in this process's memory: enough for one instance (one Lambda sandbox), not
 /// across several. Records are dropped once expired.
 #[derive(Debug, Default)]

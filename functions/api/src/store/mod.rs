@@ -41,15 +41,9 @@ pub struct IdempotencyRecord {
     pub expires_at: i64,
 }
 
-/// A DPoP proof seen once (RFC 9449 §11.1): its id (key thumbprint and `jti`, hashed) and
-/// when it may be forgotten, Unix seconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProofRecord {
-    /// The proof's id, `dpop::replay_record`.
-    pub proof_id: String,
-    /// Unix seconds after which the proof is refused as stale anyway.
-    pub expires_at: i64,
-}
+/// A DPoP proof's replay record (RFC 9449 §11.1), as the verifier hands it over, written
+/// with the upload's own transaction.
+pub use jwt_access_token::ProofRecord;
 
 /// Everything one upload writes, committed together or not at all.
 #[derive(Debug, Clone, Copy)]
