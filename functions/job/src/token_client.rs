@@ -164,7 +164,7 @@ impl Classify for TokenRequestError {
                 status,
                 retry_after,
                 ..
-            } => retry::status_verdict(*status, None, *retry_after),
+            } => retry::status_verdict(*status, *retry_after),
             Self::BadResponse | Self::Assertion(_) | Self::Proof(_) | Self::OutOfTime(_) => {
                 Verdict::Permanent
             }

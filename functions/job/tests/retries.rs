@@ -27,7 +27,7 @@ impl From<OutOfTime> for TestError {
 impl Classify for TestError {
     fn verdict(&self) -> Verdict {
         match self {
-            Self::Status(status, retry_after) => status_verdict(*status, None, *retry_after),
+            Self::Status(status, retry_after) => status_verdict(*status, *retry_after),
             Self::OutOfTime => Verdict::Permanent,
         }
     }

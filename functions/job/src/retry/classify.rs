@@ -32,17 +32,10 @@ pub trait Classify {
 
 /// The verdict for an HTTP error `status` with the body's `error` code, if any.
 ///
-/// Transient: 429, every 5xx, and `409` with `idempotency_key_in_use` (the API's contract:
-/// retry later). Every other status is permanent.
-pub fn status_verdict(
-    status: u16,
-    error_code: Option<&str>,
-    retry_after: Option<Duration>,
-) -> Verdict {
-    let transient = status == 429
-        || (500..=599).contains(&status)
-        || (status == 409 && error_code == Some("idempotency_key_in_use"));
-    if transient {
+/// Transient: 429 and every 5xx, whatever the body's `error` code. Every other status is
+/// permanent.
+pub fn status_verdict(status: u16, retry_after: Option<Duration>) -> Verdict {
+    if status == 429 || (500..=599).contains(&status) {
         Verdict::Transient { retry_after }
     } else {
         Verdict::Permanent
@@ -84,26 +77,11 @@ mod tests {
     #[test]
     fn retried_statuses() {
         for status in [429, 500, 502, 503, 504] {
-            assert!(
-                status_verdict(status, None, None).is_transient(),
-                "{status}"
-            );
+            assert!(status_verdict(status, None).is_transient(), "{status}");
         }
         for status in [400, 401, 403, 404, 409, 413, 415, 422] {
-            assert_eq!(
-                status_verdict(status, Some("invalid_body"), None),
-                Verdict::Permanent,
-                "{status}"
-            );
+            assert_eq!(status_verdict(status, None), Verdict::Permanent, "{status}");
         }
-        assert_eq!(
-            status_verdict(409, Some("idempotency_key_in_use"), None),
-            Verdict::Transient { retry_after: None }
-        );
-        assert_eq!(
-            status_verdict(422, Some("idempotency_key_reused"), None),
-            Verdict::Permanent
-        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Retries of calls to the token endpoint and the API.
 //!
-//! - What is retried ([`classify`]): 429 and 5xx answers (RFC 9110 §15.6, RFC 6585 §4), the
-//!   API's `409 idempotency_key_in_use` (the first request with that key is still in flight),
-//!   timeouts and connection failures. Nothing else: a 4xx will not change by repeating it.
+//! - What is retried ([`classify`]): 429 and 5xx answers (RFC 9110 §15.6, RFC 6585 §4),
+//!   timeouts and connection failures. Nothing else: a 4xx will not change by repeating it
+//!   (the API has no "key still in flight" answer: an upload and its key's record are one
+//!   transaction, docs/http-api.md).
 //! - How long to wait ([`backoff`]): exponential backoff with full jitter (AWS Architecture
 //!   Blog, "Exponential Backoff And Jitter", 2015): the n-th wait is drawn uniformly from
 //!   `[0, min(max_delay, first_delay * 2^(n-1))]`; never less than the server's `Retry-After`.
