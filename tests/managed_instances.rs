@@ -453,7 +453,7 @@ async fn serve_at(concurrency: usize) {
         process.is_running(),
         "the API process ended while serving {concurrency} at once"
     );
-    // Stopped by its own child handle.
+    // Stopped before the table is read: nothing it still had in flight can land afterwards.
     drop(process);
     let stored = check_answers(&requests, &answers);
     assert_eq!(

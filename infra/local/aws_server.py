@@ -59,6 +59,7 @@ Usage: python aws_server.py -H 127.0.0.1 [-H EXTRA_ADDRESS] -p PORT [--dynamodb-
 import argparse
 import collections
 import copy
+import datetime
 import functools
 import gc
 import hashlib
@@ -154,7 +155,8 @@ class AtomicRequests:
 
 
 class AccessLog:
-    """WSGI middleware: one line per request on stderr, `ADDRESS "METHOD PATH PROTOCOL" STATUS`."""
+    """WSGI middleware: one line per request on stderr, `TIME ADDRESS "METHOD PATH PROTOCOL" STATUS`
+    (TIME in UTC, ISO 8601, so the lines sort with the functions' logs)."""
 
     def __init__(self, app):
         self.app = app
@@ -168,7 +170,9 @@ class AccessLog:
 
         body = self.app(environ, noted)
         request = f'{environ.get("REQUEST_METHOD")} {environ.get("PATH_INFO")} {environ.get("SERVER_PROTOCOL")}'
-        print(f'{environ.get("REMOTE_ADDR", "-")} "{request}" {status[0] if status else "-"}', file=sys.stderr, flush=True)
+        at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+        line = f'{at} {environ.get("REMOTE_ADDR", "-")} "{request}" {status[0] if status else "-"}'
+        print(line, file=sys.stderr, flush=True)
         return body
 
 

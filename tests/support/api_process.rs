@@ -99,7 +99,6 @@ impl ApiProcess {
 
 impl Drop for ApiProcess {
     fn drop(&mut self) {
-        // Our own child, by its handle.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -117,8 +117,8 @@ impl LocalDynamoDb {
     }
 
     /// CPU the emulator has used so far, to tell how busy it was: user + system of the whole
-    /// process from `/proc/<pid>/stat`, which keeps the time of threads that have ended (the
-    /// server runs a thread per connection), in clock ticks of 10 ms (`USER_HZ`, 100 on Linux).
+    /// process from `/proc/<pid>/stat`, which counts every thread it ever ran (its server's
+    /// and Python's alike, ended ones too), in clock ticks of 10 ms (`USER_HZ`, 100 on Linux).
     pub fn cpu(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();

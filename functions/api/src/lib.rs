@@ -23,7 +23,9 @@ pub const UPLOAD_SCOPE: &str = "batch:upload";
 
 /// Builds the token verifier for `config`: one JWKS cache per issuer of `AUTH_ISSUER`, each
 /// fetching discovery and the JWKS through `http` (the function's one client,
-/// [`timesheets::http_client::build`] with `AUTH_JWKS_TIMEOUT_SECONDS`); keys are fetched by
+/// [`timesheets::http_client::build_bounded_by_caller`], which bounds connecting only), each
+/// exchange within `config.jwks.timeout` (`AUTH_JWKS_TIMEOUT_SECONDS`): a policy without one
+/// needs a client with a whole-exchange timeout. Keys are fetched by
 /// [`TokenVerifier::prefetch_keys`] during init, or else on each issuer's first token.
 ///
 /// # Panics

@@ -490,3 +490,25 @@ async fn failed_discovery_falls_back_to_the_default_path_and_is_retried() {
         "a failure is not cached"
     );
 }
+
+#[tokio::test]
+async fn a_discovery_document_slower_than_the_timeout_is_given_up_within_it() {
+    let harness = Harness::with(Setup {
+        discovery: true,
+        ..Setup::default()
+    })
+    .await;
+    // The client bounds connecting only: just the policy's timeout can end this wait.
+    let never_in_time = Reply::Delay(JWKS_TIMEOUT * 6, Box::new(Reply::Status(404)));
+    harness.server.route(DISCOVERY_PATH, never_in_time);
+    let started = Instant::now();
+    assert_eq!(harness.upload_with(&harness.token()).await.status, 201);
+    let elapsed = started.elapsed();
+    assert!(elapsed < JWKS_TIMEOUT * 3, "{elapsed:?}");
+    assert_eq!(harness.server.hits_for(DISCOVERY_PATH), 1);
+    assert_eq!(
+        harness.server.hits_for(JWKS_PATH),
+        1,
+        "{{issuer}}/.well-known/jwks.json"
+    );
+}

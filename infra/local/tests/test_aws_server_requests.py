@@ -74,15 +74,31 @@ def test_the_same_condition_with_other_values_is_evaluated_with_them(dynamodb):
     assert reasons == ["None", "ConditionalCheckFailed"]
 
 
+def test_the_same_condition_and_values_are_evaluated_against_each_item(dynamodb):
+    dynamodb.put_item(**put_if_expired("RECORD#held", 0))
+    # One parse for both items: the tree is evaluated against each item, not answered once.
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": put_if_expired("RECORD#new", 999)},
+                {"Put": put_if_expired("RECORD#held", 999)},
+            ]
+        )
+    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    assert reasons == ["None", "ConditionalCheckFailed"]
+
+
 def test_dynamodb_requests_wait_their_latency_side_by_side():
     server, url = start_aws_server("--dynamodb-latency-ms", str(LATENCY_MS))
     try:
         create_table(client_of(url))
 
+        # Made before the clock starts: a client takes a while to build on a busy machine.
+        clients = [client_of(url) for _ in range(PARALLEL)]
+
         def timed_get(index):
-            client = client_of(url)
             started = time.monotonic()
-            client.get_item(TableName=TABLE, Key={"pk": {"S": f"ITEM#{index}"}})
+            clients[index].get_item(TableName=TABLE, Key={"pk": {"S": f"ITEM#{index}"}})
             return time.monotonic() - started
 
         started = time.monotonic()
