@@ -790,6 +790,8 @@ def test_the_conditions_are_each_others_opposite(cfn):
 
 
 def test_managed_instances_refuse_to_deploy_without_subnets_and_security_groups(cfn):
+    # The rule as written: only CloudFormation evaluates Rules, at deploy. An empty
+    # CommaDelimitedList parameter is the list [""], which the assertions look for.
     rule = cfn["Rules"]["ManagedInstancesNeedANetwork"]
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "ApiOnManagedInstances"}, "true"]}
     asserted = [a["Assert"] for a in rule["Assertions"]]
