@@ -54,6 +54,13 @@ def put_if_expired(pk, now):
     }
 
 
+def cancellation_reasons(dynamodb, *puts):
+    """The reason codes of a transaction of `puts` that must be cancelled."""
+    with pytest.raises(ClientError) as cancelled:
+        dynamodb.transact_write_items(TransactItems=[{"Put": put} for put in puts])
+    return [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+
+
 def test_the_same_condition_with_other_values_is_evaluated_with_them(dynamodb):
     dynamodb.put_item(**put_if_expired("RECORD#a", 0))
     dynamodb.put_item(**put_if_expired("RECORD#b", 0))
@@ -63,28 +70,18 @@ def test_the_same_condition_with_other_values_is_evaluated_with_them(dynamodb):
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
     dynamodb.put_item(**put_if_expired("RECORD#a", 1001))
     # And within one transaction: the first item's values do not stand in for the second's.
-    with pytest.raises(ClientError) as cancelled:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {"Put": put_if_expired("RECORD#b", 1001)},
-                {"Put": put_if_expired("RECORD#a", 999)},
-            ]
-        )
-    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    reasons = cancellation_reasons(
+        dynamodb, put_if_expired("RECORD#b", 1001), put_if_expired("RECORD#a", 999)
+    )
     assert reasons == ["None", "ConditionalCheckFailed"]
 
 
 def test_the_same_condition_and_values_are_evaluated_against_each_item(dynamodb):
     dynamodb.put_item(**put_if_expired("RECORD#held", 0))
     # One parse for both items: the tree is evaluated against each item, not answered once.
-    with pytest.raises(ClientError) as cancelled:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {"Put": put_if_expired("RECORD#new", 999)},
-                {"Put": put_if_expired("RECORD#held", 999)},
-            ]
-        )
-    reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+    reasons = cancellation_reasons(
+        dynamodb, put_if_expired("RECORD#new", 999), put_if_expired("RECORD#held", 999)
+    )
     assert reasons == ["None", "ConditionalCheckFailed"]
 
 
