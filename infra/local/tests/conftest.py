@@ -3,12 +3,11 @@
 import pathlib
 import sys
 
-import boto3
 import pytest
 
 # The tests import the stand-ins' scripts (public_jwk) and their helpers whatever the import mode.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from stand_ins import LOCAL, start_aws_server  # noqa: E402
+from stand_ins import LOCAL, aws_client_at, start_aws_server  # noqa: E402
 
 sys.path.insert(0, str(LOCAL))
 
@@ -41,14 +40,4 @@ def aws_env(aws_endpoint):
 @pytest.fixture(scope="session")
 def aws_client(aws_endpoint):
     """aws_client(service, **options): a boto3 client of the emulator."""
-    def client(service, **options):
-        return boto3.session.Session().client(
-            service,
-            endpoint_url=aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            **options,
-        )
-
-    return client
+    return lambda service, **options: aws_client_at(aws_endpoint, service, **options)

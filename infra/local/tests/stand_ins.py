@@ -1,4 +1,5 @@
-"""Paths of the local stand-ins, free ports, and aws_server.py started for a test."""
+"""Paths of the local stand-ins, free ports, aws_server.py started for a test, and what the
+DynamoDB tests of it share: a client, a table keyed by `pk`, a conditional Put."""
 
 import pathlib
 import socket
@@ -7,6 +8,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+
+import boto3
 
 LOCAL = pathlib.Path(__file__).resolve().parents[1]
 
@@ -39,3 +42,36 @@ def start_aws_server(*options, stderr=subprocess.DEVNULL):
                 server.kill()
                 raise RuntimeError("aws_server.py did not start") from None
             time.sleep(0.1)
+
+
+def aws_client_at(url, service, **options):
+    """A boto3 client of `service` at the emulator `url`, with test credentials."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        **options,
+    )
+
+
+def create_table(client, name):
+    """An on-demand table keyed by the string `pk`, as the Timesheets table is."""
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def put_new(table, pk):
+    """A transaction's Put of item `pk` into `table`, on condition it does not exist yet."""
+    return {
+        "Put": {
+            "TableName": table,
+            "Item": {"pk": {"S": pk}, "project": {"S": "StoreZero"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }

@@ -7,6 +7,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from stand_ins import create_table, put_new
+
 TABLE = "Timesheets"
 WRITERS = 6
 ROUNDS = 8
@@ -17,23 +19,12 @@ BATCH = 25
 def dynamodb(aws_client):
     # One attempt per call: a 500 from the emulator must fail the test, not be retried away.
     client = aws_client("dynamodb", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(client, TABLE)
     return client
 
 
 def put(pk):
-    return {
-        "Put": {
-            "TableName": TABLE,
-            "Item": {"pk": {"S": pk}, "project": {"S": "StoreZero"}},
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-    }
+    return put_new(TABLE, pk)
 
 
 def reserve(client, count):

@@ -6,11 +6,10 @@ import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from stand_ins import start_aws_server
+from stand_ins import aws_client_at, create_table, start_aws_server
 
 TABLE = "Requests"
 # Long against a request's own time here (about a millisecond), so the waits are what counts.
@@ -19,28 +18,13 @@ PARALLEL = 4
 
 
 def client_of(url):
-    return boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
-
-
-def create_table(client):
-    client.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    return aws_client_at(url, "dynamodb")
 
 
 @pytest.fixture(scope="module")
 def dynamodb(aws_client):
     client = aws_client("dynamodb")
-    create_table(client)
+    create_table(client, TABLE)
     return client
 
 
@@ -88,7 +72,7 @@ def test_the_same_condition_and_values_are_evaluated_against_each_item(dynamodb)
 def test_dynamodb_requests_wait_their_latency_side_by_side():
     server, url = start_aws_server("--dynamodb-latency-ms", str(LATENCY_MS))
     try:
-        create_table(client_of(url))
+        create_table(client_of(url), TABLE)
 
         # Made before the clock starts: a client takes a while to build on a busy machine.
         clients = [client_of(url) for _ in range(PARALLEL)]

@@ -13,18 +13,10 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 
 import aws_server
+from stand_ins import create_table, put_new
 
 TABLE = "Rollback"
 FILLED = 3000
-
-
-def create_table(client, name):
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 def fill(client, name, count):
@@ -34,16 +26,6 @@ def fill(client, name, count):
             for i in range(start, min(start + 25, count))
         ]
         client.batch_write_item(RequestItems={name: requests})
-
-
-def put_new(name, pk):
-    return {
-        "Put": {
-            "TableName": name,
-            "Item": {"pk": {"S": pk}, "project": {"S": "StoreZero"}},
-            "ConditionExpression": "attribute_not_exists(pk)",
-        }
-    }
 
 
 def add_to_counter(name, count):
