@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use e2e::*;
+use testkit::keys::now;
 use timesheets_api::idempotency::{self, Refused, Stored};
 use timesheets_api::store::dynamodb::DynamoDbStore;
 use timesheets_api::store::{TimesheetStore, UploadWrite, Written};
@@ -15,13 +16,6 @@ const UPLOADS_PER_INSTANCE: usize = 4;
 
 async fn instance() -> DynamoDbStore {
     DynamoDbStore::new(dynamodb().await, stack_var("TIMESHEETS_TABLE"))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// An upload of `entries` by `parallel-client`, with `key` and `body` if given.

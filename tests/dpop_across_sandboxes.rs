@@ -48,7 +48,7 @@ async fn sandbox() -> UploadApi<DynamoDbStore> {
     let mut config = ApiConfig::from_source(&ProcessEnv).expect("stack environment");
     config.dpop.mode = DpopMode::Required;
     config.dpop.htu = Some(HTU.parse().unwrap());
-    let http = http_client(config.jwks_timeout);
+    let http = http_client(config.jwks_timeout());
     let verifier = timesheets_api::verifier(&config, http);
     let store = DynamoDbStore::new(
         aws_sdk_dynamodb::Client::new(&sdk_config().await),

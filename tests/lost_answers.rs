@@ -4,6 +4,7 @@
 
 use e2e::proxy::{Proxy, Step};
 use e2e::*;
+use testkit::keys::now;
 use timesheets_api::idempotency;
 use timesheets_api::store::dynamodb::DynamoDbStore;
 
@@ -17,13 +18,6 @@ async fn store_behind(proxy: &Proxy) -> DynamoDbStore {
         aws_sdk_dynamodb::Client::from_conf(config),
         stack_var("TIMESHEETS_TABLE"),
     )
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ pub async fn access_token(client_id: &str, client_secret: &str) -> String {
 /// discovery, [`IssuerEndpoint`]).
 pub async fn discovered_token_endpoint() -> url::Url {
     IssuerEndpoint::new(&stack_var("AUTH_ISSUER"), EndpointKind::Token, None)
-        .url(&http_client(Duration::from_secs(10)))
+        .url(&http_client(Duration::from_secs(10)), None)
         .await
 }
 

@@ -46,7 +46,7 @@ pub fn measure(issuer: &Issuer) -> VerifyFigures {
         .build()
         .expect("tokio runtime");
     let config = issuer.api_config();
-    let http = timesheets::http_client::build(config.jwks_timeout).expect("HTTP client");
+    let http = timesheets::http_client::build(config.jwks_timeout()).expect("HTTP client");
     let verifier = timesheets_api::verifier(&config, http);
     let tokens = issuer.tokens(1_000_000, (ROUNDS * PER_ROUND + 1) as u64);
     let (warm, fresh) = tokens.split_first().expect("tokens");

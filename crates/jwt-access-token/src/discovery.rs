@@ -68,7 +68,6 @@ pub struct IssuerEndpoint {
     kind: EndpointKind,
     configured: Option<Url>,
     discovered: OnceCell<Url>,
-    timeout: Option<Duration>,
 }
 
 impl IssuerEndpoint {
@@ -80,16 +79,7 @@ impl IssuerEndpoint {
             kind,
             configured,
             discovered: OnceCell::new(),
-            timeout: None,
         }
-    }
-
-    /// This endpoint with each discovery request bounded by `timeout`, connection included,
-    /// whatever the HTTP client's own bound.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
     }
 
     /// The issuer, exactly as configured.
@@ -97,14 +87,15 @@ impl IssuerEndpoint {
         &self.issuer
     }
 
-    /// The endpoint's URL.
-    pub async fn url(&self, client: &reqwest::Client) -> Url {
+    /// The endpoint's URL; with `timeout`, each discovery request ends by then, connection
+    /// included, whatever `client`'s own bound.
+    pub async fn url(&self, client: &reqwest::Client, timeout: Option<Duration>) -> Url {
         if let Some(url) = &self.configured {
             return url.clone();
         }
         match self
             .discovered
-            .get_or_try_init(|| discover(client, &self.issuer, self.kind, self.timeout))
+            .get_or_try_init(|| discover(client, &self.issuer, self.kind, timeout))
             .await
         {
             Ok(url) => url.clone(),
@@ -263,6 +254,6 @@ mod tests {
             Some(configured.clone()),
         );
         let client = reqwest::Client::new();
-        assert_eq!(endpoint.url(&client).await, configured);
+        assert_eq!(endpoint.url(&client, None).await, configured);
     }
 }

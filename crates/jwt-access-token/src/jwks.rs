@@ -112,11 +112,6 @@ impl JwksCache {
     /// A cache reading the JWKS from `endpoint` with `client`; each exchange is bounded by
     /// `policy.timeout` when set, else by the client's own timeout.
     pub fn new(client: reqwest::Client, endpoint: IssuerEndpoint, policy: JwksPolicy) -> Self {
-        // Discovering the JWKS URL is one of this cache's exchanges too.
-        let endpoint = match policy.timeout {
-            Some(timeout) => endpoint.with_timeout(timeout),
-            None => endpoint,
-        };
         Self {
             client,
             endpoint,
@@ -253,7 +248,8 @@ impl JwksCache {
     /// The issuer's usable keys. A document without any is treated as a failed fetch, so an
     /// issuer's bad deploy (`{"keys": []}`) does not drop the keys held.
     async fn fetch(&self) -> Result<KeySet, JwksUnavailable> {
-        let url = self.endpoint.url(&self.client).await;
+        // Discovering the JWKS URL is one of this cache's exchanges too.
+        let url = self.endpoint.url(&self.client, self.policy.timeout).await;
         let document: JwkSetDocument = http_client::get_json(
             &self.client,
             &url,

@@ -26,12 +26,10 @@ pub struct ApiConfig {
     /// `AUTH_REQUIRE_AT_JWT` (`false`): `true` takes RFC 9068 access tokens only.
     pub profile: TokenProfile,
     /// `AUTH_JWKS_TTL_SECONDS` (600), `AUTH_JWKS_COOLDOWN_SECONDS` (30), 1 MiB cap, and
-    /// `AUTH_JWKS_TIMEOUT_SECONDS` as its per-exchange `timeout`.
+    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3) as its `timeout`: the bound on one discovery or JWKS
+    /// exchange, connection included, on the function's one HTTP client
+    /// ([`ApiConfig::jwks_timeout`]).
     pub jwks: JwksPolicy,
-    /// `AUTH_JWKS_TIMEOUT_SECONDS` (3): bound on one discovery or JWKS exchange, connection
-    /// included ([`JwksPolicy::timeout`], on the function's one HTTP client); also bounds the
-    /// prefetch at init.
-    pub jwks_timeout: Duration,
     /// `DYNAMODB_TIMEOUT_SECONDS` (2): bound on one attempt of a DynamoDB call; the call, its
     /// retries included, is bounded by [`DYNAMODB_OPERATION_TIMEOUT`] (or this, if longer).
     pub dynamodb_timeout: Duration,
@@ -48,6 +46,8 @@ pub struct ApiConfig {
 /// attempts that are stuck (a dead connection, a stalled endpoint), and the retry on a new
 /// connection still has time within [`DYNAMODB_OPERATION_TIMEOUT`].
 pub const DYNAMODB_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default of `AUTH_JWKS_TIMEOUT_SECONDS`.
+pub const JWKS_TIMEOUT: Duration = Duration::from_secs(3);
 /// Bound on one DynamoDB call, its retries (the SDK's standard mode, 3 attempts) included, so
 /// that a stalled table turns a request into the API's own 503 `temporarily_unavailable` in
 /// seconds, before the function's 10 s `Timeout` (template) ends it with no answer of its own.
@@ -71,7 +71,7 @@ impl ApiConfig {
     pub fn from_source(source: &impl VarSource) -> Result<Self, ConfigError> {
         let defaults = JwksPolicy::default();
         let leeway_seconds = config::parsed_or(source, "AUTH_LEEWAY_SECONDS", 5)?;
-        let jwks_timeout = timeout(source, "AUTH_JWKS_TIMEOUT_SECONDS", Duration::from_secs(3))?;
+        let jwks_timeout = timeout(source, "AUTH_JWKS_TIMEOUT_SECONDS", JWKS_TIMEOUT)?;
         Ok(Self {
             issuers: issuers(source)?,
             verifier: VerifierPolicy {
@@ -90,7 +90,6 @@ impl ApiConfig {
                 max_bytes: defaults.max_bytes,
                 timeout: Some(jwks_timeout),
             },
-            jwks_timeout,
             dynamodb_timeout: timeout(
                 source,
                 "DYNAMODB_TIMEOUT_SECONDS",
@@ -104,6 +103,12 @@ impl ApiConfig {
                 leeway_seconds,
             },
         })
+    }
+
+    /// `AUTH_JWKS_TIMEOUT_SECONDS`, as `jwks.timeout` holds it: one issuer exchange's bound,
+    /// which also bounds the keys' prefetch at init.
+    pub fn jwks_timeout(&self) -> Duration {
+        self.jwks.timeout.unwrap_or(JWKS_TIMEOUT)
     }
 
     /// The DynamoDB client configuration: `sdk_config` with this function's timeouts
@@ -242,7 +247,7 @@ mod tests {
         assert_eq!(config.verifier.leeway_seconds, 5);
         assert_eq!(config.jwks.ttl, Duration::from_secs(600));
         assert_eq!(config.jwks.cooldown, Duration::from_secs(30));
-        assert_eq!(config.jwks_timeout, Duration::from_secs(3));
+        assert_eq!(config.jwks.timeout, Some(Duration::from_secs(3)));
         assert_eq!(config.dynamodb_timeout, Duration::from_secs(2));
         assert_eq!(config.profile, TokenProfile::Jwt);
     }
@@ -289,7 +294,7 @@ mod tests {
         source.insert("DYNAMODB_TIMEOUT_SECONDS", "5");
         source.insert("AUTH_JWKS_TIMEOUT_SECONDS", "7");
         let config = ApiConfig::from_source(&source).unwrap();
-        assert_eq!(config.jwks_timeout, Duration::from_secs(7));
+        assert_eq!(config.jwks_timeout(), Duration::from_secs(7));
         let dynamodb = config.dynamodb(&sdk_config());
         let timeouts = dynamodb.timeout_config().expect("a timeout config");
         assert_eq!(

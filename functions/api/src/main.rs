@@ -26,7 +26,7 @@ async fn serve(invocations: Invocations) -> Result<(), Error> {
     let verifier = timesheets_api::verifier(&config, http.clone());
     // The issuer's keys are fetched while the SDK is set up, so the first request does not
     // wait for them; bounded by AUTH_JWKS_TIMEOUT_SECONDS, and a failure does not fail init.
-    let prefetch = tokio::time::timeout(config.jwks_timeout, verifier.prefetch_keys());
+    let prefetch = tokio::time::timeout(config.jwks_timeout(), verifier.prefetch_keys());
     let (aws, prefetched) = tokio::join!(timesheets::sdk_http::sdk_config(&http), prefetch);
     if prefetched.is_err() {
         tracing::warn!("JWKS prefetch timed out; the first token fetches");

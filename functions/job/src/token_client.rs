@@ -295,7 +295,8 @@ impl TokenClient {
         credentials: &ClientCredentials,
         timeout: Duration,
     ) -> Result<(IssuedToken, Duration), TokenRequestError> {
-        let url = &self.endpoint.url(&self.http).await;
+        // The client's own timeout bounds discovery (HTTP_TIMEOUT_SECONDS).
+        let url = &self.endpoint.url(&self.http, None).await;
         challenge::retry_once_for_nonce(self.dpop.is_some(), timeout, |timeout| async move {
             let response = match self.send(url, credentials, timeout).await {
                 Ok(response) => response,

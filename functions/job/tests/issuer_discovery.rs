@@ -27,7 +27,7 @@ async fn serving(document: &str, named: impl Fn(&str) -> String) -> MockServer {
 /// The token endpoint the job uses for `issuer`, a URL on `server`.
 async fn token_endpoint(issuer: &str) -> String {
     IssuerEndpoint::new(issuer, EndpointKind::Token, None)
-        .url(&reqwest::Client::new())
+        .url(&reqwest::Client::new(), None)
         .await
         .to_string()
 }

@@ -102,20 +102,20 @@ pub async fn store<S: TimesheetStore>(
         proof: request.proof,
         now,
     };
-    let written = store.write(&write).await?;
-    if written != Written::Stored && written != Written::IdsTaken {
-        store.give_back_ids(first_id, count);
-    }
-    match written {
+    match store.write(&write).await? {
         Written::Stored => Ok(Stored {
             first_id,
             replayed: false,
         }),
-        Written::ProofReplayed => Err(Refused::ProofReplayed),
+        Written::ProofReplayed => {
+            store.give_back_ids(first_id, count);
+            Err(Refused::ProofReplayed)
+        }
         // Freshly reserved ids taken: answering 201 would lose the entries; the retry stores
-        // under later ids.
+        // under later ids (these are not given back: someone has them).
         Written::IdsTaken => Err(StoreError::IdsTaken { first_id }.into()),
         Written::KeyRecorded(existing) => {
+            store.give_back_ids(first_id, count);
             let same = record.as_ref().is_some_and(|sent| {
                 sent.fingerprint == existing.fingerprint && sent.count == existing.count
             });

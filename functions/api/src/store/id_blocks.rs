@@ -40,11 +40,6 @@ impl IdBlocks {
         }
     }
 
-    /// The ids reserved per counter write.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
     /// The first of `count` consecutive ids no one else has: from a free range of this
     /// sandbox, else from a new block of `max(size, count)` ids, whose first id
     /// `reserve_block(ids)` returns (one counter write).
