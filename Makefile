@@ -147,10 +147,8 @@ bench: install ## Figures of the API function next to a hello-world lambda_http 
 # Bounded (20,000 entries), not part of `make test`: 8 release API sandboxes on the local DynamoDB.
 load: install ## Load test: 8 API sandboxes, 20,000 entries with duplicates; rows, ids, replays, counter writes
 	cargo build --release -p timesheets-api --bin timesheets-api
-	cargo build --release -p hello-lambda
 	cargo build --release -p lambda-bench
-	target/release/lambda-bench --load --api target/release/timesheets-api \
-	  --hello target/release/hello-lambda --repo .
+	target/release/lambda-bench --load --api target/release/timesheets-api --repo .
 
 # The same bootstraps with symbols (profile `profiling`), warm requests under callgrind.
 profile: install ## Where a warm request's CPU goes, by function (callgrind; dumps in .local/profile)

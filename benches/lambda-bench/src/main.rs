@@ -7,7 +7,7 @@
 //! `hello-lambda`, `hello-put` (the floor of a stored request) and `timesheets-job` (the
 //! Makefile builds them; the job is measured for its init only);
 //! `--profile` runs warm requests under callgrind instead (`make profile`), `--load` the
-//! load test of `make load` (the API only; `--hello` is not started), `--only-concurrency` the
+//! load test of `make load` (the API only; no `--hello`), `--only-concurrency` the
 //! table of one API process serving 8 and 16 invocations at once, alone.
 
 mod concurrency;
@@ -71,9 +71,11 @@ fn profile(
 }
 
 fn main() -> ExitCode {
-    let (Some(api), Some(hello)) = (argument("--api"), argument("--hello")) else {
+    let load = std::env::args().any(|arg| arg == "--load");
+    let (api, hello) = (argument("--api"), argument("--hello"));
+    let (Some(api), true) = (api, load || hello.is_some()) else {
         eprintln!(
-            "usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR] [--only-concurrency]"
+            "usage: lambda-bench --api BOOTSTRAP --hello BOOTSTRAP [--job BOOTSTRAP] [--repo DIR] [--only-concurrency]\n       lambda-bench --load --api BOOTSTRAP [--repo DIR]"
         );
         return ExitCode::from(2);
     };
@@ -86,9 +88,10 @@ fn main() -> ExitCode {
     );
 
     let issuer = issuer::Issuer::start();
-    if std::env::args().any(|arg| arg == "--load") {
+    if load {
         return load::run(&api, &repo, &issuer);
     }
+    let hello = hello.expect("required above unless --load");
     if let Some(out_dir) = argument("--profile") {
         return profile(&api, &hello, &issuer, &out_dir);
     }

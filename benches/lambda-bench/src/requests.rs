@@ -8,6 +8,7 @@ use crate::dynamodb::LocalDynamoDb;
 use crate::report::Row;
 use crate::scenarios::{self, Setup};
 use testkit::upload_event;
+use timesheets_api::store::id_blocks::DEFAULT_BLOCK_SIZE;
 
 /// Uploads per figure, one entry each, in a new sandbox: two blocks of ids.
 const UPLOADS: usize = 200;
@@ -67,7 +68,8 @@ pub fn rows(setup: &Setup, dynamodb: &LocalDynamoDb) -> Result<Vec<Row>, String>
             )?,
         ),
     ];
-    let target = 1.0 + 1.0 / 100.0;
+    // The API runs with the default block size: the bench sets no TIMESHEETS_ID_BLOCK_SIZE.
+    let target = 1.0 + 1.0 / DEFAULT_BLOCK_SIZE as f64;
     Ok(figures
         .into_iter()
         .map(|(case, requests)| {
@@ -79,7 +81,10 @@ pub fn rows(setup: &Setup, dynamodb: &LocalDynamoDb) -> Result<Vec<Row>, String>
                 format!("{requests:.2}"),
                 None,
             )
-            .target("≤ 1.01 (1 + 1 per 100-id block)", requests <= target + 1e-9)
+            .target(
+                &format!("≤ {target:.2} (1 + 1 per {DEFAULT_BLOCK_SIZE}-id block)"),
+                requests <= target + 1e-9,
+            )
         })
         .collect())
 }

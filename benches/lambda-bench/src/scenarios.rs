@@ -294,10 +294,10 @@ fn warm(setup: &Setup) -> Result<Warm, String> {
         }
         cpu_per_request(&mut series, ROUNDS)?
     };
-    let mut api_keyed = setup.start_api()?;
     let mut put = setup.start_hello_put()?;
     let measures_put = put.is_some();
     let (same_stored, new_stored, dpop_stored, keyed_stored, put_figure) = if setup.stored {
+        let mut api_keyed = setup.start_api()?;
         let body = stored_body();
         let stored = upload_event(&token, &body);
         let fresh_stored = issuer.tokens(100_000, (STORED_ROUNDS * 3 * STORED_PER_ROUND) as u64);
