@@ -108,14 +108,15 @@ class AtomicRequests:
         self.requests = {}
 
     def __call__(self, environ, start_response):
-        if self.dynamodb_latency and environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGET):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        dynamodb = target.startswith(DYNAMODB_TARGET)
+        if dynamodb and self.dynamodb_latency:
             time.sleep(self.dynamodb_latency)
         with self.lock:
-            PARSED_CONDITIONS.clear()
             if environ.get("PATH_INFO") == REQUESTS_PATH:
                 return answer_json(start_response, self.requests)
-            target = environ.get("HTTP_X_AMZ_TARGET", "")
-            if target.startswith(DYNAMODB_TARGET):
+            if dynamodb:
+                PARSED_CONDITIONS.clear()
                 operation = target[len(DYNAMODB_TARGET) :]
                 self.requests[operation] = self.requests.get(operation, 0) + 1
             if target != TRANSACT_WRITE_ITEMS:

@@ -57,10 +57,13 @@ def count_items(client, name):
 @pytest.fixture
 def copied_items(monkeypatch):
     """The moto items deep-copied, in process, with aws_server's TransactWriteItems."""
+    # Only the transaction path, undone after the test: patch_dynamodb would also leave its
+    # condition cache, which only the server clears, in this test process.
     monkeypatch.setattr(
-        DynamoDBBackend, "transact_write_items", DynamoDBBackend.transact_write_items
+        DynamoDBBackend,
+        "transact_write_items",
+        aws_server.rollback_touched_items(DynamoDBBackend.transact_write_items),
     )
-    aws_server.patch_dynamodb()
     copied = []
 
     def counting_deepcopy(self, memo):
